@@ -1,0 +1,152 @@
+//! Orchestration of the `portghost` commands: scan, classify, filter, render, exit code.
+//!
+//! Owns the order of the pipeline and the exit-code contract ([`Exit`]). It holds no
+//! classification rules and no rendering details, and reaches the OS only through
+//! [`crate::inventory`].
+
+use crate::classify::{classify, classify_listener};
+use crate::cli::{Cli, Command, ExplainArgs, Format, ScanArgs};
+use crate::inventory::{self, ScanOptions, ScanTimings};
+use crate::model::Protocol;
+use crate::registry::{Registry, iana};
+use crate::report::explain::PortFacts;
+use crate::report::{Report, Verdict, explain, json, table};
+use crate::settings::Settings;
+use anyhow::Context as _;
+use std::io::{self, BufWriter, Write};
+use std::time::{Duration, Instant};
+
+/// The exit-code contract, documented in the README.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// 0: the command succeeded and, with `--fail-on-unexpected`, nothing shown is unexpected.
+    Clean = 0,
+    /// 1: `--fail-on-unexpected` was given and at least one listener shown is unexpected.
+    Unexpected = 1,
+    /// 2: usage error, bad input, or a scan that could not be done.
+    Error = 2,
+}
+
+/// Runs the command `cli` describes, writing results to stdout and diagnostics to stderr.
+///
+/// # Errors
+/// Any failure that must end in exit code 2: the socket table could not be read, the
+/// embedded registry is broken, or stdout could not be written.
+pub fn run(cli: Cli) -> anyhow::Result<Exit> {
+    let settings = Settings::resolve(cli.color);
+    match cli.command {
+        None => scan(&ScanArgs::default(), &settings),
+        Some(Command::Scan(args)) => scan(&args, &settings),
+        Some(Command::Explain(args)) => explain_port(&args, &settings),
+    }
+}
+
+fn scan_options(args: &ScanArgs) -> ScanOptions {
+    let both = args.tcp == args.udp;
+    ScanOptions { tcp: both || args.tcp, udp: both || args.udp, owners: !args.no_owners }
+}
+
+/// Scans, classifies and filters as `args` asks, without rendering.
+///
+/// # Errors
+/// When the socket table cannot be read or the embedded registry is broken.
+pub fn scan_report(args: &ScanArgs) -> anyhow::Result<(Report, ScanTimings, Duration)> {
+    let registry = Registry::builtin().context("loading the embedded registry")?;
+    let (mut inventory, timings) = inventory::scan(&scan_options(args)).context("enumerating listening sockets")?;
+    let started = Instant::now();
+    if !args.port.is_empty() {
+        inventory.listeners.retain(|l| args.port.contains(&l.port));
+    }
+    let mut report = classify(&inventory, registry);
+    if args.unexpected {
+        report.retain(|c| c.verdict == Verdict::Unexpected);
+    }
+    Ok((report, timings, started.elapsed()))
+}
+
+fn scan(args: &ScanArgs, settings: &Settings) -> anyhow::Result<Exit> {
+    let (report, timings, classify_time) = scan_report(args)?;
+    let render_start = Instant::now();
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    match args.format {
+        Format::Table => table::render(&mut out, &report, settings)?,
+        Format::Json => json::render(&mut out, &report)?,
+    }
+    out.flush()?;
+    let render_time = render_start.elapsed();
+    for w in &report.warnings {
+        eprintln!("portghost: warning: {w}");
+    }
+    if report.summary.owners_hidden > 0 && !report.privileged {
+        eprintln!(
+            "portghost: {} listener(s) have hidden owners; run as root, or grant CAP_SYS_PTRACE and \
+             CAP_DAC_READ_SEARCH (setcap cap_sys_ptrace,cap_dac_read_search+ep $(command -v portghost)), to see every process",
+            report.summary.owners_hidden
+        );
+    }
+    if args.timings {
+        eprintln!(
+            "portghost: timings: dump {:.2} ms, walk {:.2} ms, owners {:.2} ms, classify {:.2} ms, render {:.2} ms",
+            ms(timings.dump),
+            ms(timings.walk),
+            ms(timings.owners),
+            ms(classify_time),
+            ms(render_time)
+        );
+    }
+    if args.fail_on_unexpected && report.summary.unexpected > 0 {
+        return Ok(Exit::Unexpected);
+    }
+    Ok(Exit::Clean)
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn explain_port(args: &ExplainArgs, settings: &Settings) -> anyhow::Result<Exit> {
+    let registry = Registry::builtin().context("loading the embedded registry")?;
+    let port = args.port.port;
+    let protocols: Vec<Protocol> = match args.port.protocol {
+        Some(p) => vec![p],
+        None => vec![Protocol::Tcp, Protocol::Udp],
+    };
+    let live = if args.no_live {
+        None
+    } else {
+        let opts = ScanOptions {
+            tcp: protocols.contains(&Protocol::Tcp),
+            udp: protocols.contains(&Protocol::Udp),
+            owners: true,
+        };
+        let (inventory, _) = inventory::scan(&opts).context("enumerating listening sockets")?;
+        Some(inventory)
+    };
+    let facts: Vec<PortFacts<'_>> = protocols
+        .iter()
+        .map(|&protocol| PortFacts {
+            port,
+            protocol,
+            iana: iana::lookup(port, protocol.as_str()),
+            ghost: registry.ghost(port, protocol),
+            unofficial: registry
+                .unofficial_uses(port, protocol)
+                .into_iter()
+                .map(|(g, u)| (g.port, u))
+                .collect(),
+            live: live.as_ref().map(|inv| {
+                inv.listeners
+                    .iter()
+                    .filter(|l| l.port == port && l.protocol == protocol)
+                    .map(|l| classify_listener(l, registry))
+                    .collect()
+            }),
+        })
+        .collect();
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    explain::render(&mut out, &facts, settings)?;
+    out.flush()?;
+    Ok(Exit::Clean)
+}

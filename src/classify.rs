@@ -1,0 +1,156 @@
+//! Pure classification: plain inventory data and the registry in, a [`Report`] out.
+//!
+//! Owns the rules that turn a listener into a verdict and findings. It must stay pure: no
+//! I/O, no clock, no environment, no OS calls. Every function here is total.
+
+use crate::model::{Inventory, Listener, Owner};
+use crate::registry::Registry;
+use crate::registry::ghosts::{GhostEntry, GhostStatus, UnofficialUse};
+use crate::registry::iana::{self, IanaRecord};
+use crate::report::{Classified, Finding, FindingKind, Report, Severity, Summary, Verdict};
+
+/// First port of IANA's Dynamic and/or Private range (RFC 6335), never assigned.
+const DYNAMIC_PORTS_START: u16 = 49152;
+
+/// Classifies every listener of `inventory` against `registry` and sorts the result:
+/// unexpected first, then by protocol, port and address.
+pub fn classify(inventory: &Inventory, registry: &Registry) -> Report {
+    let mut listeners: Vec<Classified> = inventory
+        .listeners
+        .iter()
+        .map(|l| classify_listener(l, registry))
+        .collect();
+    listeners.sort_by(|a, b| {
+        let key = |c: &Classified| (c.verdict, c.listener.protocol, c.listener.port, c.listener.local_address);
+        key(a).cmp(&key(b))
+    });
+    let complete = inventory.warnings.is_empty() && !inventory.listeners.iter().any(|l| l.owner_status.is_hidden());
+    Report {
+        host: inventory.host.clone(),
+        scanned_at: inventory.scanned_at.clone(),
+        privileged: inventory.privileged,
+        complete,
+        warnings: inventory.warnings.clone(),
+        summary: Summary::of(&listeners),
+        listeners,
+    }
+}
+
+/// Classifies one listener. See the README's "Classification" section for the rules.
+pub fn classify_listener(listener: &Listener, registry: &Registry) -> Classified {
+    let proto = listener.protocol;
+    let service = iana::service(listener.port, proto.as_str());
+    let ghost = registry.ghost(listener.port, proto);
+    let mut findings = Vec::new();
+    let mut unexpected = false;
+
+    match ghost {
+        Some(g) => {
+            let uses = registry.unofficial_uses(listener.port, proto);
+            let matched = matching_use(&uses, &listener.owners);
+            let (f, bad) = ghost_finding(listener, g, service.as_ref(), matched);
+            findings.push(f);
+            unexpected |= bad;
+        }
+        None if service.is_none() => findings.push(unregistered(listener)),
+        None => {}
+    }
+    if listener.owner_status.is_hidden() {
+        findings.push(Finding {
+            kind: FindingKind::OwnerHidden,
+            severity: Severity::Low,
+            message: listener.owner_status.reason().to_string(),
+        });
+    }
+    findings.sort_by_key(|f| f.severity);
+    Classified {
+        listener: listener.clone(),
+        service,
+        ghost: ghost.cloned(),
+        verdict: if unexpected { Verdict::Unexpected } else { Verdict::Unreviewed },
+        findings,
+    }
+}
+
+/// The first benign unofficial use one of whose process patterns matches an owner.
+fn matching_use<'a>(uses: &[(&GhostEntry, &'a UnofficialUse)], owners: &'a [Owner]) -> Option<(&'a UnofficialUse, &'a Owner)> {
+    uses.iter().find_map(|(_, u)| owners.iter().find(|o| u.matches_process(&o.name)).map(|o| (*u, o)))
+}
+
+/// `3237/tcp`.
+fn port_proto(l: &Listener) -> String {
+    format!("{}/{}", l.port, l.protocol)
+}
+
+/// `apparenet-tps (appareNet Test Packet Sequencer)`, or a phrase for an unassigned port.
+fn registered_to(l: &Listener, g: &GhostEntry, service: Option<&IanaRecord>) -> String {
+    match service {
+        Some(s) if !s.description.is_empty() => {
+            format!("{} is registered to {} ({})", port_proto(l), s.name, s.description)
+        }
+        Some(s) => format!("{} is registered to {}", port_proto(l), s.name),
+        None => match &g.formerly {
+            Some(old) => format!("{} is no longer assigned by IANA (formerly {old})", port_proto(l)),
+            None => format!("{} is not assigned by IANA", port_proto(l)),
+        },
+    }
+}
+
+/// Where the listener is bound, as a phrase: "all interfaces (wildcard address)".
+fn exposure(l: &Listener) -> String {
+    if l.is_wildcard() {
+        "all interfaces (wildcard address)".to_string()
+    } else {
+        format!("address {}", l.local_address)
+    }
+}
+
+fn ghost_finding(
+    l: &Listener,
+    g: &GhostEntry,
+    service: Option<&IanaRecord>,
+    matched: Option<(&UnofficialUse, &Owner)>,
+) -> (Finding, bool) {
+    let reg = registered_to(l, g, service);
+    if let Some((u, o)) = matched {
+        let message = format!(
+            "consistent with {} (unofficial use) run by {}({}); {reg}, and {}",
+            u.name, o.name, o.pid, g.fate
+        );
+        return (Finding { kind: FindingKind::UnofficialUse, severity: Severity::Info, message }, false);
+    }
+    match g.status {
+        s if s.is_ghost() => {
+            let message = format!("{reg}; {}, nothing should listen here", g.fate);
+            (Finding { kind: FindingKind::GhostPort, severity: Severity::High, message }, true)
+        }
+        GhostStatus::HistoricProtocol => {
+            let message = format!("{reg}, a historic protocol; {}, modern hosts should not offer it", g.fate);
+            (Finding { kind: FindingKind::HistoricProtocol, severity: Severity::Medium, message }, true)
+        }
+        GhostStatus::AliveRestricted => {
+            let belongs = g.belongs.as_deref().unwrap_or("restricted networks");
+            if l.is_loopback() {
+                let message = format!("{reg}; it belongs on {belongs}, and here it listens on loopback only");
+                (Finding { kind: FindingKind::AliveRestricted, severity: Severity::Info, message }, false)
+            } else {
+                let message = format!("{reg}; it belongs on {belongs}, not on {}", exposure(l));
+                (Finding { kind: FindingKind::AliveRestricted, severity: Severity::Medium, message }, true)
+            }
+        }
+        _ => {
+            let occupant = g.unofficial.first().map_or_else(|| g.fate.clone(), |u| u.name.clone());
+            let message = format!("usually {occupant} (unofficial use); {reg}");
+            (Finding { kind: FindingKind::CommonSquatter, severity: Severity::Info, message }, false)
+        }
+    }
+}
+
+fn unregistered(l: &Listener) -> Finding {
+    let message = if l.port >= DYNAMIC_PORTS_START {
+        format!("{} is in the dynamic/private range 49152-65535, which IANA never assigns", port_proto(l))
+    } else {
+        format!("{} has no IANA registration", port_proto(l))
+    };
+    Finding { kind: FindingKind::UnregisteredPort, severity: Severity::Info, message }
+}

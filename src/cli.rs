@@ -1,0 +1,127 @@
+//! Command-line syntax, declared with clap derive.
+//!
+//! Owns the flags and subcommands and nothing else: no defaults that depend on the
+//! environment, no I/O. [`crate::settings`] resolves these into what the program uses.
+
+use crate::model::Protocol;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Lists every listening socket with the processes that own it, and flags the unexpected
+/// listeners: ghost ports whose standard was withdrawn or whose vendor is gone, historic
+/// protocols, restricted services exposed, and known malware ports.
+#[derive(Debug, Parser)]
+#[command(name = "portghost", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// When to colour the output: auto colours only a terminal, and only when NO_COLOR is unset.
+    #[arg(long, value_enum, default_value_t = ColorWhen::Auto, global = true)]
+    pub color: ColorWhen,
+
+    /// What to do; `scan` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the listening sockets of this host and judge each one (the default).
+    Scan(ScanArgs),
+    /// Print everything the registry knows about a port, and what listens on it now.
+    Explain(ExplainArgs),
+}
+
+/// Flags of `portghost scan`.
+#[derive(Debug, Args, Default, Clone)]
+pub struct ScanArgs {
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    /// Only listeners on these ports (repeat the flag or separate with commas).
+    #[arg(long, short = 'p', value_delimiter = ',')]
+    pub port: Vec<u16>,
+
+    /// Only TCP listeners.
+    #[arg(long, short = 't')]
+    pub tcp: bool,
+
+    /// Only UDP sockets.
+    #[arg(long, short = 'u')]
+    pub udp: bool,
+
+    /// Only the unexpected listeners.
+    #[arg(long)]
+    pub unexpected: bool,
+
+    /// Exit with status 1 when any listener shown is unexpected.
+    #[arg(long)]
+    pub fail_on_unexpected: bool,
+
+    /// Do not look up owning processes (faster; no process columns).
+    #[arg(long)]
+    pub no_owners: bool,
+
+    /// Print how long each phase of the scan took, on stderr.
+    #[arg(long)]
+    pub timings: bool,
+}
+
+/// Flags of `portghost explain`.
+#[derive(Debug, Args, Clone)]
+pub struct ExplainArgs {
+    /// The port, optionally with its transport: `3237`, `3237/tcp`, `3416/udp`.
+    #[arg(value_name = "PORT[/tcp|/udp]")]
+    pub port: PortSpec,
+
+    /// Only show the registry; do not look at what listens on this host.
+    #[arg(long)]
+    pub no_live: bool,
+}
+
+/// A port with an optional transport, as typed on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortSpec {
+    /// The port.
+    pub port: u16,
+    /// The transport, or `None` for both.
+    pub protocol: Option<Protocol>,
+}
+
+impl std::str::FromStr for PortSpec {
+    type Err = String;
+
+    /// Parses `PORT` or `PORT/tcp` or `PORT/udp`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (p, proto) = match s.split_once('/') {
+            Some((p, t)) => (p, Some(t.parse::<Protocol>()?)),
+            None => (s, None),
+        };
+        let port = p
+            .trim()
+            .parse::<u16>()
+            .map_err(|_| format!("invalid port {p:?}: expected a number from 0 to 65535"))?;
+        Ok(PortSpec { port, protocol: proto })
+    }
+}
+
+/// `--color` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ColorWhen {
+    /// Colour when stdout is a terminal and NO_COLOR is unset or empty.
+    #[default]
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// `--format` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Format {
+    /// A table for people.
+    #[default]
+    Table,
+    /// One JSON object (schema_version 1), documented in the README.
+    Json,
+}

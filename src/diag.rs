@@ -1,0 +1,76 @@
+//! Error messages that point into a file: `FILE:LINE:COLUMN: message`.
+//!
+//! Owns turning a byte offset into a 1-based line and column, and formatting TOML
+//! deserialisation errors that way. It does no I/O.
+
+use std::fmt;
+
+/// A problem at a position in a named text file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileError {
+    /// File name as the user knows it (a path, or `registry/ghosts/x.toml` for embedded data).
+    pub file: String,
+    /// 1-based line, when the position is known.
+    pub line: Option<usize>,
+    /// 1-based column in characters, when the position is known.
+    pub column: Option<usize>,
+    /// What is wrong, one line.
+    pub message: String,
+}
+
+impl fmt::Display for FileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.line, self.column) {
+            (Some(l), Some(c)) => write!(f, "{}:{l}:{c}: {}", self.file, self.message),
+            (Some(l), None) => write!(f, "{}:{l}: {}", self.file, self.message),
+            _ => write!(f, "{}: {}", self.file, self.message),
+        }
+    }
+}
+
+impl std::error::Error for FileError {}
+
+/// 1-based (line, column) of byte `offset` in `text`; the column counts characters.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before.get(line_start..).map_or(0, |s| s.chars().count()) + 1;
+    (line, column)
+}
+
+impl FileError {
+    /// An error at byte `offset` of `text` (or at no position when `offset` is `None`).
+    pub fn at(file: &str, text: &str, offset: Option<usize>, message: impl Into<String>) -> FileError {
+        let pos = offset.map(|o| line_col(text, o));
+        FileError {
+            file: file.to_string(),
+            line: pos.map(|p| p.0),
+            column: pos.map(|p| p.1),
+            message: message.into(),
+        }
+    }
+
+    /// Converts a `toml` deserialisation error, keeping its span as line and column and
+    /// its message on one line.
+    pub fn from_toml(file: &str, text: &str, err: &toml::de::Error) -> FileError {
+        let message = err.message().trim().replace('\n', "; ");
+        FileError::at(file, text, err.span().map(|s| s.start), message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_counts_from_one() {
+        let t = "ab\ncdé\nx";
+        assert_eq!(line_col(t, 0), (1, 1));
+        assert_eq!(line_col(t, 3), (2, 1));
+        assert_eq!(line_col(t, 7), (2, 4));
+        assert_eq!(line_col(t, 8), (3, 1));
+        assert_eq!(line_col(t, 100), (3, 2));
+    }
+}

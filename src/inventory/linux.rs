@@ -1,0 +1,768 @@
+//! Linux inventory: the `NETLINK_SOCK_DIAG` socket dump, the `/proc/*/fd` owner walk and
+//! the details of the owning processes.
+//!
+//! Owns every Linux-specific read behind [`super::scan`]: one kernel-filtered dump per
+//! (family, protocol) (TCP in LISTEN, UDP in CLOSE, i.e. bound and unconnected, as `ss -l`
+//! shows them), one parallel walk of every process's file descriptors that keeps only the
+//! dumped inodes, and `/proc/PID/comm` plus `sysinfo` for the owning PIDs only.
+//!
+//! It must not: use `netstat2`, refresh every process (`System::new_all()`), judge or
+//! filter what it finds, print anything, or fail because of one process (a process that
+//! exits or hides its descriptors mid-scan is skipped, never an error).
+
+use super::{ScanOptions, ScanTimings};
+use crate::model::{Inventory, Listener, Owner, OwnerStatus, Protocol};
+use anyhow::{Context, bail};
+use netlink_packet_core::{NLM_F_DUMP, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload};
+use netlink_packet_sock_diag::SockDiagMessage;
+use netlink_packet_sock_diag::constants::{AF_INET, AF_INET6, IPPROTO_TCP, IPPROTO_UDP};
+use netlink_packet_sock_diag::inet::{ExtensionFlags, InetRequest, InetResponse, SocketId, StateFlags};
+use netlink_sys::protocols::NETLINK_SOCK_DIAG;
+use netlink_sys::{Socket, SocketAddr};
+use std::collections::{HashMap, HashSet};
+use std::ffi::OsString;
+use std::fmt::Write as _;
+use std::io;
+use std::net::IpAddr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Instant, SystemTime};
+use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System, UpdateKind, Users};
+
+/// Size of the netlink receive buffer. The kernel never builds a dump message larger than
+/// 32 KiB, so a whole datagram always fits.
+const RECV_BUFFER_LEN: usize = 64 * 1024;
+
+/// Most threads used for the `/proc` walk.
+const MAX_WALK_THREADS: usize = 4;
+
+/// `CAP_DAC_READ_SEARCH` and `CAP_SYS_PTRACE`: together they let a non-root process read
+/// every other process's file descriptors.
+const OWNER_CAPS: u64 = (1 << 2) | (1 << 19);
+
+/// Enumerates the listeners of the calling thread's network namespace and their owners.
+///
+/// # Errors
+/// Fails only when the kernel's socket table cannot be dumped.
+pub(super) fn scan(opts: &ScanOptions) -> anyhow::Result<(Inventory, ScanTimings)> {
+    let mut timings = ScanTimings::default();
+
+    let started = Instant::now();
+    let sockets = dump_sockets(opts)?;
+    timings.dump = started.elapsed();
+
+    let started = Instant::now();
+    let lookup = look_up_owners(opts, &sockets);
+    timings.walk = started.elapsed();
+
+    let started = Instant::now();
+    let details = match &lookup {
+        Lookup::Walked(walk) => describe_owners(walk),
+        Lookup::Skipped | Lookup::Unavailable(_) => HashMap::new(),
+    };
+    timings.owners = started.elapsed();
+
+    let listeners = sockets
+        .into_iter()
+        .map(|socket| to_listener(socket, &lookup, &details))
+        .collect();
+    let mut inventory = Inventory {
+        host: host_name(),
+        scanned_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+        listeners,
+        privileged: is_privileged(),
+        warnings: lookup.warnings(),
+    };
+    inventory.sort();
+    Ok((inventory, timings))
+}
+
+// ---------------------------------------------------------------------------------------
+// Socket dump (NETLINK_SOCK_DIAG)
+// ---------------------------------------------------------------------------------------
+
+/// One socket as the kernel reported it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct RawSocket {
+    protocol: Protocol,
+    address: IpAddr,
+    port: u16,
+    inode: u32,
+    uid: u32,
+}
+
+/// Dumps every wanted (family, protocol) pair over one netlink socket.
+fn dump_sockets(opts: &ScanOptions) -> anyhow::Result<Vec<RawSocket>> {
+    let mut sockets = Vec::new();
+    let wanted: Vec<Protocol> = [Protocol::Tcp, Protocol::Udp]
+        .into_iter()
+        .filter(|p| opts.wants(*p))
+        .collect();
+    if wanted.is_empty() {
+        return Ok(sockets);
+    }
+
+    let socket = open_diag_socket().context("opening a NETLINK_SOCK_DIAG socket")?;
+    let mut buf = vec![0_u8; RECV_BUFFER_LEN];
+    let mut sequence = 0_u32;
+    for protocol in wanted {
+        for family in [AF_INET, AF_INET6] {
+            sequence += 1;
+            dump_one(&socket, &mut buf, sequence, family, protocol, &mut sockets).with_context(|| {
+                format!(
+                    "dumping {} {protocol} sockets with NETLINK_SOCK_DIAG",
+                    family_name(family)
+                )
+            })?;
+        }
+    }
+    Ok(sockets)
+}
+
+/// A netlink socket connected to the kernel.
+fn open_diag_socket() -> io::Result<Socket> {
+    let mut socket = Socket::new(NETLINK_SOCK_DIAG)?;
+    socket.bind_auto()?;
+    socket.connect(&SocketAddr::new(0, 0))?;
+    Ok(socket)
+}
+
+/// `IPv4` or `IPv6`, for error messages.
+fn family_name(family: u8) -> &'static str {
+    if family == AF_INET6 { "IPv6" } else { "IPv4" }
+}
+
+/// Sends one dump request and collects its answers into `out`.
+fn dump_one(
+    socket: &Socket,
+    buf: &mut [u8],
+    sequence: u32,
+    family: u8,
+    protocol: Protocol,
+    out: &mut Vec<RawSocket>,
+) -> anyhow::Result<()> {
+    let request = diag_request(sequence, family, protocol);
+    socket.send(&request, 0).context("sending the dump request")?;
+    receive_dump(socket, buf, sequence, protocol, out)
+}
+
+/// The serialized `inet_diag_req_v2` asking for the listeners of one (family, protocol).
+fn diag_request(sequence: u32, family: u8, protocol: Protocol) -> Vec<u8> {
+    let (ipproto, states) = match protocol {
+        Protocol::Tcp => (IPPROTO_TCP, StateFlags::LISTEN),
+        // A bound, unconnected UDP socket is in TCP_CLOSE ("UNCONN" in ss); connected
+        // client sockets are ESTABLISHED and are not listeners.
+        Protocol::Udp => (IPPROTO_UDP, StateFlags::CLOSE),
+    };
+    let socket_id = if family == AF_INET6 {
+        SocketId::new_v6()
+    } else {
+        SocketId::new_v4()
+    };
+    let mut header = NetlinkHeader::default();
+    header.flags = NLM_F_REQUEST | NLM_F_DUMP;
+    header.sequence_number = sequence;
+    let request = InetRequest {
+        family,
+        protocol: ipproto,
+        extensions: ExtensionFlags::empty(),
+        states,
+        socket_id,
+    };
+    let mut packet = NetlinkMessage::new(header, SockDiagMessage::InetRequest(request).into());
+    packet.finalize();
+    let mut bytes = vec![0_u8; packet.buffer_len()];
+    packet.serialize(&mut bytes);
+    bytes
+}
+
+/// Reads datagrams until the kernel's `NLMSG_DONE` for `sequence`.
+fn receive_dump(
+    socket: &Socket,
+    buf: &mut [u8],
+    sequence: u32,
+    protocol: Protocol,
+    out: &mut Vec<RawSocket>,
+) -> anyhow::Result<()> {
+    loop {
+        // MSG_TRUNC makes recv return the real datagram length, so truncation is visible.
+        let len = socket
+            .recv(&mut &mut buf[..], libc::MSG_TRUNC)
+            .context("receiving the dump")?;
+        if len > buf.len() {
+            bail!(
+                "a netlink datagram of {len} bytes did not fit the {} byte buffer",
+                buf.len()
+            );
+        }
+        if len == 0 {
+            bail!("the netlink socket returned no data before the end of the dump");
+        }
+        let datagram = buf.get(..len).unwrap_or_default();
+        if parse_datagram(datagram, sequence, protocol, out)? == Progress::Done {
+            return Ok(());
+        }
+    }
+}
+
+/// Whether a dump has more datagrams to come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Progress {
+    More,
+    Done,
+}
+
+/// Parses every netlink message of one datagram (a multipart dump packs several).
+fn parse_datagram(
+    mut datagram: &[u8],
+    sequence: u32,
+    protocol: Protocol,
+    out: &mut Vec<RawSocket>,
+) -> anyhow::Result<Progress> {
+    while !datagram.is_empty() {
+        let message = NetlinkMessage::<SockDiagMessage>::deserialize(datagram).context("parsing a netlink message")?;
+        let len = message.header.length as usize;
+        if len == 0 {
+            bail!("a netlink message claims a length of 0");
+        }
+        // Messages are 4-byte aligned within a datagram.
+        datagram = datagram.get(len.next_multiple_of(4)..).unwrap_or_default();
+        if message.header.sequence_number != sequence {
+            continue;
+        }
+        match message.payload {
+            NetlinkPayload::InnerMessage(SockDiagMessage::InetResponse(response)) => {
+                out.push(raw_socket(&response, protocol));
+            }
+            NetlinkPayload::Done(done) if done.code < 0 => {
+                return Err(io::Error::from_raw_os_error(-done.code)).context("the kernel aborted the dump");
+            }
+            NetlinkPayload::Done(_) => return Ok(Progress::Done),
+            NetlinkPayload::Error(error) if error.code.is_some() => {
+                return Err(error.to_io()).context("the kernel refused the dump request");
+            }
+            NetlinkPayload::Overrun(_) => bail!("the kernel reported a netlink overrun"),
+            _ => {}
+        }
+    }
+    Ok(Progress::More)
+}
+
+/// The fields portghost keeps from one `inet_diag_msg`.
+fn raw_socket(response: &InetResponse, protocol: Protocol) -> RawSocket {
+    let header = &response.header;
+    RawSocket {
+        protocol,
+        address: header.socket_id.source_address,
+        port: header.socket_id.source_port,
+        inode: header.inode,
+        uid: header.uid,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Owner walk (/proc/PID/fd)
+// ---------------------------------------------------------------------------------------
+
+/// How the owners of the dumped sockets were looked up.
+enum Lookup {
+    /// `--no-owners`, or nothing to look up.
+    Skipped,
+    /// `/proc` could not be read.
+    Unavailable(io::Error),
+    /// The walk ran.
+    Walked(Walk),
+}
+
+impl Lookup {
+    /// The warnings this lookup adds to the inventory.
+    fn warnings(&self) -> Vec<String> {
+        match self {
+            Lookup::Skipped => Vec::new(),
+            Lookup::Unavailable(error) => vec![format!(
+                "the process table (/proc) could not be read ({error}), so no socket owner was looked up"
+            )],
+            Lookup::Walked(walk) if walk.uninspectable > 0 => vec![uninspectable_warning(walk.uninspectable)],
+            Lookup::Walked(_) => Vec::new(),
+        }
+    }
+}
+
+/// The warning for `count` (at least 1) processes whose descriptors were hidden.
+fn uninspectable_warning(count: usize) -> String {
+    let (noun, owners) = if count == 1 {
+        ("process", "its")
+    } else {
+        ("processes", "their")
+    };
+    format!("{count} {noun} could not be inspected without more privilege; {owners} sockets' owners are hidden")
+}
+
+/// What the walk of every process's descriptors found.
+#[derive(Debug, Default)]
+struct Walk {
+    /// Owning PIDs of each wanted inode, sorted and deduplicated.
+    owners: HashMap<u32, Vec<u32>>,
+    /// `/proc/PID/comm` of each owning PID, read during the walk.
+    names: HashMap<u32, String>,
+    /// Processes whose descriptors could not be read for lack of privilege.
+    uninspectable: usize,
+}
+
+/// Runs the owner walk when owners are wanted and there is something to own.
+fn look_up_owners(opts: &ScanOptions, sockets: &[RawSocket]) -> Lookup {
+    if !opts.owners {
+        return Lookup::Skipped;
+    }
+    let wanted: HashSet<u32> = sockets.iter().map(|s| s.inode).collect();
+    match walk_processes(&wanted) {
+        Ok(walk) => Lookup::Walked(walk),
+        Err(error) => Lookup::Unavailable(error),
+    }
+}
+
+/// Walks every process's descriptors once, on up to [`MAX_WALK_THREADS`] threads.
+///
+/// Fails only when `/proc` itself cannot be listed.
+fn walk_processes(wanted: &HashSet<u32>) -> io::Result<Walk> {
+    let pids = list_pids()?;
+    if wanted.is_empty() {
+        return Ok(Walk::default());
+    }
+    let next = AtomicUsize::new(0);
+    let threads = walk_threads(pids.len());
+    let parts = std::thread::scope(|scope| {
+        let helpers: Vec<_> = (1..threads)
+            .filter_map(|_| {
+                std::thread::Builder::new()
+                    .name("portghost-walk".to_owned())
+                    .spawn_scoped(scope, || walk_worker(&pids, &next, wanted))
+                    .ok()
+            })
+            .collect();
+        // This thread works too, so the walk completes even if no helper could start.
+        let mut parts = vec![walk_worker(&pids, &next, wanted)];
+        for helper in helpers {
+            parts.push(
+                helper
+                    .join()
+                    .map_err(|_| io::Error::other("a /proc walk thread panicked"))?,
+            );
+        }
+        Ok::<_, io::Error>(parts)
+    })?;
+    Ok(merge_parts(parts))
+}
+
+/// Number of walk threads for `processes` processes.
+fn walk_threads(processes: usize) -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(MAX_WALK_THREADS)
+        .min(processes)
+        .max(1)
+}
+
+/// Every numeric entry of `/proc`. An empty list means `/proc` is not procfs.
+fn list_pids() -> io::Result<Vec<u32>> {
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc")? {
+        let entry = entry?;
+        if let Some(pid) = parse_pid(entry.file_name().as_bytes()) {
+            pids.push(pid);
+        }
+    }
+    if pids.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            "/proc lists no process; is procfs mounted?",
+        ));
+    }
+    Ok(pids)
+}
+
+/// A `/proc` entry name made only of ASCII digits, as a PID.
+fn parse_pid(name: &[u8]) -> Option<u32> {
+    parse_decimal(name)
+}
+
+/// Parses a non-empty run of ASCII digits that fits a `u32`.
+fn parse_decimal(digits: &[u8]) -> Option<u32> {
+    if digits.is_empty() {
+        return None;
+    }
+    digits.iter().try_fold(0_u32, |n, &d| {
+        let digit = if d.is_ascii_digit() {
+            u32::from(d - b'0')
+        } else {
+            return None;
+        };
+        n.checked_mul(10)?.checked_add(digit)
+    })
+}
+
+/// The inode of a `socket:[N]` link target, without allocating.
+fn socket_inode(link: &[u8]) -> Option<u32> {
+    parse_decimal(link.strip_prefix(b"socket:[")?.strip_suffix(b"]")?)
+}
+
+/// What one walk thread found.
+#[derive(Debug, Default)]
+struct WalkPart {
+    /// (inode, pid) for every descriptor that is a wanted socket.
+    pairs: Vec<(u32, u32)>,
+    /// (pid, comm) of every owning PID this thread saw.
+    names: Vec<(u32, String)>,
+    /// Processes this thread could not inspect.
+    uninspectable: usize,
+}
+
+/// Pulls PIDs from the shared index until none is left.
+fn walk_worker(pids: &[u32], next: &AtomicUsize, wanted: &HashSet<u32>) -> WalkPart {
+    let mut part = WalkPart::default();
+    let mut path = PathBuf::with_capacity(64);
+    while let Some(&pid) = pids.get(next.fetch_add(1, Ordering::Relaxed)) {
+        let seen = scan_process(pid, wanted, &mut path, &mut part.pairs);
+        if seen.denied {
+            part.uninspectable += 1;
+        }
+        if seen.owns_wanted
+            && let Some(name) = read_comm(pid, &mut path)
+        {
+            part.names.push((pid, name));
+        }
+    }
+    part
+}
+
+/// What the descriptors of one process showed.
+#[derive(Debug, Default, Clone, Copy)]
+struct ProcessSeen {
+    /// At least one descriptor is a wanted socket.
+    owns_wanted: bool,
+    /// Some or all descriptors were hidden for lack of privilege.
+    denied: bool,
+}
+
+/// Reads every descriptor link of `pid`, pushing `(inode, pid)` for wanted sockets.
+fn scan_process(pid: u32, wanted: &HashSet<u32>, path: &mut PathBuf, pairs: &mut Vec<(u32, u32)>) -> ProcessSeen {
+    let mut seen = ProcessSeen::default();
+    set_proc_path(path, pid, "fd");
+    let entries = match std::fs::read_dir(&*path) {
+        Ok(entries) => entries,
+        Err(error) => {
+            seen.denied = is_denied(&error);
+            return seen;
+        }
+    };
+    for entry in entries {
+        // An error mid-listing means the process is exiting: keep what was read.
+        let Ok(entry) = entry else { break };
+        path.push(entry.file_name());
+        match std::fs::read_link(&*path) {
+            Ok(target) => {
+                if let Some(inode) = socket_inode(target.as_os_str().as_bytes())
+                    && wanted.contains(&inode)
+                {
+                    pairs.push((inode, pid));
+                    seen.owns_wanted = true;
+                }
+            }
+            Err(error) => seen.denied |= is_denied(&error),
+        }
+        path.pop();
+    }
+    seen
+}
+
+/// True for "not allowed" errors (EACCES, EPERM); false for a process that is gone
+/// (ENOENT, ESRCH) or anything else.
+fn is_denied(error: &io::Error) -> bool {
+    error.kind() == io::ErrorKind::PermissionDenied
+}
+
+/// Sets `path` to `/proc/PID/FILE`, reusing its allocation.
+fn set_proc_path(path: &mut PathBuf, pid: u32, file: &str) {
+    let buf: &mut OsString = path.as_mut_os_string();
+    buf.clear();
+    // Writing to an OsString cannot fail.
+    let _ = write!(buf, "/proc/{pid}/{file}");
+}
+
+/// `/proc/PID/comm` without its newline, or `None` when the process is gone.
+fn read_comm(pid: u32, path: &mut PathBuf) -> Option<String> {
+    set_proc_path(path, pid, "comm");
+    let bytes = std::fs::read(&*path).ok()?;
+    let name = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
+    Some(String::from_utf8_lossy(name).into_owned())
+}
+
+/// Joins the per-thread results into one [`Walk`].
+fn merge_parts(parts: Vec<WalkPart>) -> Walk {
+    let mut walk = Walk::default();
+    for part in parts {
+        for (inode, pid) in part.pairs {
+            walk.owners.entry(inode).or_default().push(pid);
+        }
+        walk.names.extend(part.names);
+        walk.uninspectable += part.uninspectable;
+    }
+    for pids in walk.owners.values_mut() {
+        pids.sort_unstable();
+        pids.dedup();
+    }
+    walk
+}
+
+// ---------------------------------------------------------------------------------------
+// Owner details (comm + sysinfo for the owning PIDs only)
+// ---------------------------------------------------------------------------------------
+
+/// Builds an [`Owner`] for every owning PID that is still known. A PID with no name (it
+/// exited before its `comm` could be read) is left out.
+fn describe_owners(walk: &Walk) -> HashMap<u32, Owner> {
+    let mut pids: Vec<u32> = walk.owners.values().flatten().copied().collect();
+    pids.sort_unstable();
+    pids.dedup();
+    if pids.is_empty() {
+        return HashMap::new();
+    }
+    let system = refresh_owner_processes(&pids);
+    let users = Users::new_with_refreshed_list().ok();
+    pids.into_iter()
+        .filter_map(|pid| {
+            let owner = describe_owner(pid, walk.names.get(&pid), system.as_ref(), users.as_ref())?;
+            Some((pid, owner))
+        })
+        .collect()
+}
+
+/// A `sysinfo` view of just `pids`: executable, command line and user.
+fn refresh_owner_processes(pids: &[u32]) -> Option<System> {
+    let mut system = System::new().ok()?;
+    let sys_pids: Vec<Pid> = pids.iter().map(|&pid| Pid::from_u32(pid)).collect();
+    let kind = ProcessRefreshKind::nothing()
+        .without_tasks()
+        .with_exe(UpdateKind::Always)
+        .with_cmd(UpdateKind::Always)
+        .with_user(UpdateKind::Always);
+    system.refresh_processes_specifics(ProcessesToUpdate::Some(&sys_pids), false, kind);
+    Some(system)
+}
+
+/// One owner: the walk's name, else `sysinfo`'s, plus whatever `sysinfo` could read.
+fn describe_owner(
+    pid: u32,
+    walk_name: Option<&String>,
+    system: Option<&System>,
+    users: Option<&Users>,
+) -> Option<Owner> {
+    let process = system.and_then(|s| s.process(Pid::from_u32(pid)));
+    let name = match (walk_name, process) {
+        (Some(name), _) => name.clone(),
+        (None, Some(process)) => process.name().to_string_lossy().into_owned(),
+        (None, None) => return None,
+    };
+    let mut owner = Owner {
+        pid,
+        name,
+        exe: None,
+        cmdline: None,
+        uid: None,
+        user: None,
+    };
+    if let Some(process) = process {
+        owner.exe = process
+            .exe()
+            .filter(|exe| !exe.as_os_str().is_empty())
+            .map(|exe| exe.to_string_lossy().into_owned());
+        owner.cmdline = join_cmdline(process.cmd());
+        if let Some(uid) = process.user_id() {
+            owner.uid = Some(**uid);
+            owner.user = users
+                .and_then(|u| u.get_user_by_id(uid))
+                .map(|user| user.name().to_owned());
+        }
+    }
+    Some(owner)
+}
+
+/// Arguments joined by single spaces; `None` when there are none.
+fn join_cmdline(args: &[OsString]) -> Option<String> {
+    if args.is_empty() {
+        return None;
+    }
+    let joined: Vec<_> = args.iter().map(|arg| arg.to_string_lossy()).collect();
+    Some(joined.join(" "))
+}
+
+// ---------------------------------------------------------------------------------------
+// Assembly
+// ---------------------------------------------------------------------------------------
+
+/// One [`Listener`] with its owners and the status that explains them.
+fn to_listener(socket: RawSocket, lookup: &Lookup, details: &HashMap<u32, Owner>) -> Listener {
+    let owners: Vec<Owner> = match lookup {
+        Lookup::Walked(walk) => walk
+            .owners
+            .get(&socket.inode)
+            .into_iter()
+            .flatten()
+            .filter_map(|pid| details.get(pid).cloned())
+            .collect(),
+        Lookup::Skipped | Lookup::Unavailable(_) => Vec::new(),
+    };
+    let owner_status = owner_status(!owners.is_empty(), lookup);
+    Listener {
+        protocol: socket.protocol,
+        local_address: socket.address,
+        port: socket.port,
+        inode: Some(u64::from(socket.inode)),
+        uid: Some(socket.uid),
+        owners,
+        owner_status,
+    }
+}
+
+/// Why a listener has the owners it has.
+fn owner_status(has_owners: bool, lookup: &Lookup) -> OwnerStatus {
+    match lookup {
+        _ if has_owners => OwnerStatus::Known,
+        Lookup::Skipped => OwnerStatus::NotLooked,
+        Lookup::Unavailable(_) => OwnerStatus::Unavailable,
+        Lookup::Walked(walk) if walk.uninspectable > 0 => OwnerStatus::Permission,
+        Lookup::Walked(_) => OwnerStatus::NoProcess,
+    }
+}
+
+/// The host name, or `unknown`.
+fn host_name() -> String {
+    System::host_name()
+        .ok()
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// Whether this process can see every other process's descriptors.
+fn is_privileged() -> bool {
+    std::fs::read_to_string("/proc/self/status").is_ok_and(|status| privileged_from_status(&status))
+}
+
+/// Effective UID 0, or both `CAP_SYS_PTRACE` and `CAP_DAC_READ_SEARCH` in `CapEff`,
+/// judged from the text of `/proc/self/status`.
+fn privileged_from_status(status: &str) -> bool {
+    let field = |name: &str| status.lines().find_map(|line| line.strip_prefix(name)).map(str::trim);
+    let euid = field("Uid:")
+        .and_then(|ids| ids.split_whitespace().nth(1))
+        .and_then(|id| id.parse::<u32>().ok());
+    let caps = field("CapEff:")
+        .and_then(|hex| u64::from_str_radix(hex, 16).ok())
+        .unwrap_or(0);
+    euid == Some(0) || caps & OWNER_CAPS == OWNER_CAPS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn socket_inode_parses_only_socket_links() {
+        assert_eq!(socket_inode(b"socket:[12345]"), Some(12345));
+        assert_eq!(socket_inode(b"socket:[0]"), Some(0));
+        assert_eq!(socket_inode(b"socket:[4294967295]"), Some(u32::MAX));
+        assert_eq!(socket_inode(b"socket:[4294967296]"), None);
+        assert_eq!(socket_inode(b"socket:[]"), None);
+        assert_eq!(socket_inode(b"socket:[12a]"), None);
+        assert_eq!(socket_inode(b"socket:[+12]"), None);
+        assert_eq!(socket_inode(b"socket:[12"), None);
+        assert_eq!(socket_inode(b"pipe:[12]"), None);
+        assert_eq!(socket_inode(b"/dev/null"), None);
+        assert_eq!(socket_inode(b""), None);
+    }
+
+    #[test]
+    fn parse_pid_takes_digits_only() {
+        assert_eq!(parse_pid(b"1"), Some(1));
+        assert_eq!(parse_pid(b"4194304"), Some(4_194_304));
+        assert_eq!(parse_pid(b"self"), None);
+        assert_eq!(parse_pid(b"+1"), None);
+        assert_eq!(parse_pid(b""), None);
+    }
+
+    #[test]
+    fn privilege_from_status() {
+        let root = "Name:\tx\nUid:\t0\t0\t0\t0\nCapEff:\t0000000000000000\n";
+        assert!(privileged_from_status(root));
+        let setuid_root = "Uid:\t1000\t0\t0\t0\nCapEff:\t0\n";
+        assert!(privileged_from_status(setuid_root));
+        let user = "Uid:\t1000\t1000\t1000\t1000\nCapEff:\t0000000000000000\n";
+        assert!(!privileged_from_status(user));
+        let caps = "Uid:\t1000\t1000\t1000\t1000\nCapEff:\t0000000000080004\n";
+        assert!(privileged_from_status(caps));
+        let ptrace_only = "Uid:\t1000\t1000\t1000\t1000\nCapEff:\t0000000000080000\n";
+        assert!(!privileged_from_status(ptrace_only));
+        assert!(!privileged_from_status(""));
+    }
+
+    #[test]
+    fn status_rules() {
+        let walked = |uninspectable| {
+            Lookup::Walked(Walk {
+                uninspectable,
+                ..Walk::default()
+            })
+        };
+        assert_eq!(owner_status(true, &walked(3)), OwnerStatus::Known);
+        assert_eq!(owner_status(false, &walked(3)), OwnerStatus::Permission);
+        assert_eq!(owner_status(false, &walked(0)), OwnerStatus::NoProcess);
+        assert_eq!(owner_status(false, &Lookup::Skipped), OwnerStatus::NotLooked);
+        let unavailable = Lookup::Unavailable(io::Error::from(io::ErrorKind::NotFound));
+        assert_eq!(owner_status(false, &unavailable), OwnerStatus::Unavailable);
+        assert_eq!(unavailable.warnings().len(), 1);
+    }
+
+    #[test]
+    fn warning_counts_processes() {
+        assert_eq!(
+            uninspectable_warning(3),
+            "3 processes could not be inspected without more privilege; their sockets' owners are hidden"
+        );
+        assert!(uninspectable_warning(1).starts_with("1 process could not"));
+    }
+
+    #[test]
+    fn merge_sorts_and_dedups_owners() {
+        let a = WalkPart {
+            pairs: vec![(7, 30), (7, 10), (8, 10)],
+            names: vec![(10, "a".into())],
+            uninspectable: 1,
+        };
+        let b = WalkPart {
+            pairs: vec![(7, 20), (7, 10)],
+            names: vec![(20, "b".into())],
+            uninspectable: 2,
+        };
+        let walk = merge_parts(vec![a, b]);
+        assert_eq!(walk.owners.get(&7), Some(&vec![10, 20, 30]));
+        assert_eq!(walk.owners.get(&8), Some(&vec![10]));
+        assert_eq!(walk.uninspectable, 3);
+        assert_eq!(walk.names.len(), 2);
+    }
+
+    #[test]
+    fn cmdline_joins_with_spaces() {
+        assert_eq!(join_cmdline(&[]), None);
+        let args: Vec<OsString> = vec!["python3".into(), "-c".into(), "pass".into()];
+        assert_eq!(join_cmdline(&args).as_deref(), Some("python3 -c pass"));
+    }
+
+    #[test]
+    fn truncated_or_garbage_datagrams_are_errors_not_panics() {
+        let mut out = Vec::new();
+        for bytes in [&[0_u8; 3][..], &[0xff; 16][..], &[16, 0, 0, 0, 3, 0, 0, 0][..]] {
+            assert!(parse_datagram(bytes, 1, Protocol::Tcp, &mut out).is_err());
+        }
+        assert!(out.is_empty());
+    }
+}

@@ -1,0 +1,74 @@
+//! The only seam between portghost and the operating system's socket and process tables.
+//!
+//! Owns enumeration of listening sockets (TCP in LISTEN, bound unconnected UDP; IPv4 and
+//! IPv6) and the lookup of every process that holds each one. Nothing outside this module
+//! may import `netstat2`, `sysinfo` or `netlink-*`, or read `/proc`. It returns plain
+//! [`Inventory`](crate::model::Inventory) data and makes no judgement about what it finds.
+
+#[cfg(target_os = "linux")]
+mod linux;
+#[cfg(not(target_os = "linux"))]
+mod portable;
+
+use crate::model::{Inventory, Protocol};
+use std::time::Duration;
+
+/// What to enumerate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScanOptions {
+    /// Include TCP listeners.
+    pub tcp: bool,
+    /// Include bound, unconnected UDP sockets.
+    pub udp: bool,
+    /// Look up the processes that own each socket. When false every listener gets
+    /// [`OwnerStatus::NotLooked`](crate::model::OwnerStatus::NotLooked), which is much cheaper.
+    pub owners: bool,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions { tcp: true, udp: true, owners: true }
+    }
+}
+
+impl ScanOptions {
+    /// Whether `protocol` is wanted.
+    pub fn wants(&self, protocol: Protocol) -> bool {
+        match protocol {
+            Protocol::Tcp => self.tcp,
+            Protocol::Udp => self.udp,
+        }
+    }
+}
+
+/// Wall time of each phase of a scan.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScanTimings {
+    /// Socket dump from the kernel.
+    pub dump: Duration,
+    /// Walk of every process's file descriptors to find socket owners.
+    pub walk: Duration,
+    /// Reading name, executable, command line and user of the owner processes.
+    pub owners: Duration,
+}
+
+/// Enumerates the listeners of the network namespace the calling thread is in, with
+/// their owners, as [`ScanOptions`] asks.
+///
+/// A socket whose owner cannot be seen is still listed, with an empty owner list and an
+/// [`OwnerStatus`](crate::model::OwnerStatus) saying why; a process that exits mid-scan is
+/// skipped, not an error.
+///
+/// # Errors
+/// Fails when the socket table itself cannot be read (for example the kernel refuses the
+/// `NETLINK_SOCK_DIAG` dump). Problems with individual processes are never errors.
+pub fn scan(opts: &ScanOptions) -> anyhow::Result<(Inventory, ScanTimings)> {
+    #[cfg(target_os = "linux")]
+    {
+        linux::scan(opts)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        portable::scan(opts)
+    }
+}

@@ -1,0 +1,20 @@
+//! portghost lists every listening socket on a host with the processes that own it, joins
+//! each one against the IANA port registry and a curated registry of ghost ports, and flags
+//! the unexpected listeners, each with a reason.
+//!
+//! The pipeline is `inventory` (the only OS seam) → `classify` (pure) → `report` (renderers
+//! over any `Write`), with `registry` holding the embedded data. `app` wires them together
+//! for the `portghost` binary; library users can call each stage on its own.
+
+#![deny(missing_docs)]
+
+pub mod app;
+pub mod classify;
+pub mod diag;
+pub mod cli;
+pub mod inventory;
+pub mod model;
+pub mod registry;
+pub mod report;
+pub mod sanitize;
+pub mod settings;

@@ -1,0 +1,200 @@
+//! Plain data that flows from the inventory to the classifier and the renderers.
+//!
+//! Owns the shapes of a scan: [`Inventory`], [`Listener`], [`Owner`]. It holds no logic
+//! beyond small accessors and must not read the OS, the clock or the environment.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::net::IpAddr;
+
+/// Transport protocol of a listener.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// TCP; a listener is a socket in the LISTEN state.
+    Tcp,
+    /// UDP; a listener is a bound, unconnected socket.
+    Udp,
+}
+
+impl Protocol {
+    /// The lowercase name, `"tcp"` or `"udp"`, as IANA and `ss` spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+        }
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Protocol {
+    type Err = String;
+
+    /// Parses `tcp` or `udp`, case-insensitively.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "tcp" => Ok(Protocol::Tcp),
+            "udp" => Ok(Protocol::Udp),
+            other => Err(format!("unknown transport protocol {other:?} (expected tcp or udp)")),
+        }
+    }
+}
+
+/// Address family of a listener's local address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    /// IPv4 (`AF_INET`).
+    Ipv4,
+    /// IPv6 (`AF_INET6`).
+    Ipv6,
+}
+
+impl Family {
+    /// The family of an IP address.
+    pub fn of(addr: &IpAddr) -> Family {
+        match addr {
+            IpAddr::V4(_) => Family::Ipv4,
+            IpAddr::V6(_) => Family::Ipv6,
+        }
+    }
+}
+
+/// One process that holds a listening socket open.
+///
+/// Every string here comes from the process itself (its name, its `argv`, its executable
+/// path) and is attacker-controlled: renderers must sanitise it before it reaches a terminal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Owner {
+    /// Process ID, in the PID namespace portghost runs in.
+    pub pid: u32,
+    /// Process name as the kernel keeps it (`/proc/PID/comm` on Linux, at most 15 bytes).
+    pub name: String,
+    /// Absolute path of the executable, when readable.
+    pub exe: Option<String>,
+    /// Command line, arguments joined by single spaces, when readable.
+    pub cmdline: Option<String>,
+    /// Real user ID of the process, when known.
+    pub uid: Option<u32>,
+    /// User name for `uid`, when the user database has one.
+    pub user: Option<String>,
+}
+
+/// Why a listener's owners are or are not known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OwnerStatus {
+    /// At least one owning process was found; `owners` lists all of them.
+    Known,
+    /// No owner was found, and some processes could not be inspected for lack of
+    /// privilege: an owner may exist but is hidden from this user.
+    Permission,
+    /// Every process in this PID namespace was inspected and none holds the socket: it
+    /// belongs to the kernel or to a process in another PID namespace.
+    NoProcess,
+    /// The process table could not be read at all (for example `/proc` is not mounted).
+    Unavailable,
+    /// Owners were not looked up (`--no-owners`).
+    NotLooked,
+}
+
+impl OwnerStatus {
+    /// True when the owner list may be missing processes that do hold the socket.
+    pub fn is_hidden(self) -> bool {
+        matches!(self, OwnerStatus::Permission | OwnerStatus::Unavailable)
+    }
+
+    /// A sentence explaining the status, for the table and JSON.
+    pub fn reason(self) -> &'static str {
+        match self {
+            OwnerStatus::Known => "owning processes found",
+            OwnerStatus::Permission => {
+                "owner hidden: some processes could not be inspected without more privilege (run as root)"
+            }
+            OwnerStatus::NoProcess => {
+                "no process in this PID namespace holds the socket (a kernel socket, or a process in another PID namespace)"
+            }
+            OwnerStatus::Unavailable => "the process table could not be read, so no owner could be looked up",
+            OwnerStatus::NotLooked => "owners were not looked up (--no-owners)",
+        }
+    }
+}
+
+/// One listening socket: a TCP socket in LISTEN, or a bound unconnected UDP socket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Listener {
+    /// Transport protocol.
+    pub protocol: Protocol,
+    /// Local address the socket is bound to; `0.0.0.0` or `::` is the wildcard address.
+    pub local_address: IpAddr,
+    /// Local port, 0..=65535.
+    pub port: u16,
+    /// Socket inode number, where the OS exposes it (Linux).
+    pub inode: Option<u64>,
+    /// User ID that created the socket, where the OS exposes it (Linux).
+    pub uid: Option<u32>,
+    /// Every process holding the socket open, sorted by PID. Empty when none was found.
+    pub owners: Vec<Owner>,
+    /// Whether `owners` is the whole truth, and if empty, why.
+    pub owner_status: OwnerStatus,
+}
+
+impl Listener {
+    /// Address family of the local address.
+    pub fn family(&self) -> Family {
+        Family::of(&self.local_address)
+    }
+
+    /// True when bound to the wildcard address (`0.0.0.0` or `::`).
+    pub fn is_wildcard(&self) -> bool {
+        self.local_address.is_unspecified()
+    }
+
+    /// True when bound to a loopback address (`127.0.0.0/8`, `::1`, or an IPv4-mapped loopback).
+    pub fn is_loopback(&self) -> bool {
+        match self.local_address {
+            IpAddr::V4(a) => a.is_loopback(),
+            IpAddr::V6(a) => a.is_loopback() || a.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
+        }
+    }
+
+    /// `address:port`, with IPv6 addresses in brackets (`[::1]:3517`).
+    pub fn endpoint(&self) -> String {
+        match self.local_address {
+            IpAddr::V4(a) => format!("{a}:{}", self.port),
+            IpAddr::V6(a) => format!("[{a}]:{}", self.port),
+        }
+    }
+}
+
+/// The result of enumerating the listeners of one host (one network namespace).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inventory {
+    /// Host name of the machine scanned.
+    pub host: String,
+    /// When the scan was taken, as an RFC 3339 UTC timestamp.
+    pub scanned_at: String,
+    /// Every listener found, sorted by protocol, port, address.
+    pub listeners: Vec<Listener>,
+    /// Whether the scan ran with the privilege to see every process (root, or
+    /// `CAP_SYS_PTRACE` + `CAP_DAC_READ_SEARCH`).
+    pub privileged: bool,
+    /// Problems that did not stop the scan but make it less than complete,
+    /// one sentence each.
+    pub warnings: Vec<String>,
+}
+
+impl Inventory {
+    /// Sorts listeners into the canonical order: protocol, port, address, inode.
+    pub fn sort(&mut self) {
+        self.listeners.sort_by(|a, b| {
+            (a.protocol, a.port, a.local_address, a.inode).cmp(&(b.protocol, b.port, b.local_address, b.inode))
+        });
+    }
+}

@@ -1,0 +1,130 @@
+//! The IANA Service Name and Transport Protocol Port Number Registry, embedded.
+//!
+//! Owns lookups by (port, transport protocol) into the unmodified IANA CSV shipped in
+//! `registry/service-names-port-numbers.csv`. The build script indexes the byte span of
+//! every record; a lookup binary-searches that index and parses only the matching records.
+//! It must not read files at run time.
+
+use serde::Serialize;
+
+include!(concat!(env!("OUT_DIR"), "/iana_index.rs"));
+
+/// The embedded CSV, byte for byte as IANA published it.
+pub const IANA_CSV: &str = include_str!("../../registry/service-names-port-numbers.csv");
+
+/// Snapshot date of the embedded CSV: the latest Modification Date it contains.
+pub const IANA_SNAPSHOT: &str = "2026-02-13";
+
+/// One record of the IANA registry with all twelve columns. Empty columns are empty strings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IanaRecord {
+    /// Service Name (RFC 6335 syntax); empty for unassigned and reserved ports.
+    pub name: String,
+    /// Port Number as written in the registry: a single port (`443`) or a range (`49152-65535`).
+    pub port: String,
+    /// Transport Protocol: `tcp`, `udp`, `sctp`, `dccp`, or empty for protocol-less ranges.
+    pub protocol: String,
+    /// Description, e.g. `Test Packet Sequencer`.
+    pub description: String,
+    /// Assignee, as IANA contact handles in brackets, e.g. `[Jon_Postel]`.
+    pub assignee: String,
+    /// Technical contact, as IANA contact handles.
+    pub contact: String,
+    /// Registration Date, `YYYY-MM-DD`; often empty for legacy entries.
+    pub registration_date: String,
+    /// Modification Date, `YYYY-MM-DD`.
+    pub modification_date: String,
+    /// Reference, e.g. `[RFC6335]`.
+    pub reference: String,
+    /// DCCP Service Code (RFC 4340), where one applies.
+    pub service_code: String,
+    /// Unauthorized Use Reported: notes on unauthorised use reported to IANA.
+    pub unauthorized_use_reported: String,
+    /// Assignment Notes: free text, possibly several lines.
+    pub assignment_notes: String,
+}
+
+impl IanaRecord {
+    /// True when the record assigns a service name (it is not `Unassigned` or `Reserved`).
+    pub fn is_assigned(&self) -> bool {
+        !self.name.is_empty()
+    }
+
+    /// The assignee with IANA's brackets and underscores turned into plain words:
+    /// `[Jon_Postel]` becomes `Jon Postel`.
+    pub fn assignee_plain(&self) -> String {
+        plain_handles(&self.assignee)
+    }
+}
+
+/// Turns IANA contact handles (`[Jon_Postel]`, `[IESG] [IETF_Chair]`) into plain words.
+pub fn plain_handles(s: &str) -> String {
+    s.split(['[', ']'])
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| p.replace('_', " "))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn proto_code(protocol: &str) -> u8 {
+    match protocol {
+        "tcp" => 1,
+        "udp" => 2,
+        "sctp" => 3,
+        "dccp" => 4,
+        _ => 0,
+    }
+}
+
+fn parse_span(start: u32, end: u32) -> Option<IanaRecord> {
+    let bytes = IANA_CSV.as_bytes().get(start as usize..end as usize)?;
+    let mut rdr = csv::ReaderBuilder::new().has_headers(false).from_reader(bytes);
+    let rec = rdr.records().next()?.ok()?;
+    let f = |i: usize| rec.get(i).unwrap_or("").to_string();
+    Some(IanaRecord {
+        name: f(0),
+        port: f(1),
+        protocol: f(2),
+        description: f(3),
+        assignee: f(4),
+        contact: f(5),
+        registration_date: f(6),
+        modification_date: f(7),
+        reference: f(8),
+        service_code: f(9),
+        unauthorized_use_reported: f(10),
+        assignment_notes: f(11),
+    })
+}
+
+/// Every IANA record that covers `port` for `protocol` (`"tcp"`, `"udp"`, `"sctp"` or
+/// `"dccp"`), in registry order: single-port records first, then ranges (including
+/// protocol-less ranges such as `225-241 Reserved`).
+///
+/// Several records can share a port: 80/tcp has `http`, `www` and `www-http`. The first
+/// assigned one is the primary name. An empty vector means the registry says nothing.
+pub fn lookup(port: u16, protocol: &str) -> Vec<IanaRecord> {
+    let code = proto_code(protocol);
+    let first = IANA_SINGLES.partition_point(|e| (e.0, e.1) < (port, code));
+    let singles = IANA_SINGLES[first..]
+        .iter()
+        .take_while(|e| e.0 == port && e.1 == code)
+        .map(|e| (e.2, e.3));
+    let ranges = IANA_RANGES
+        .iter()
+        .filter(|e| e.0 <= port && port <= e.1 && (e.2 == code || e.2 == 0))
+        .map(|e| (e.3, e.4));
+    singles.chain(ranges).filter_map(|(start, end)| parse_span(start, end)).collect()
+}
+
+/// The primary assigned record for `port`/`protocol`: the first record that has a service
+/// name, or `None` when the port is unassigned, reserved or absent.
+pub fn service(port: u16, protocol: &str) -> Option<IanaRecord> {
+    lookup(port, protocol).into_iter().find(IanaRecord::is_assigned)
+}
+
+/// Number of data records in the embedded CSV (14,499 in the 2026-02-13 snapshot).
+pub fn record_count() -> usize {
+    IANA_RECORDS
+}

@@ -1,0 +1,219 @@
+//! The JSON output: one object, `schema_version` 1, documented in the README.
+//!
+//! Owns the wire types, kept apart from the domain types so the schema changes only on
+//! purpose, and a formatter that keeps the text inert on a terminal. Writes to any `Write`.
+
+use crate::model::{Family, Listener, Owner, OwnerStatus, Protocol};
+use crate::registry::ghosts::{GhostEntry, GhostStatus, UnofficialUse};
+use crate::registry::iana::IanaRecord;
+use crate::report::{Classified, Finding, Report, Summary, Verdict};
+use crate::sanitize::is_dangerous;
+use serde::Serialize;
+use serde_json::ser::{Formatter, PrettyFormatter};
+use std::io::{self, Write};
+use std::net::IpAddr;
+
+/// The version of the JSON schema; bumped on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The top-level JSON object of `portghost scan --format json`.
+#[derive(Debug, Serialize)]
+pub struct ScanJson<'a> {
+    /// Always [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// Host name.
+    pub host: &'a str,
+    /// RFC 3339 time of the scan.
+    pub scanned_at: &'a str,
+    /// False when any owner was hidden or any part of the scan failed.
+    pub complete: bool,
+    /// Whether the scan could see every process (root or the needed capabilities).
+    pub privileged: bool,
+    /// Problems that made the scan less than complete.
+    pub warnings: &'a [String],
+    /// Counts over `listeners`.
+    pub summary: &'a Summary,
+    /// The listeners, unexpected first.
+    pub listeners: Vec<ListenerJson<'a>>,
+}
+
+/// One listener in the JSON output.
+#[derive(Debug, Serialize)]
+pub struct ListenerJson<'a> {
+    /// `"tcp"` or `"udp"`.
+    pub protocol: Protocol,
+    /// `"ipv4"` or `"ipv6"`.
+    pub family: Family,
+    /// Local address, e.g. `"0.0.0.0"` or `"::1"`.
+    pub local_address: IpAddr,
+    /// Local port.
+    pub port: u16,
+    /// Socket inode, or null where the OS has none.
+    pub inode: Option<u64>,
+    /// UID that created the socket, or null.
+    pub uid: Option<u32>,
+    /// Every process holding the socket.
+    pub owners: &'a [Owner],
+    /// `known`, `permission`, `no-process`, `unavailable` or `not-looked`.
+    pub owner_status: OwnerStatus,
+    /// A sentence explaining `owner_status`.
+    pub owner_reason: &'static str,
+    /// The IANA record for the port, or null when unassigned.
+    pub service: Option<&'a IanaRecord>,
+    /// The ghost registry entry, or null.
+    pub ghost: Option<GhostJson<'a>>,
+    /// `unexpected`, `unreviewed` or `expected`.
+    pub verdict: Verdict,
+    /// The reasons, most severe first.
+    pub findings: &'a [Finding],
+}
+
+/// The ghost registry entry of a listener's port in the JSON output.
+#[derive(Debug, Serialize)]
+pub struct GhostJson<'a> {
+    /// The status, e.g. `defunct-vendor`.
+    pub status: GhostStatus,
+    /// Who registered the port.
+    pub registrant: &'a str,
+    /// One-sentence story.
+    pub summary: &'a str,
+    /// What happened, as a short clause.
+    pub fate: &'a str,
+    /// Registration date when known.
+    pub registered: Option<&'a str>,
+    /// The fact behind the status.
+    pub evidence: &'a str,
+    /// Where it belongs, for alive-restricted ports.
+    pub belongs: Option<&'a str>,
+    /// Source URLs.
+    pub sources: &'a [String],
+    /// Known unofficial uses.
+    pub unofficial: &'a [UnofficialUse],
+}
+
+impl<'a> GhostJson<'a> {
+    /// Borrows a ghost entry for output.
+    pub fn from_entry(g: &'a GhostEntry) -> GhostJson<'a> {
+        GhostJson {
+            status: g.status,
+            registrant: &g.registrant,
+            summary: &g.summary,
+            fate: &g.fate,
+            registered: g.registered.as_deref(),
+            evidence: &g.evidence,
+            belongs: g.belongs.as_deref(),
+            sources: &g.sources,
+            unofficial: &g.unofficial,
+        }
+    }
+}
+
+impl<'a> ListenerJson<'a> {
+    /// Borrows a classified listener for output.
+    pub fn from_classified(c: &'a Classified) -> ListenerJson<'a> {
+        let l: &Listener = &c.listener;
+        ListenerJson {
+            protocol: l.protocol,
+            family: l.family(),
+            local_address: l.local_address,
+            port: l.port,
+            inode: l.inode,
+            uid: l.uid,
+            owners: &l.owners,
+            owner_status: l.owner_status,
+            owner_reason: l.owner_status.reason(),
+            service: c.service.as_ref(),
+            ghost: c.ghost.as_ref().map(GhostJson::from_entry),
+            verdict: c.verdict,
+            findings: &c.findings,
+        }
+    }
+}
+
+impl<'a> ScanJson<'a> {
+    /// Borrows a report for output.
+    pub fn from_report(r: &'a Report) -> ScanJson<'a> {
+        ScanJson {
+            schema_version: SCHEMA_VERSION,
+            host: &r.host,
+            scanned_at: &r.scanned_at,
+            complete: r.complete,
+            privileged: r.privileged,
+            warnings: &r.warnings,
+            summary: &r.summary,
+            listeners: r.listeners.iter().map(ListenerJson::from_classified).collect(),
+        }
+    }
+}
+
+/// A pretty-printing JSON formatter that also escapes DEL, C1 controls and bidirectional
+/// overrides as `\uXXXX`. The decoded value is unchanged; the text is safe on a terminal.
+pub struct SafeFormatter<'i>(PrettyFormatter<'i>);
+
+impl Default for SafeFormatter<'_> {
+    fn default() -> Self {
+        SafeFormatter(PrettyFormatter::new())
+    }
+}
+
+impl Formatter for SafeFormatter<'_> {
+    fn write_string_fragment<W: ?Sized + Write>(&mut self, w: &mut W, fragment: &str) -> io::Result<()> {
+        let mut start = 0;
+        for (i, c) in fragment.char_indices() {
+            if is_dangerous(c) {
+                w.write_all(&fragment.as_bytes()[start..i])?;
+                let mut units = [0u16; 2];
+                for u in c.encode_utf16(&mut units) {
+                    write!(w, "\\u{u:04x}")?;
+                }
+                start = i + c.len_utf8();
+            }
+        }
+        w.write_all(&fragment.as_bytes()[start..])
+    }
+    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_array(w)
+    }
+    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_array(w)
+    }
+    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.0.begin_array_value(w, first)
+    }
+    fn end_array_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_array_value(w)
+    }
+    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_object(w)
+    }
+    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_object(w)
+    }
+    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.0.begin_object_key(w, first)
+    }
+    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_object_value(w)
+    }
+    fn end_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_object_value(w)
+    }
+}
+
+/// Writes `value` as pretty JSON through [`SafeFormatter`], followed by a newline.
+///
+/// # Errors
+/// Errors from writing to `w`.
+pub fn write_json<T: Serialize + ?Sized>(w: &mut dyn Write, value: &T) -> io::Result<()> {
+    let mut ser = serde_json::Serializer::with_formatter(&mut *w, SafeFormatter::default());
+    value.serialize(&mut ser).map_err(io::Error::other)?;
+    writeln!(w)
+}
+
+/// Renders `report` as the documented JSON object.
+///
+/// # Errors
+/// Errors from writing to `w`.
+pub fn render(w: &mut dyn Write, report: &Report) -> io::Result<()> {
+    write_json(w, &ScanJson::from_report(report))
+}

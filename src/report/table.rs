@@ -1,0 +1,132 @@
+//! The human table: one row per listener, unexpected rows first, then a summary line.
+//!
+//! Owns layout and colour of `portghost scan`'s default output. Every string that comes
+//! from a process passes through [`terminal_safe`] first. Writes to any `Write`; never
+//! reads the environment (colour and width come from [`Settings`]).
+
+use crate::model::{Listener, OwnerStatus};
+use crate::report::{Classified, Report, Severity, Verdict};
+use crate::sanitize::terminal_safe;
+use crate::settings::Settings;
+use comfy_table::{ContentArrangement, Table, presets};
+use owo_colors::OwoColorize;
+use std::io::{self, Write};
+
+/// Most PIDs listed per process name before the rest are counted as `+N`.
+const MAX_PIDS_SHOWN: usize = 4;
+
+/// The PROCESS cell: owners grouped by name, `nginx(812,813)`, or why there are none.
+pub fn owners_cell(l: &Listener) -> String {
+    match l.owner_status {
+        OwnerStatus::Known => {
+            let mut groups: Vec<(String, Vec<u32>)> = Vec::new();
+            for o in &l.owners {
+                let name = terminal_safe(&o.name).into_owned();
+                match groups.iter_mut().find(|g| g.0 == name) {
+                    Some(g) => g.1.push(o.pid),
+                    None => groups.push((name, vec![o.pid])),
+                }
+            }
+            groups
+                .iter()
+                .map(|(name, pids)| {
+                    let mut shown: Vec<String> = pids.iter().take(MAX_PIDS_SHOWN).map(u32::to_string).collect();
+                    if pids.len() > MAX_PIDS_SHOWN {
+                        shown.push(format!("+{}", pids.len() - MAX_PIDS_SHOWN));
+                    }
+                    format!("{name}({})", shown.join(","))
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        }
+        OwnerStatus::Permission => "? (hidden: permission)".to_string(),
+        OwnerStatus::NoProcess => "- (no process)".to_string(),
+        OwnerStatus::Unavailable => "? (no process table)".to_string(),
+        OwnerStatus::NotLooked => String::new(),
+    }
+}
+
+fn paint(text: &str, color: bool, style: fn(&str) -> String) -> String {
+    if color { style(text) } else { text.to_string() }
+}
+
+fn verdict_cell(v: Verdict, color: bool) -> String {
+    let s = v.as_str();
+    match v {
+        Verdict::Unexpected => paint(s, color, |t| t.red().bold().to_string()),
+        Verdict::Unreviewed => paint(s, color, |t| t.yellow().to_string()),
+        Verdict::Expected => paint(s, color, |t| t.green().to_string()),
+    }
+}
+
+fn reason_cell(c: &Classified, color: bool) -> String {
+    let text = terminal_safe(&c.reason()).into_owned();
+    match c.findings.first().map(|f| f.severity) {
+        Some(Severity::High) => paint(&text, color, |t| t.red().to_string()),
+        Some(Severity::Medium) => paint(&text, color, |t| t.yellow().to_string()),
+        _ => paint(&text, color, |t| t.dimmed().to_string()),
+    }
+}
+
+/// The one-line summary printed under the table, e.g.
+/// `14 listeners (9 tcp, 5 udp): 3 unexpected, 11 unreviewed, 0 expected`.
+pub fn summary_line(report: &Report) -> String {
+    let s = &report.summary;
+    let mut line = format!(
+        "{} listener{} ({} tcp, {} udp): {} unexpected, {} unreviewed, {} expected",
+        s.listeners,
+        if s.listeners == 1 { "" } else { "s" },
+        s.tcp,
+        s.udp,
+        s.unexpected,
+        s.unreviewed,
+        s.expected
+    );
+    if s.owners_hidden > 0 {
+        line.push_str(&format!("; {} with hidden owners", s.owners_hidden));
+    }
+    line
+}
+
+/// Renders `report` as a table followed by the summary line.
+///
+/// # Errors
+/// Only errors from writing to `w`.
+pub fn render(w: &mut dyn Write, report: &Report, settings: &Settings) -> io::Result<()> {
+    let color = settings.color;
+    if !report.listeners.is_empty() {
+        let mut table = Table::new();
+        table.load_preset(presets::NOTHING);
+        match settings.width {
+            Some(width) => {
+                table.set_width(width).set_content_arrangement(ContentArrangement::Dynamic);
+            }
+            None => {
+                table.set_content_arrangement(ContentArrangement::Disabled);
+            }
+        }
+        let header = ["PROTO", "LOCAL ADDRESS", "PROCESS", "SERVICE", "VERDICT", "REASON"];
+        table.set_header(header.iter().map(|h| paint(h, color, |t| t.bold().to_string())).collect::<Vec<_>>());
+        for c in &report.listeners {
+            let l = &c.listener;
+            table.add_row(vec![
+                l.protocol.as_str().to_string(),
+                l.endpoint(),
+                owners_cell(l),
+                c.service.as_ref().map_or_else(|| "-".to_string(), |s| s.name.clone()),
+                verdict_cell(c.verdict, color),
+                reason_cell(c, color),
+            ]);
+        }
+        for line in table.lines() {
+            writeln!(w, "{}", line.trim_end())?;
+        }
+        writeln!(w)?;
+    }
+    let summary = summary_line(report);
+    if color && report.summary.unexpected > 0 {
+        writeln!(w, "{}", summary.bold())
+    } else {
+        writeln!(w, "{summary}")
+    }
+}
