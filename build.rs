@@ -24,12 +24,17 @@ fn proto_code(p: &str) -> Option<u8> {
     }
 }
 
+/// `(low port, high port, protocol code, byte start, byte end)` of one record.
+type Entry = (u16, u16, u8, u32, u32);
+/// Byte offset of a record, and its `(low port, high port, protocol code)` if it has a port.
+type Start = (u64, Option<(u16, u16, u8)>);
+
 fn main() {
     println!("cargo::rerun-if-changed={CSV_PATH}");
     println!("cargo::rerun-if-changed=build.rs");
     let data = fs::read(CSV_PATH).unwrap_or_else(|e| panic!("reading {CSV_PATH}: {e}"));
     let mut rdr = csv::ReaderBuilder::new().has_headers(true).from_reader(&data[..]);
-    let mut starts: Vec<(u64, Option<(u16, u16, u8)>)> = Vec::new();
+    let mut starts: Vec<Start> = Vec::with_capacity(15_000);
     let mut record = csv::ByteRecord::new();
     loop {
         match rdr.read_byte_record(&mut record) {
@@ -38,7 +43,11 @@ fn main() {
             Err(e) => panic!("{CSV_PATH}: {e}"),
         }
         let line = record.position().map_or(0, |p| p.line());
-        assert!(record.len() == 12, "{CSV_PATH}:{line}: expected 12 fields, found {}", record.len());
+        assert!(
+            record.len() == 12,
+            "{CSV_PATH}:{line}: expected 12 fields, found {}",
+            record.len()
+        );
         let offset = record.position().map_or(0, |p| p.byte());
         let port = std::str::from_utf8(&record[1]).unwrap_or_else(|e| panic!("{CSV_PATH}:{line}: {e}"));
         let proto = std::str::from_utf8(&record[2]).unwrap_or_else(|e| panic!("{CSV_PATH}:{line}: {e}"));
@@ -49,8 +58,14 @@ fn main() {
                 Some((a, b)) => (a, b),
                 None => (port, port),
             };
-            let lo: u16 = lo.trim().parse().unwrap_or_else(|e| panic!("{CSV_PATH}:{line}: port {port:?}: {e}"));
-            let hi: u16 = hi.trim().parse().unwrap_or_else(|e| panic!("{CSV_PATH}:{line}: port {port:?}: {e}"));
+            let lo: u16 = lo
+                .trim()
+                .parse()
+                .unwrap_or_else(|e| panic!("{CSV_PATH}:{line}: port {port:?}: {e}"));
+            let hi: u16 = hi
+                .trim()
+                .parse()
+                .unwrap_or_else(|e| panic!("{CSV_PATH}:{line}: port {port:?}: {e}"));
             assert!(lo <= hi, "{CSV_PATH}:{line}: empty port range {port:?}");
             let code = proto_code(proto).unwrap_or_else(|| panic!("{CSV_PATH}:{line}: unknown protocol {proto:?}"));
             Some((lo, hi, code))
@@ -58,7 +73,7 @@ fn main() {
         starts.push((offset, key));
     }
     let end = data.len() as u64;
-    let mut entries: Vec<(u16, u16, u8, u32, u32)> = Vec::new();
+    let mut entries: Vec<Entry> = Vec::new();
     for (i, (start, key)) in starts.iter().enumerate() {
         let next = starts.get(i + 1).map_or(end, |s| s.0);
         if let Some((lo, hi, code)) = key {
@@ -72,14 +87,26 @@ fn main() {
     let mut out = String::new();
     writeln!(out, "/// Number of data records in the embedded IANA CSV.").ok();
     writeln!(out, "pub(crate) const IANA_RECORDS: usize = {};", starts.len()).ok();
-    writeln!(out, "/// `(port, protocol code, byte start, byte end)` of every single-port record, sorted by").ok();
-    writeln!(out, "/// port, protocol code and file order. Protocol codes: 0 none, 1 tcp, 2 udp, 3 sctp, 4 dccp.").ok();
+    writeln!(
+        out,
+        "/// `(port, protocol code, byte start, byte end)` of every single-port record, sorted by"
+    )
+    .ok();
+    writeln!(
+        out,
+        "/// port, protocol code and file order. Protocol codes: 0 none, 1 tcp, 2 udp, 3 sctp, 4 dccp."
+    )
+    .ok();
     writeln!(out, "pub(crate) static IANA_SINGLES: &[(u16, u8, u32, u32)] = &[").ok();
     for e in &singles {
         writeln!(out, "({},{},{},{}),", e.0, e.2, e.3, e.4).ok();
     }
     writeln!(out, "];").ok();
-    writeln!(out, "/// `(low port, high port, protocol code, byte start, byte end)` of every port-range record, in file order.").ok();
+    writeln!(
+        out,
+        "/// `(low port, high port, protocol code, byte start, byte end)` of every port-range record, in file order."
+    )
+    .ok();
     writeln!(out, "pub(crate) static IANA_RANGES: &[(u16, u16, u8, u32, u32)] = &[").ok();
     for e in &ranges {
         writeln!(out, "({},{},{},{},{}),", e.0, e.1, e.2, e.3, e.4).ok();

@@ -43,7 +43,11 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
 
 fn scan_options(args: &ScanArgs) -> ScanOptions {
     let both = args.tcp == args.udp;
-    ScanOptions { tcp: both || args.tcp, udp: both || args.udp, owners: !args.no_owners }
+    ScanOptions {
+        tcp: both || args.tcp,
+        udp: both || args.udp,
+        owners: !args.no_owners,
+    }
 }
 
 /// Scans, classifies and filters as `args` asks, without rendering.

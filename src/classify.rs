@@ -21,7 +21,14 @@ pub fn classify(inventory: &Inventory, registry: &Registry) -> Report {
         .map(|l| classify_listener(l, registry))
         .collect();
     listeners.sort_by(|a, b| {
-        let key = |c: &Classified| (c.verdict, c.listener.protocol, c.listener.port, c.listener.local_address);
+        let key = |c: &Classified| {
+            (
+                c.verdict,
+                c.listener.protocol,
+                c.listener.port,
+                c.listener.local_address,
+            )
+        };
         key(a).cmp(&key(b))
     });
     let complete = inventory.warnings.is_empty() && !inventory.listeners.iter().any(|l| l.owner_status.is_hidden());
@@ -67,14 +74,22 @@ pub fn classify_listener(listener: &Listener, registry: &Registry) -> Classified
         listener: listener.clone(),
         service,
         ghost: ghost.cloned(),
-        verdict: if unexpected { Verdict::Unexpected } else { Verdict::Unreviewed },
+        verdict: if unexpected {
+            Verdict::Unexpected
+        } else {
+            Verdict::Unreviewed
+        },
         findings,
     }
 }
 
 /// The first benign unofficial use one of whose process patterns matches an owner.
-fn matching_use<'a>(uses: &[(&GhostEntry, &'a UnofficialUse)], owners: &'a [Owner]) -> Option<(&'a UnofficialUse, &'a Owner)> {
-    uses.iter().find_map(|(_, u)| owners.iter().find(|o| u.matches_process(&o.name)).map(|o| (*u, o)))
+fn matching_use<'a>(
+    uses: &[(&GhostEntry, &'a UnofficialUse)],
+    owners: &'a [Owner],
+) -> Option<(&'a UnofficialUse, &'a Owner)> {
+    uses.iter()
+        .find_map(|(_, u)| owners.iter().find(|o| u.matches_process(&o.name)).map(|o| (*u, o)))
 }
 
 /// `3237/tcp`.
@@ -117,40 +132,92 @@ fn ghost_finding(
             "consistent with {} (unofficial use) run by {}({}); {reg}, and {}",
             u.name, o.name, o.pid, g.fate
         );
-        return (Finding { kind: FindingKind::UnofficialUse, severity: Severity::Info, message }, false);
+        return (
+            Finding {
+                kind: FindingKind::UnofficialUse,
+                severity: Severity::Info,
+                message,
+            },
+            false,
+        );
     }
     match g.status {
         s if s.is_ghost() => {
             let message = format!("{reg}; {}, nothing should listen here", g.fate);
-            (Finding { kind: FindingKind::GhostPort, severity: Severity::High, message }, true)
+            (
+                Finding {
+                    kind: FindingKind::GhostPort,
+                    severity: Severity::High,
+                    message,
+                },
+                true,
+            )
         }
         GhostStatus::HistoricProtocol => {
-            let message = format!("{reg}, a historic protocol; {}, modern hosts should not offer it", g.fate);
-            (Finding { kind: FindingKind::HistoricProtocol, severity: Severity::Medium, message }, true)
+            let message = format!(
+                "{reg}, a historic protocol; {}, modern hosts should not offer it",
+                g.fate
+            );
+            (
+                Finding {
+                    kind: FindingKind::HistoricProtocol,
+                    severity: Severity::Medium,
+                    message,
+                },
+                true,
+            )
         }
         GhostStatus::AliveRestricted => {
             let belongs = g.belongs.as_deref().unwrap_or("restricted networks");
             if l.is_loopback() {
                 let message = format!("{reg}; it belongs on {belongs}, and here it listens on loopback only");
-                (Finding { kind: FindingKind::AliveRestricted, severity: Severity::Info, message }, false)
+                (
+                    Finding {
+                        kind: FindingKind::AliveRestricted,
+                        severity: Severity::Info,
+                        message,
+                    },
+                    false,
+                )
             } else {
                 let message = format!("{reg}; it belongs on {belongs}, not on {}", exposure(l));
-                (Finding { kind: FindingKind::AliveRestricted, severity: Severity::Medium, message }, true)
+                (
+                    Finding {
+                        kind: FindingKind::AliveRestricted,
+                        severity: Severity::Medium,
+                        message,
+                    },
+                    true,
+                )
             }
         }
         _ => {
             let occupant = g.unofficial.first().map_or_else(|| g.fate.clone(), |u| u.name.clone());
             let message = format!("usually {occupant} (unofficial use); {reg}");
-            (Finding { kind: FindingKind::CommonSquatter, severity: Severity::Info, message }, false)
+            (
+                Finding {
+                    kind: FindingKind::CommonSquatter,
+                    severity: Severity::Info,
+                    message,
+                },
+                false,
+            )
         }
     }
 }
 
 fn unregistered(l: &Listener) -> Finding {
     let message = if l.port >= DYNAMIC_PORTS_START {
-        format!("{} is in the dynamic/private range 49152-65535, which IANA never assigns", port_proto(l))
+        format!(
+            "{} is in the dynamic/private range 49152-65535, which IANA never assigns",
+            port_proto(l)
+        )
     } else {
         format!("{} has no IANA registration", port_proto(l))
     };
-    Finding { kind: FindingKind::UnregisteredPort, severity: Severity::Info, message }
+    Finding {
+        kind: FindingKind::UnregisteredPort,
+        severity: Severity::Info,
+        message,
+    }
 }

@@ -10,8 +10,8 @@
 
 pub mod app;
 pub mod classify;
-pub mod diag;
 pub mod cli;
+pub mod diag;
 pub mod inventory;
 pub mod model;
 pub mod registry;

@@ -9,7 +9,8 @@ use std::fmt::Write as _;
 /// True for characters that a terminal may act on: C0 and C1 control characters, DEL, and
 /// the Unicode bidirectional overrides and isolates that reorder displayed text.
 pub fn is_dangerous(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+    c.is_control()
+        || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
 }
 
 /// Replaces every dangerous character with a visible escape: `\x1b` for ASCII controls and

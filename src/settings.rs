@@ -36,6 +36,9 @@ impl Settings {
 
     /// Settings for output that is neither coloured nor wrapped (tests, pipes).
     pub fn plain() -> Settings {
-        Settings { color: false, width: None }
+        Settings {
+            color: false,
+            width: None,
+        }
     }
 }

@@ -7,8 +7,11 @@ use portghost::registry::Registry;
 use portghost::report::{Classified, FindingKind, Report, Severity, Verdict};
 
 fn fixture() -> Inventory {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/inventory/mixed.json"))
-        .expect("fixture readable");
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/inventory/mixed.json"
+    ))
+    .expect("fixture readable");
     serde_json::from_str(&text).expect("fixture parses")
 }
 
@@ -19,7 +22,9 @@ fn report() -> Report {
 fn find(r: &Report, proto: Protocol, port: u16, addr: &str) -> Classified {
     r.listeners
         .iter()
-        .find(|c| c.listener.protocol == proto && c.listener.port == port && c.listener.local_address.to_string() == addr)
+        .find(|c| {
+            c.listener.protocol == proto && c.listener.port == port && c.listener.local_address.to_string() == addr
+        })
         .unwrap_or_else(|| panic!("{port}/{proto} on {addr} missing"))
         .clone()
 }
@@ -33,7 +38,8 @@ fn ghost_port_is_unexpected_with_high_finding_naming_the_service() {
     assert_eq!(f.kind, FindingKind::GhostPort);
     assert_eq!(f.severity, Severity::High);
     assert!(
-        f.message.starts_with("3237/tcp is registered to apparenet-tps (appareNet Test Packet Sequencer); "),
+        f.message
+            .starts_with("3237/tcp is registered to apparenet-tps (appareNet Test Packet Sequencer); "),
         "{}",
         f.message
     );
@@ -41,14 +47,21 @@ fn ghost_port_is_unexpected_with_high_finding_naming_the_service() {
     assert_eq!(c.service.as_ref().map(|s| s.name.as_str()), Some("apparenet-tps"));
     assert_eq!(c.ghost.as_ref().map(|g| g.status.as_str()), Some("defunct-vendor"));
 
-    for (proto, port, addr, service) in [(Protocol::Udp, 3416, "0.0.0.0", "commandport"), (Protocol::Tcp, 3517, "::1", "802-11-iapp")] {
+    for (proto, port, addr, service) in [
+        (Protocol::Udp, 3416, "0.0.0.0", "commandport"),
+        (Protocol::Tcp, 3517, "::1", "802-11-iapp"),
+    ] {
         let c = find(&r, proto, port, addr);
         assert_eq!(c.verdict, Verdict::Unexpected, "{port}/{proto}");
         assert_eq!(c.findings[0].kind, FindingKind::GhostPort);
         assert!(c.findings[0].message.contains(service), "{}", c.findings[0].message);
     }
     let iapp = find(&r, Protocol::Tcp, 3517, "::1");
-    assert!(iapp.findings[0].message.contains("IEEE withdrew 802.11F in 2006"), "{}", iapp.findings[0].message);
+    assert!(
+        iapp.findings[0].message.contains("IEEE withdrew 802.11F in 2006"),
+        "{}",
+        iapp.findings[0].message
+    );
 }
 
 #[test]
@@ -58,7 +71,9 @@ fn matching_unofficial_use_turns_the_finding_into_info() {
     assert_eq!(c.findings[0].kind, FindingKind::UnofficialUse);
     assert_eq!(c.findings[0].severity, Severity::Info);
     assert!(
-        c.findings[0].message.starts_with("consistent with Attunity Replicate / Qlik Replicate (unofficial use) run by repctl(5100)"),
+        c.findings[0]
+            .message
+            .starts_with("consistent with Attunity Replicate / Qlik Replicate (unofficial use) run by repctl(5100)"),
         "{}",
         c.findings[0].message
     );
@@ -93,8 +108,16 @@ fn alive_restricted_depends_on_exposure() {
     let exposed = find(&r, Protocol::Tcp, 3502, "0.0.0.0");
     assert_eq!(exposed.verdict, Verdict::Unexpected);
     assert_eq!(exposed.findings[0].kind, FindingKind::AliveRestricted);
-    assert!(exposed.findings[0].message.contains("it belongs on "), "{}", exposed.findings[0].message);
-    assert!(exposed.findings[0].message.contains("wildcard address"), "{}", exposed.findings[0].message);
+    assert!(
+        exposed.findings[0].message.contains("it belongs on "),
+        "{}",
+        exposed.findings[0].message
+    );
+    assert!(
+        exposed.findings[0].message.contains("wildcard address"),
+        "{}",
+        exposed.findings[0].message
+    );
     let local = find(&r, Protocol::Udp, 3502, "127.0.0.1");
     assert_eq!(local.verdict, Verdict::Unreviewed);
     assert_eq!(local.findings[0].severity, Severity::Info);
@@ -136,7 +159,11 @@ fn unexpected_rows_come_first_and_summary_counts() {
     let r = report();
     let n_unexpected = r.listeners.iter().filter(|c| c.verdict == Verdict::Unexpected).count();
     assert_eq!(n_unexpected, 5, "3237, 3416, 3517, 19 and 3502/tcp: {:#?}", r.summary);
-    assert!(r.listeners[..n_unexpected].iter().all(|c| c.verdict == Verdict::Unexpected));
+    assert!(
+        r.listeners[..n_unexpected]
+            .iter()
+            .all(|c| c.verdict == Verdict::Unexpected)
+    );
     assert_eq!(r.summary.unexpected, n_unexpected);
     assert_eq!(r.summary.listeners, 12);
     assert_eq!(r.summary.tcp + r.summary.udp, 12);

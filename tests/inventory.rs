@@ -4,6 +4,7 @@
 //! Every assertion looks only at the test's own ports, never at whatever else listens on
 //! the machine, so the tests hold on any host (and in parallel with each other).
 
+// Test helpers outside #[test] fns are not covered by clippy.toml's allow-unwrap-in-tests.
 #![allow(clippy::unwrap_used)]
 
 use portghost::inventory::{ScanOptions, scan};
@@ -101,9 +102,10 @@ fn connected_udp_socket_is_not_a_listener() {
     let inventory = full_scan();
 
     let client_port = client.local_addr().unwrap().port();
+    let listed = on_port(&inventory, Protocol::Udp, client_port);
     assert!(
-        on_port(&inventory, Protocol::Udp, client_port).is_empty(),
-        "connected UDP socket on port {client_port} listed as a listener"
+        listed.is_empty(),
+        "connected UDP socket on port {client_port} listed as a listener: {listed:#?}"
     );
     assert_own_listener(&inventory, Protocol::Udp, server.local_addr().unwrap());
 }
@@ -117,9 +119,10 @@ fn established_tcp_connections_are_not_listeners() {
     let inventory = full_scan();
 
     let client_port = client.local_addr().unwrap().port();
+    let listed = on_port(&inventory, Protocol::Tcp, client_port);
     assert!(
-        on_port(&inventory, Protocol::Tcp, client_port).is_empty(),
-        "client side of a connection on port {client_port} listed as a listener"
+        listed.is_empty(),
+        "client side of a connection on port {client_port} listed as a listener: {listed:#?}"
     );
     // The accepted socket shares the listener's port but is ESTABLISHED, not LISTEN.
     assert_own_listener(&inventory, Protocol::Tcp, listener.local_addr().unwrap());

@@ -63,16 +63,20 @@ pub(super) fn scan(opts: &ScanOptions) -> anyhow::Result<(Inventory, ScanTimings
     };
     timings.owners = started.elapsed();
 
-    let listeners = sockets
+    let listeners: Vec<_> = sockets
         .into_iter()
         .map(|socket| to_listener(socket, &lookup, &details))
         .collect();
+    let hidden = listeners
+        .iter()
+        .filter(|l| l.owner_status == OwnerStatus::Permission)
+        .count();
     let mut inventory = Inventory {
         host: host_name(),
         scanned_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
         listeners,
         privileged: is_privileged(),
-        warnings: lookup.warnings(),
+        warnings: lookup.warnings(hidden),
     };
     inventory.sort();
     Ok((inventory, timings))
@@ -267,7 +271,7 @@ fn raw_socket(response: &InetResponse, protocol: Protocol) -> RawSocket {
 
 /// How the owners of the dumped sockets were looked up.
 enum Lookup {
-    /// `--no-owners`, or nothing to look up.
+    /// Owners were not asked for (`--no-owners`).
     Skipped,
     /// `/proc` could not be read.
     Unavailable(io::Error),
@@ -276,27 +280,29 @@ enum Lookup {
 }
 
 impl Lookup {
-    /// The warnings this lookup adds to the inventory.
-    fn warnings(&self) -> Vec<String> {
+    /// The warnings this lookup adds to the inventory, given how many listeners ended up
+    /// with hidden owners. Processes that could not be inspected matter only when some
+    /// listener has no visible owner.
+    fn warnings(&self, hidden: usize) -> Vec<String> {
         match self {
             Lookup::Skipped => Vec::new(),
             Lookup::Unavailable(error) => vec![format!(
                 "the process table (/proc) could not be read ({error}), so no socket owner was looked up"
             )],
-            Lookup::Walked(walk) if walk.uninspectable > 0 => vec![uninspectable_warning(walk.uninspectable)],
+            Lookup::Walked(walk) if walk.uninspectable > 0 && hidden > 0 => {
+                vec![uninspectable_warning(walk.uninspectable, hidden)]
+            }
             Lookup::Walked(_) => Vec::new(),
         }
     }
 }
 
-/// The warning for `count` (at least 1) processes whose descriptors were hidden.
-fn uninspectable_warning(count: usize) -> String {
-    let (noun, owners) = if count == 1 {
-        ("process", "its")
-    } else {
-        ("processes", "their")
-    };
-    format!("{count} {noun} could not be inspected without more privilege; {owners} sockets' owners are hidden")
+/// The warning for `count` (at least 1) processes whose descriptors were hidden, which
+/// left `hidden` listeners without a visible owner.
+fn uninspectable_warning(count: usize, hidden: usize) -> String {
+    let noun = if count == 1 { "process" } else { "processes" };
+    let listeners = if hidden == 1 { "listener has" } else { "listeners have" };
+    format!("{count} {noun} could not be inspected without more privilege, so {hidden} {listeners} no visible owner")
 }
 
 /// What the walk of every process's descriptors found.
@@ -719,16 +725,21 @@ mod tests {
         assert_eq!(owner_status(false, &Lookup::Skipped), OwnerStatus::NotLooked);
         let unavailable = Lookup::Unavailable(io::Error::from(io::ErrorKind::NotFound));
         assert_eq!(owner_status(false, &unavailable), OwnerStatus::Unavailable);
-        assert_eq!(unavailable.warnings().len(), 1);
+        assert_eq!(unavailable.warnings(0).len(), 1);
+        assert!(
+            walked(3).warnings(0).is_empty(),
+            "no warning when every listener has an owner"
+        );
+        assert_eq!(walked(3).warnings(2).len(), 1);
     }
 
     #[test]
     fn warning_counts_processes() {
         assert_eq!(
-            uninspectable_warning(3),
-            "3 processes could not be inspected without more privilege; their sockets' owners are hidden"
+            uninspectable_warning(3, 2),
+            "3 processes could not be inspected without more privilege, so 2 listeners have no visible owner"
         );
-        assert!(uninspectable_warning(1).starts_with("1 process could not"));
+        assert!(uninspectable_warning(1, 1).starts_with("1 process could not"));
     }
 
     #[test]

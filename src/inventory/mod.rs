@@ -3,7 +3,7 @@
 //! Owns enumeration of listening sockets (TCP in LISTEN, bound unconnected UDP; IPv4 and
 //! IPv6) and the lookup of every process that holds each one. Nothing outside this module
 //! may import `netstat2`, `sysinfo` or `netlink-*`, or read `/proc`. It returns plain
-//! [`Inventory`](crate::model::Inventory) data and makes no judgement about what it finds.
+//! [`Inventory`] data and makes no judgement about what it finds.
 
 #[cfg(target_os = "linux")]
 mod linux;
@@ -27,7 +27,11 @@ pub struct ScanOptions {
 
 impl Default for ScanOptions {
     fn default() -> Self {
-        ScanOptions { tcp: true, udp: true, owners: true }
+        ScanOptions {
+            tcp: true,
+            udp: true,
+            owners: true,
+        }
     }
 }
 

@@ -301,16 +301,29 @@ pub fn parse_file(file: &str, text: &str) -> Result<Vec<GhostEntry>, FileError> 
             FileError::at(file, text, text.find(&needle), msg)
         };
         if g.service.is_some() == g.unassigned {
-            return Err(at(format!("port {}: give exactly one of `service` or `unassigned = true`", g.port)));
+            return Err(at(format!(
+                "port {}: give exactly one of `service` or `unassigned = true`",
+                g.port
+            )));
         }
         if g.transports.is_empty() {
             return Err(at(format!("port {}: `transports` is empty", g.port)));
         }
         if (g.status == GhostStatus::AliveRestricted) != g.belongs.is_some() {
-            return Err(at(format!("port {}: `belongs` is required for alive-restricted entries and only there", g.port)));
+            return Err(at(format!(
+                "port {}: `belongs` is required for alive-restricted entries and only there",
+                g.port
+            )));
         }
-        if g.sources.is_empty() || g.sources.iter().any(|s| !(s.starts_with("https://") || s.starts_with("http://"))) {
-            return Err(at(format!("port {}: `sources` must list at least one http(s) URL", g.port)));
+        if g.sources.is_empty()
+            || g.sources
+                .iter()
+                .any(|s| !(s.starts_with("https://") || s.starts_with("http://")))
+        {
+            return Err(at(format!(
+                "port {}: `sources` must list at least one http(s) URL",
+                g.port
+            )));
         }
     }
     Ok(parsed.ghost)

@@ -115,7 +115,10 @@ pub fn lookup(port: u16, protocol: &str) -> Vec<IanaRecord> {
         .iter()
         .filter(|e| e.0 <= port && port <= e.1 && (e.2 == code || e.2 == 0))
         .map(|e| (e.3, e.4));
-    singles.chain(ranges).filter_map(|(start, end)| parse_span(start, end)).collect()
+    singles
+        .chain(ranges)
+        .filter_map(|(start, end)| parse_span(start, end))
+        .collect()
 }
 
 /// The primary assigned record for `port`/`protocol`: the first record that has a service

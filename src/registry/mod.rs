@@ -92,7 +92,9 @@ impl Registry {
         found.sort_by_key(|(g, _)| g.port != port);
         let mut seen: Vec<&UnofficialUse> = Vec::new();
         found.retain(|(_, u)| {
-            let dup = seen.iter().any(|s| s.name == u.name && s.ports == u.ports && s.transports == u.transports);
+            let dup = seen
+                .iter()
+                .any(|s| s.name == u.name && s.ports == u.ports && s.transports == u.transports);
             if !dup {
                 seen.push(u);
             }

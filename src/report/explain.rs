@@ -44,7 +44,11 @@ fn field(w: &mut dyn Write, label: &str, value: &str) -> io::Result<()> {
 }
 
 fn heading(w: &mut dyn Write, text: &str, color: bool) -> io::Result<()> {
-    if color { writeln!(w, "  {}", text.bold()) } else { writeln!(w, "  {text}") }
+    if color {
+        writeln!(w, "  {}", text.bold())
+    } else {
+        writeln!(w, "  {text}")
+    }
 }
 
 /// Renders the explanation of each `PortFacts` in turn.
@@ -62,7 +66,11 @@ pub fn render(w: &mut dyn Write, facts: &[PortFacts<'_>], settings: &Settings) -
             Some(r) => format!("{}/{}  {}  {}", f.port, f.protocol, r.name, r.description),
             None => format!("{}/{}  (no IANA service name)", f.port, f.protocol),
         };
-        if color { writeln!(w, "{}", title.bold())? } else { writeln!(w, "{title}")? }
+        if color {
+            writeln!(w, "{}", title.bold())?
+        } else {
+            writeln!(w, "{title}")?
+        }
 
         heading(w, "IANA registry", color)?;
         if f.iana.is_empty() {
@@ -95,7 +103,10 @@ pub fn render(w: &mut dyn Write, facts: &[PortFacts<'_>], settings: &Settings) -
             }
             None => {
                 heading(w, "Ghost registry", color)?;
-                writeln!(w, "    not listed: no withdrawal, defunct vendor, squatter or malware is recorded")?;
+                writeln!(
+                    w,
+                    "    not listed: no withdrawal, defunct vendor, squatter or malware is recorded"
+                )?;
             }
         }
 

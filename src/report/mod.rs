@@ -136,7 +136,8 @@ impl Classified {
     pub fn reason(&self) -> String {
         match (self.findings.first(), &self.service) {
             (Some(f), _) => f.message.clone(),
-            (None, Some(s)) => format!("IANA-registered service {}", s.name),
+            (None, Some(s)) if s.description.is_empty() => format!("IANA: {}", s.name),
+            (None, Some(s)) => format!("IANA: {} ({})", s.name, s.description),
             (None, None) => String::new(),
         }
     }
@@ -164,7 +165,10 @@ pub struct Summary {
 impl Summary {
     /// Counts `listeners`.
     pub fn of(listeners: &[Classified]) -> Summary {
-        let mut s = Summary { listeners: listeners.len(), ..Summary::default() };
+        let mut s = Summary {
+            listeners: listeners.len(),
+            ..Summary::default()
+        };
         for c in listeners {
             match c.listener.protocol {
                 Protocol::Tcp => s.tcp += 1,

@@ -99,14 +99,21 @@ pub fn render(w: &mut dyn Write, report: &Report, settings: &Settings) -> io::Re
         table.load_preset(presets::NOTHING);
         match settings.width {
             Some(width) => {
-                table.set_width(width).set_content_arrangement(ContentArrangement::Dynamic);
+                table
+                    .set_width(width)
+                    .set_content_arrangement(ContentArrangement::Dynamic);
             }
             None => {
                 table.set_content_arrangement(ContentArrangement::Disabled);
             }
         }
         let header = ["PROTO", "LOCAL ADDRESS", "PROCESS", "SERVICE", "VERDICT", "REASON"];
-        table.set_header(header.iter().map(|h| paint(h, color, |t| t.bold().to_string())).collect::<Vec<_>>());
+        table.set_header(
+            header
+                .iter()
+                .map(|h| paint(h, color, |t| t.bold().to_string()))
+                .collect::<Vec<_>>(),
+        );
         for c in &report.listeners {
             let l = &c.listener;
             table.add_row(vec![

@@ -1,0 +1,184 @@
+//! Live end-to-end tests: a child process binds real sockets (ghost ports and an ordinary
+//! one), the built `portghost` binary scans, and the tests check the exact ports, the
+//! child's PID and name, the verdicts and the exit codes.
+
+mod common;
+
+use common::{Lab, comm_of, python};
+use serde_json::Value;
+
+fn json_scan(lab: &Lab, extra: &[&str]) -> (Value, i32) {
+    let mut args = vec!["scan", "--format", "json"];
+    args.extend_from_slice(extra);
+    let out = lab.portghost(&args);
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("invalid JSON ({e}): {text}"));
+    (v, out.status.code().expect("exit code"))
+}
+
+fn listener<'a>(v: &'a Value, proto: &str, addr: &str, port: u16) -> &'a Value {
+    v["listeners"]
+        .as_array()
+        .expect("listeners")
+        .iter()
+        .find(|l| l["protocol"] == proto && l["local_address"] == addr && l["port"] == port)
+        .unwrap_or_else(|| panic!("{proto} {addr}:{port} not found in {v:#}"))
+}
+
+#[test]
+fn ghost_listeners_are_found_with_their_owner_and_flagged() {
+    let mut lab = Lab::new();
+    let pid = lab.hold(&["tcp:0.0.0.0:3237", "udp:0.0.0.0:3416", "tcp:::1:3517"]);
+    let name = comm_of(&python());
+    let (v, code) = json_scan(&lab, &["--port", "3237,3416,3517"]);
+    assert_eq!(code, 0, "without --fail-on-unexpected the scan succeeds");
+    assert_eq!(v["schema_version"], 1);
+    let ours: Vec<&Value> = v["listeners"]
+        .as_array()
+        .expect("listeners")
+        .iter()
+        .filter(|l| {
+            l["owners"]
+                .as_array()
+                .is_some_and(|o| o.iter().any(|o| o["pid"] == pid))
+        })
+        .collect();
+    assert_eq!(ours.len(), 3, "exactly the child's three sockets: {v:#}");
+    for (proto, addr, port, family, service) in [
+        ("tcp", "0.0.0.0", 3237, "ipv4", "apparenet-tps"),
+        ("udp", "0.0.0.0", 3416, "ipv4", "commandport"),
+        ("tcp", "::1", 3517, "ipv6", "802-11-iapp"),
+    ] {
+        let l = listener(&v, proto, addr, port);
+        assert_eq!(l["family"], family);
+        assert_eq!(l["owner_status"], "known");
+        let owners = l["owners"].as_array().expect("owners");
+        assert_eq!(owners.len(), 1, "{l:#}");
+        assert_eq!(owners[0]["pid"], pid);
+        assert_eq!(owners[0]["name"], name.as_str());
+        assert_eq!(owners[0]["exe"], python().to_string_lossy().as_ref());
+        assert!(
+            owners[0]["cmdline"].as_str().is_some_and(|c| c.contains("READY")),
+            "{l:#}"
+        );
+        assert!(l["inode"].as_u64().is_some_and(|i| i > 0));
+        assert_eq!(l["service"]["name"], service);
+        assert_eq!(l["verdict"], "unexpected");
+        assert_eq!(l["findings"][0]["kind"], "ghost-port");
+        assert_eq!(l["findings"][0]["severity"], "high");
+        let msg = l["findings"][0]["message"].as_str().expect("message");
+        assert!(
+            msg.starts_with(&format!("{port}/{proto} is registered to {service} (")),
+            "{msg}"
+        );
+    }
+    if lab.isolated() {
+        assert_eq!(
+            v["listeners"].as_array().map(Vec::len),
+            Some(3),
+            "nothing else in a private netns"
+        );
+        assert_eq!(v["complete"], true);
+    }
+}
+
+#[test]
+fn fail_on_unexpected_exits_one_and_zero_when_clean() {
+    let mut lab = Lab::new();
+    lab.hold(&["tcp:0.0.0.0:3237"]);
+    let out = lab.portghost(&["scan", "--port", "3237", "--fail-on-unexpected"]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(text.contains("0.0.0.0:3237"), "{text}");
+    assert!(text.contains("unexpected"), "{text}");
+
+    // An ordinary port: registered, not a ghost, so the gate passes.
+    let pid = lab.hold(&["tcp:127.0.0.1:8080"]);
+    let out = lab.portghost(&["scan", "--port", "8080", "--fail-on-unexpected", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let l = listener(&v, "tcp", "127.0.0.1", 8080);
+    assert_eq!(l["owners"][0]["pid"], pid);
+    assert_eq!(l["verdict"], "unreviewed");
+    assert_eq!(l["service"]["name"], "http-alt");
+    assert!(l["findings"].as_array().is_some_and(Vec::is_empty), "{l:#}");
+}
+
+#[test]
+fn table_shows_process_and_pid_and_filters_apply() {
+    let mut lab = Lab::new();
+    let pid = lab.hold(&["tcp:0.0.0.0:3237", "udp:127.0.0.1:3416", "tcp:127.0.0.1:8080"]);
+    let name = comm_of(&python());
+    let out = lab.portghost(&["scan", "--port", "3237,3416,8080", "--color", "never"]);
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(text.contains(&format!("{name}({pid})")), "{text}");
+    assert!(!text.contains('\x1b'));
+    let first_row = text.lines().nth(1).expect("a row");
+    assert!(first_row.contains("unexpected"), "unexpected rows first: {text}");
+    assert!(
+        text.lines()
+            .last()
+            .is_some_and(|l| l.starts_with("3 listeners (2 tcp, 1 udp): 2 unexpected")),
+        "{text}"
+    );
+
+    let (v, _) = json_scan(&lab, &["--port", "3237,3416,8080", "--udp"]);
+    let ls = v["listeners"].as_array().expect("listeners");
+    assert_eq!(ls.len(), 1, "{v:#}");
+    assert_eq!(ls[0]["port"], 3416);
+
+    let (v, _) = json_scan(&lab, &["--port", "3237,3416,8080", "--unexpected"]);
+    let ports: Vec<u64> = v["listeners"]
+        .as_array()
+        .expect("l")
+        .iter()
+        .filter_map(|l| l["port"].as_u64())
+        .collect();
+    assert_eq!(ports, vec![3237, 3416]);
+
+    let out = lab.portghost(&["scan", "--port", "3237", "--color", "always"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("\x1b["),
+        "--color always colours"
+    );
+}
+
+#[test]
+fn explain_shows_registry_and_the_live_listener() {
+    let mut lab = Lab::new();
+    let pid = lab.hold(&["tcp:0.0.0.0:3237"]);
+    let out = lab.portghost(&["explain", "3237/tcp"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    for needle in [
+        "3237/tcp  apparenet-tps  appareNet Test Packet Sequencer",
+        "Ghost registry: defunct-vendor",
+        "https://",
+        "Listening on this host now",
+        "tcp 0.0.0.0:3237  unexpected",
+        &format!("({pid})"),
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+    let out = lab.portghost(&["explain", "3237", "--no-live"]);
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(text.contains("3237/udp") && text.contains("Polycom ViaVideo"), "{text}");
+    assert!(!text.contains("Listening on this host now"));
+}
+
+#[test]
+fn bad_input_exits_two_with_a_message() {
+    let lab = Lab::new();
+    for args in [
+        &["explain", "70000"][..],
+        &["explain", "22/sctpx"],
+        &["scan", "--format", "xml"],
+        &["scan", "--port", "http"],
+        &["frobnicate"],
+    ] {
+        let out = lab.portghost(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(!out.stderr.is_empty(), "{args:?} explains itself");
+        assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"), "{args:?}");
+    }
+}

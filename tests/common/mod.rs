@@ -1,0 +1,177 @@
+//! Live-test support: a child process that holds real sockets, optionally inside a
+//! network namespace of its own, and the `portghost` binary run next to it.
+//!
+//! As root (with `ip` available) each [`Lab`] creates a fresh network namespace with only
+//! `lo`, so nothing else on the machine can interfere; otherwise it uses the host's
+//! namespace and tests match only their own PIDs and ports. Everything started is killed
+//! by PID and every namespace deleted when the `Lab` drops.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// Python program run by the child: binds every `proto:addr:port` argument, prints
+/// `READY`, then waits until stdin closes or it is killed.
+const HOLDER: &str = r#"
+import socket, sys
+socks = []
+for spec in sys.argv[1:]:
+    proto, rest = spec.split(":", 1)
+    addr, port = rest.rsplit(":", 1)
+    fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+    kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
+    s = socket.socket(fam, kind)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if fam == socket.AF_INET6:
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    s.bind((addr, int(port)))
+    if proto == "tcp":
+        s.listen(16)
+    socks.append(s)
+print("READY", flush=True)
+sys.stdin.read()
+"#;
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(2) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+fn have_ip() -> bool {
+    Command::new("ip")
+        .arg("-V")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// The real Python interpreter (not a shim), so that the child's PID and name are its own.
+pub fn python() -> PathBuf {
+    let out = Command::new("python3")
+        .args(["-c", "import os, sys; print(os.path.realpath(sys.executable))"])
+        .output()
+        .expect("python3 is needed by the live tests");
+    PathBuf::from(String::from_utf8(out.stdout).expect("utf-8").trim())
+}
+
+/// The name the kernel gives a process running `exe`: its file name, cut to 15 bytes.
+pub fn comm_of(exe: &std::path::Path) -> String {
+    let name = exe.file_name().expect("file name").to_string_lossy().into_owned();
+    name.chars().take(15).collect()
+}
+
+/// A place to run listeners and portghost: a private network namespace as root, else the host.
+pub struct Lab {
+    netns: Option<String>,
+    children: Vec<Child>,
+}
+
+impl Lab {
+    /// A fresh lab; a private network namespace when running as root with `ip` available.
+    pub fn new() -> Lab {
+        if is_root() && have_ip() {
+            let name = format!(
+                "portghost-test-{}-{}",
+                std::process::id(),
+                COUNTER.fetch_add(1, Ordering::SeqCst)
+            );
+            let ok = Command::new("ip")
+                .args(["netns", "add", &name])
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(ok, "ip netns add {name} failed");
+            let lab = Lab {
+                netns: Some(name.clone()),
+                children: Vec::new(),
+            };
+            let up = Command::new("ip")
+                .args(["netns", "exec", &name, "ip", "link", "set", "lo", "up"])
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(up, "bringing lo up in {name} failed");
+            lab
+        } else {
+            Lab {
+                netns: None,
+                children: Vec::new(),
+            }
+        }
+    }
+
+    /// True when this lab has a private network namespace.
+    pub fn isolated(&self) -> bool {
+        self.netns.is_some()
+    }
+
+    fn command(&self, program: &std::path::Path) -> Command {
+        match &self.netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns]).arg(program);
+                c
+            }
+            None => Command::new(program),
+        }
+    }
+
+    /// Starts a child that binds `specs` (`"tcp:0.0.0.0:3237"`, `"udp:::1:3416"`) and
+    /// returns its PID once every socket is bound.
+    pub fn hold(&mut self, specs: &[&str]) -> u32 {
+        let mut child = self
+            .command(&python())
+            .arg("-c")
+            .arg(HOLDER)
+            .args(specs)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn listener child");
+        let pid = child.id();
+        let stdout = child.stdout.take().expect("stdout");
+        self.children.push(child);
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).expect("read READY");
+        assert_eq!(line.trim(), "READY", "listener child failed to bind {specs:?}");
+        pid
+    }
+
+    /// Runs the portghost binary with `args` in this lab (stdin closed, colour env cleared).
+    pub fn portghost(&self, args: &[&str]) -> Output {
+        let bin = PathBuf::from(env!("CARGO_BIN_EXE_portghost"));
+        let mut cmd = self.command(&bin);
+        cmd.args(args)
+            .env_remove("NO_COLOR")
+            .env_remove("CLICOLOR_FORCE")
+            .stdin(Stdio::null());
+        let start = Instant::now();
+        let out = cmd.output().expect("run portghost");
+        assert!(start.elapsed() < Duration::from_secs(60), "portghost hung");
+        out
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if let Some(ns) = &self.netns {
+            let _ = Command::new("ip").args(["netns", "del", ns]).status();
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! Renderer tests over the fixture inventory: the table as an insta snapshot, the JSON
+//! decoded and checked field by field, and terminal safety of process-supplied text.
+
+use portghost::classify::classify;
+use portghost::model::Inventory;
+use portghost::registry::Registry;
+use portghost::report::{Report, json, table};
+use portghost::settings::Settings;
+use serde_json::Value;
+
+fn report() -> Report {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/inventory/mixed.json"
+    ))
+    .expect("fixture readable");
+    let inv: Inventory = serde_json::from_str(&text).expect("fixture parses");
+    classify(&inv, Registry::builtin().expect("registry"))
+}
+
+fn render_table(settings: Settings) -> String {
+    let mut out = Vec::new();
+    table::render(&mut out, &report(), &settings).expect("render");
+    String::from_utf8(out).expect("utf-8")
+}
+
+#[test]
+fn table_snapshot() {
+    insta::assert_snapshot!("table_plain", render_table(Settings::plain()));
+}
+
+#[test]
+fn table_neutralises_control_characters() {
+    for color in [false, true] {
+        let out = render_table(Settings { color, width: None });
+        assert!(out.contains("evil\\x1b[2Jname(4243)"), "{out}");
+        // The only escapes left are the palette's own SGR sequences.
+        let stripped = out.replace("\x1b[", "");
+        assert!(!stripped.contains('\x1b'), "raw ESC in output");
+        assert!(!out.contains("\x1b[2J"), "process-supplied escape reached the output");
+        assert!(!out.contains('\x07'));
+    }
+}
+
+#[test]
+fn table_colours_only_when_asked() {
+    assert!(!render_table(Settings::plain()).contains('\x1b'));
+    let coloured = render_table(Settings {
+        color: true,
+        width: None,
+    });
+    assert!(
+        coloured.contains("\x1b[31m") || coloured.contains("\x1b[1;31m") || coloured.contains("\x1b[31;1m"),
+        "{coloured}"
+    );
+}
+
+#[test]
+fn table_wraps_to_the_terminal_width() {
+    let out = render_table(Settings {
+        color: false,
+        width: Some(100),
+    });
+    for line in out.lines() {
+        assert!(
+            line.chars().count() <= 100,
+            "line too wide ({}): {line}",
+            line.chars().count()
+        );
+    }
+}
+
+#[test]
+fn table_puts_unexpected_rows_first_and_ends_with_the_summary() {
+    let out = render_table(Settings::plain());
+    let rows: Vec<&str> = out.lines().skip(1).filter(|l| !l.trim().is_empty()).collect();
+    let verdicts: Vec<bool> = rows.iter().take(12).map(|l| l.contains(" unexpected ")).collect();
+    assert_eq!(verdicts.iter().filter(|v| **v).count(), 5, "{out}");
+    assert!(verdicts[..5].iter().all(|v| *v), "{out}");
+    assert_eq!(
+        out.lines().last(),
+        Some("12 listeners (9 tcp, 3 udp): 5 unexpected, 7 unreviewed, 0 expected; 1 with hidden owners")
+    );
+}
+
+fn render_json() -> (String, Value) {
+    let mut out = Vec::new();
+    json::render(&mut out, &report()).expect("render");
+    let text = String::from_utf8(out).expect("utf-8");
+    let v: Value = serde_json::from_str(&text).expect("valid JSON");
+    (text, v)
+}
+
+#[test]
+fn json_has_the_documented_shape() {
+    let (_, v) = render_json();
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["host"], "fixture-host");
+    assert_eq!(v["scanned_at"], "2026-11-21T09:00:00Z");
+    assert_eq!(v["complete"], false);
+    assert_eq!(v["warnings"].as_array().map(Vec::len), Some(1));
+    assert_eq!(v["summary"]["listeners"], 12);
+    assert_eq!(v["summary"]["unexpected"], 5);
+    let ls = v["listeners"].as_array().expect("listeners");
+    assert_eq!(ls.len(), 12);
+    let g = ls.iter().find(|l| l["port"] == 3237).expect("3237");
+    assert_eq!(g["protocol"], "tcp");
+    assert_eq!(g["family"], "ipv4");
+    assert_eq!(g["local_address"], "0.0.0.0");
+    assert_eq!(g["inode"], 1002);
+    assert_eq!(g["owners"][0]["pid"], 4242);
+    assert_eq!(g["owners"][0]["name"], "python3");
+    assert_eq!(g["owners"][0]["exe"], "/usr/bin/python3.11");
+    assert_eq!(g["owners"][0]["user"], "alice");
+    assert_eq!(g["owners"][0]["uid"], 1000);
+    assert_eq!(g["owner_status"], "known");
+    assert!(g["owner_reason"].is_string());
+    assert_eq!(g["service"]["name"], "apparenet-tps");
+    assert_eq!(g["service"]["description"], "appareNet Test Packet Sequencer");
+    for key in [
+        "assignee",
+        "contact",
+        "registration_date",
+        "modification_date",
+        "reference",
+        "service_code",
+        "unauthorized_use_reported",
+        "assignment_notes",
+    ] {
+        assert!(g["service"][key].is_string(), "service.{key}");
+    }
+    assert_eq!(g["ghost"]["status"], "defunct-vendor");
+    assert!(g["ghost"]["summary"].as_str().is_some_and(|s| !s.is_empty()));
+    assert!(
+        g["ghost"]["sources"][0]
+            .as_str()
+            .is_some_and(|s| s.starts_with("https://"))
+    );
+    assert_eq!(g["verdict"], "unexpected");
+    assert_eq!(g["findings"][0]["kind"], "ghost-port");
+    assert_eq!(g["findings"][0]["severity"], "high");
+    let v6 = ls.iter().find(|l| l["port"] == 3517).expect("3517");
+    assert_eq!(v6["family"], "ipv6");
+    assert_eq!(v6["local_address"], "::1");
+    let hidden = ls.iter().find(|l| l["port"] == 5432).expect("5432");
+    assert_eq!(hidden["owner_status"], "permission");
+    assert_eq!(hidden["owners"].as_array().map(Vec::len), Some(0));
+    let unassigned = ls.iter().find(|l| l["port"] == 60123).expect("60123");
+    assert!(unassigned["service"].is_null());
+    assert!(unassigned["ghost"].is_null());
+}
+
+#[test]
+fn json_escapes_control_characters_but_keeps_the_value() {
+    let (text, v) = render_json();
+    assert!(!text.contains('\x1b') && !text.contains('\x07'));
+    let l = v["listeners"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|l| l["port"] == 3517)
+        .expect("3517")
+        .clone();
+    assert_eq!(l["owners"][0]["name"], "evil\u{1b}[2Jname");
+    assert_eq!(l["owners"][0]["exe"], "/tmp/x\u{1b}]0;pwned\u{7}");
+}
+
+#[test]
+fn json_formatter_escapes_c1_and_bidi() {
+    let mut out = Vec::new();
+    json::write_json(&mut out, &serde_json::json!({"name": "a\u{9b}b\u{202e}c\u{7f}"})).expect("write");
+    let text = String::from_utf8(out).expect("utf-8");
+    assert!(text.contains("a\\u009bb\\u202ec\\u007f"), "{text}");
+    let back: Value = serde_json::from_str(&text).expect("valid");
+    assert_eq!(back["name"], "a\u{9b}b\u{202e}c\u{7f}");
+}
