@@ -114,9 +114,7 @@ impl OwnerStatus {
     pub fn reason(self) -> &'static str {
         match self {
             OwnerStatus::Known => "owning processes found",
-            OwnerStatus::Permission => {
-                "owner hidden: some processes could not be inspected without more privilege (run as root)"
-            }
+            OwnerStatus::Permission => "owner hidden: permission denied inspecting some processes",
             OwnerStatus::NoProcess => {
                 "no process in this PID namespace holds the socket (a kernel socket, or a process in another PID namespace)"
             }

@@ -182,3 +182,30 @@ fn bad_input_exits_two_with_a_message() {
         assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"), "{args:?}");
     }
 }
+
+#[test]
+fn unprivileged_scan_lists_hidden_sockets_without_inventing_owners() {
+    if !Lab::root() {
+        eprintln!("not root: the unprivileged view is what every other test sees");
+        return;
+    }
+    let mut lab = Lab::new();
+    let pid = lab.hold(&["tcp:0.0.0.0:3237", "udp:127.0.0.1:3416"]);
+    let out = lab.portghost_as_nobody(&["scan", "--format", "json", "--port", "3237,3416"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["complete"], false);
+    assert_eq!(v["privileged"], false);
+    for (proto, port) in [("tcp", 3237), ("udp", 3416)] {
+        let l = listener(&v, proto, if port == 3237 { "0.0.0.0" } else { "127.0.0.1" }, port);
+        assert_eq!(l["owners"].as_array().map(Vec::len), Some(0), "no owner invented: {l:#}");
+        assert_eq!(l["owner_status"], "permission");
+        assert_eq!(l["verdict"], "unexpected", "a hidden owner never makes a ghost port look fine");
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("CAP_SYS_PTRACE"), "one hint says what root adds: {stderr}");
+    assert_eq!(stderr.matches("CAP_SYS_PTRACE").count(), 1);
+    // The same scan as root sees the owner.
+    let (v, _) = json_scan(&lab, &["--port", "3237"]);
+    assert_eq!(listener(&v, "tcp", "0.0.0.0", 3237)["owners"][0]["pid"], pid);
+}

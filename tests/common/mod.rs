@@ -77,6 +77,7 @@ pub fn comm_of(exe: &std::path::Path) -> String {
 pub struct Lab {
     netns: Option<String>,
     children: Vec<Child>,
+    adopted: Vec<u32>,
 }
 
 impl Lab {
@@ -96,6 +97,7 @@ impl Lab {
             let lab = Lab {
                 netns: Some(name.clone()),
                 children: Vec::new(),
+                adopted: Vec::new(),
             };
             let up = Command::new("ip")
                 .args(["netns", "exec", &name, "ip", "link", "set", "lo", "up"])
@@ -107,6 +109,7 @@ impl Lab {
             Lab {
                 netns: None,
                 children: Vec::new(),
+                adopted: Vec::new(),
             }
         }
     }
@@ -149,6 +152,59 @@ impl Lab {
         pid
     }
 
+    /// Starts `python3 -c script` (which must print a line starting with `READY` once set
+    /// up, and exit when stdin closes) and returns its PID and the rest of that line.
+    pub fn hold_script(&mut self, script: &str) -> (u32, String) {
+        let mut child = self
+            .command(&python())
+            .arg("-c")
+            .arg(script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn script child");
+        let pid = child.id();
+        let stdout = child.stdout.take().expect("stdout");
+        self.children.push(child);
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).expect("read READY");
+        let rest = line.trim().strip_prefix("READY").expect("script child failed to start");
+        (pid, rest.to_string())
+    }
+
+    /// Takes responsibility for killing `pid` (a process a child started) when the lab drops.
+    pub fn adopt(&mut self, pid: u32) {
+        self.adopted.push(pid);
+    }
+
+    /// Runs `program args` in this lab and returns its output.
+    pub fn run(&self, program: &str, args: &[&str]) -> Output {
+        let mut cmd = match &self.netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns, program]);
+                c
+            }
+            None => Command::new(program),
+        };
+        cmd.args(args).stdin(Stdio::null()).output().expect("run command")
+    }
+
+    /// Runs the portghost binary as user `nobody` (65534) through `setpriv`, for tests of
+    /// the unprivileged view. Only meaningful when the tests run as root.
+    pub fn portghost_as_nobody(&self, args: &[&str]) -> Output {
+        let bin = PathBuf::from(env!("CARGO_BIN_EXE_portghost"));
+        let mut full = vec!["--reuid=65534", "--regid=65534", "--clear-groups", bin.to_str().expect("utf-8 path")];
+        full.extend_from_slice(args);
+        self.run("setpriv", &full)
+    }
+
+    /// True when the tests run as root.
+    pub fn root() -> bool {
+        is_root()
+    }
+
     /// Runs the portghost binary with `args` in this lab (stdin closed, colour env cleared).
     pub fn portghost(&self, args: &[&str]) -> Output {
         let bin = PathBuf::from(env!("CARGO_BIN_EXE_portghost"));
@@ -166,6 +222,9 @@ impl Lab {
 
 impl Drop for Lab {
     fn drop(&mut self) {
+        for pid in &self.adopted {
+            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+        }
         for child in &mut self.children {
             let _ = child.kill();
             let _ = child.wait();
