@@ -198,12 +198,22 @@ fn unprivileged_scan_lists_hidden_sockets_without_inventing_owners() {
     assert_eq!(v["privileged"], false);
     for (proto, port) in [("tcp", 3237), ("udp", 3416)] {
         let l = listener(&v, proto, if port == 3237 { "0.0.0.0" } else { "127.0.0.1" }, port);
-        assert_eq!(l["owners"].as_array().map(Vec::len), Some(0), "no owner invented: {l:#}");
+        assert_eq!(
+            l["owners"].as_array().map(Vec::len),
+            Some(0),
+            "no owner invented: {l:#}"
+        );
         assert_eq!(l["owner_status"], "permission");
-        assert_eq!(l["verdict"], "unexpected", "a hidden owner never makes a ghost port look fine");
+        assert_eq!(
+            l["verdict"], "unexpected",
+            "a hidden owner never makes a ghost port look fine"
+        );
     }
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("CAP_SYS_PTRACE"), "one hint says what root adds: {stderr}");
+    assert!(
+        stderr.contains("CAP_SYS_PTRACE"),
+        "one hint says what root adds: {stderr}"
+    );
     assert_eq!(stderr.matches("CAP_SYS_PTRACE").count(), 1);
     // The same scan as root sees the owner.
     let (v, _) = json_scan(&lab, &["--port", "3237"]);

@@ -195,7 +195,12 @@ impl Lab {
     /// the unprivileged view. Only meaningful when the tests run as root.
     pub fn portghost_as_nobody(&self, args: &[&str]) -> Output {
         let bin = PathBuf::from(env!("CARGO_BIN_EXE_portghost"));
-        let mut full = vec!["--reuid=65534", "--regid=65534", "--clear-groups", bin.to_str().expect("utf-8 path")];
+        let mut full = vec![
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            bin.to_str().expect("utf-8 path"),
+        ];
         full.extend_from_slice(args);
         self.run("setpriv", &full)
     }
