@@ -2,9 +2,10 @@
 //!
 //! The CSV in `registry/` is shipped unmodified and embedded with `include_str!`. Parsing
 //! all 14,499 records at run time would cost milliseconds on every scan, so this script
-//! records, for every record that has a port, its port range, transport protocol and byte
-//! span in the file. At run time a lookup is a binary search plus parsing the few matching
-//! records. The build fails if the CSV cannot be parsed.
+//! records the byte span of every record and, for those with a port, the port range,
+//! transport protocol and whether it names a service. At run time a lookup is a binary
+//! search plus parsing the one record wanted, once per process. The build fails if the CSV
+//! cannot be parsed.
 
 use std::env;
 use std::fmt::Write as _;
@@ -24,10 +25,9 @@ fn proto_code(p: &str) -> Option<u8> {
     }
 }
 
-/// `(low port, high port, protocol code, byte start, byte end)` of one record.
-type Entry = (u16, u16, u8, u32, u32);
-/// Byte offset of a record, and its `(low port, high port, protocol code)` if it has a port.
-type Start = (u64, Option<(u16, u16, u8)>);
+/// Byte offset of a record, and its `(low port, high port, protocol code, has a name)` if
+/// it has a port.
+type Start = (u64, Option<(u16, u16, u8, bool)>);
 
 fn main() {
     println!("cargo::rerun-if-changed={CSV_PATH}");
@@ -51,6 +51,7 @@ fn main() {
         let offset = record.position().map_or(0, |p| p.byte());
         let port = std::str::from_utf8(&record[1]).unwrap_or_else(|e| panic!("{CSV_PATH}:{line}: {e}"));
         let proto = std::str::from_utf8(&record[2]).unwrap_or_else(|e| panic!("{CSV_PATH}:{line}: {e}"));
+        let assigned = !record[0].is_empty();
         let key = if port.is_empty() {
             None
         } else {
@@ -68,46 +69,69 @@ fn main() {
                 .unwrap_or_else(|e| panic!("{CSV_PATH}:{line}: port {port:?}: {e}"));
             assert!(lo <= hi, "{CSV_PATH}:{line}: empty port range {port:?}");
             let code = proto_code(proto).unwrap_or_else(|| panic!("{CSV_PATH}:{line}: unknown protocol {proto:?}"));
-            Some((lo, hi, code))
+            Some((lo, hi, code, assigned))
         };
         starts.push((offset, key));
     }
     let end = data.len() as u64;
-    let mut entries: Vec<Entry> = Vec::new();
+    // Every record's byte span, by record number; and the port index over those numbers.
+    let mut spans: Vec<(u32, u32)> = Vec::with_capacity(starts.len());
+    let mut singles: Vec<(u16, u8, bool, u16)> = Vec::new();
+    let mut ranges: Vec<(u16, u16, u8, bool, u16)> = Vec::new();
     for (i, (start, key)) in starts.iter().enumerate() {
         let next = starts.get(i + 1).map_or(end, |s| s.0);
-        if let Some((lo, hi, code)) = key {
-            entries.push((*lo, *hi, *code, *start as u32, next as u32));
+        spans.push((*start as u32, next as u32));
+        let idx = u16::try_from(i).unwrap_or_else(|_| panic!("{CSV_PATH}: more than 65535 records"));
+        if let Some((lo, hi, code, assigned)) = key {
+            if lo == hi {
+                singles.push((*lo, *code, *assigned, idx));
+            } else {
+                ranges.push((*lo, *hi, *code, *assigned, idx));
+            }
         }
     }
-    // Single-port records sorted by (port, protocol, file order) for a binary search;
-    // ranges (about 800) kept apart, in file order, and scanned.
-    let (mut singles, ranges): (Vec<_>, Vec<_>) = entries.into_iter().partition(|e| e.0 == e.1);
-    singles.sort_by_key(|e| (e.0, e.2, e.3));
+    // Singles sorted by (port, protocol, file order) for a binary search; ranges (about 800)
+    // kept in file order and scanned.
+    singles.sort_by_key(|e| (e.0, e.1, e.3));
+    // Named ranges first (file order among them), so a search for a service stops early.
+    ranges.sort_by_key(|e| (!e.3, e.4));
     let mut out = String::new();
-    writeln!(out, "/// Number of data records in the embedded IANA CSV.").ok();
-    writeln!(out, "pub(crate) const IANA_RECORDS: usize = {};", starts.len()).ok();
     writeln!(
         out,
-        "/// `(port, protocol code, byte start, byte end)` of every single-port record, sorted by"
+        "/// Byte span `(start, end)` in the CSV of every data record, by record number."
     )
     .ok();
-    writeln!(
-        out,
-        "/// port, protocol code and file order. Protocol codes: 0 none, 1 tcp, 2 udp, 3 sctp, 4 dccp."
-    )
-    .ok();
-    writeln!(out, "pub(crate) static IANA_SINGLES: &[(u16, u8, u32, u32)] = &[").ok();
-    for e in &singles {
-        writeln!(out, "({},{},{},{}),", e.0, e.2, e.3, e.4).ok();
+    writeln!(out, "pub(crate) static IANA_SPANS: &[(u32, u32)] = &[").ok();
+    for (a, b) in &spans {
+        writeln!(out, "({a},{b}),").ok();
     }
     writeln!(out, "];").ok();
     writeln!(
         out,
-        "/// `(low port, high port, protocol code, byte start, byte end)` of every port-range record, in file order."
+        "/// `(port, protocol code, has a service name, record number)` of every single-port record,"
     )
     .ok();
-    writeln!(out, "pub(crate) static IANA_RANGES: &[(u16, u16, u8, u32, u32)] = &[").ok();
+    writeln!(
+        out,
+        "/// sorted by port, protocol code and file order. Protocol codes: 0 none, 1 tcp, 2 udp, 3 sctp, 4 dccp."
+    )
+    .ok();
+    writeln!(out, "pub(crate) static IANA_SINGLES: &[(u16, u8, bool, u16)] = &[").ok();
+    for e in &singles {
+        writeln!(out, "({},{},{},{}),", e.0, e.1, e.2, e.3).ok();
+    }
+    writeln!(out, "];").ok();
+    writeln!(
+        out,
+        "/// `(low port, high port, protocol code, has a service name, record number)` of every"
+    )
+    .ok();
+    writeln!(
+        out,
+        "/// port-range record: those with a service name first, each group in file order."
+    )
+    .ok();
+    writeln!(out, "pub(crate) static IANA_RANGES: &[(u16, u16, u8, bool, u16)] = &[").ok();
     for e in &ranges {
         writeln!(out, "({},{},{},{},{}),", e.0, e.1, e.2, e.3, e.4).ok();
     }

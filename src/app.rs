@@ -61,7 +61,7 @@ pub fn scan_report(args: &ScanArgs) -> anyhow::Result<(Report, ScanTimings, Dura
     if !args.port.is_empty() {
         inventory.listeners.retain(|l| args.port.contains(&l.port));
     }
-    let mut report = classify(&inventory, registry);
+    let mut report = classify(inventory, registry);
     if args.unexpected {
         report.retain(|c| c.verdict == Verdict::Unexpected);
     }
@@ -143,7 +143,7 @@ fn explain_port(args: &ExplainArgs, settings: &Settings) -> anyhow::Result<Exit>
                 inv.listeners
                     .iter()
                     .filter(|l| l.port == port && l.protocol == protocol)
-                    .map(|l| classify_listener(l, registry))
+                    .map(|l| classify_listener(l.clone(), registry))
                     .collect()
             }),
         })

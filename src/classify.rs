@@ -13,11 +13,12 @@ use crate::report::{Classified, Finding, FindingKind, Report, Severity, Summary,
 const DYNAMIC_PORTS_START: u16 = 49152;
 
 /// Classifies every listener of `inventory` against `registry` and sorts the result:
-/// unexpected first, then by protocol, port and address.
-pub fn classify(inventory: &Inventory, registry: &Registry) -> Report {
+/// unexpected first, then by protocol, port and address. The listeners move into the report.
+pub fn classify(inventory: Inventory, registry: &Registry) -> Report {
+    let complete = inventory.warnings.is_empty() && !inventory.listeners.iter().any(|l| l.owner_status.is_hidden());
     let mut listeners: Vec<Classified> = inventory
         .listeners
-        .iter()
+        .into_iter()
         .map(|l| classify_listener(l, registry))
         .collect();
     listeners.sort_by(|a, b| {
@@ -31,20 +32,19 @@ pub fn classify(inventory: &Inventory, registry: &Registry) -> Report {
         };
         key(a).cmp(&key(b))
     });
-    let complete = inventory.warnings.is_empty() && !inventory.listeners.iter().any(|l| l.owner_status.is_hidden());
     Report {
-        host: inventory.host.clone(),
-        scanned_at: inventory.scanned_at.clone(),
+        host: inventory.host,
+        scanned_at: inventory.scanned_at,
         privileged: inventory.privileged,
         complete,
-        warnings: inventory.warnings.clone(),
+        warnings: inventory.warnings,
         summary: Summary::of(&listeners),
         listeners,
     }
 }
 
 /// Classifies one listener. See the README's "Classification" section for the rules.
-pub fn classify_listener(listener: &Listener, registry: &Registry) -> Classified {
+pub fn classify_listener(listener: Listener, registry: &Registry) -> Classified {
     let proto = listener.protocol;
     let service = iana::service(listener.port, proto.as_str());
     let ghost = registry.ghost(listener.port, proto);
@@ -55,11 +55,11 @@ pub fn classify_listener(listener: &Listener, registry: &Registry) -> Classified
         Some(g) => {
             let uses = registry.unofficial_uses(listener.port, proto);
             let matched = matching_use(&uses, &listener.owners);
-            let (f, bad) = ghost_finding(listener, g, service.as_ref(), matched);
+            let (f, bad) = ghost_finding(&listener, g, service, matched);
             findings.push(f);
             unexpected |= bad;
         }
-        None if service.is_none() => findings.push(unregistered(listener)),
+        None if service.is_none() => findings.push(unregistered(&listener)),
         None => {}
     }
     if listener.owner_status.is_hidden() {
@@ -71,7 +71,7 @@ pub fn classify_listener(listener: &Listener, registry: &Registry) -> Classified
     }
     findings.sort_by_key(|f| f.severity);
     Classified {
-        listener: listener.clone(),
+        listener,
         service,
         ghost: ghost.cloned(),
         verdict: if unexpected {

@@ -16,7 +16,7 @@ fn fixture() -> Inventory {
 }
 
 fn report() -> Report {
-    classify(&fixture(), Registry::builtin().expect("registry loads"))
+    classify(fixture(), Registry::builtin().expect("registry loads"))
 }
 
 fn find(r: &Report, proto: Protocol, port: u16, addr: &str) -> Classified {
@@ -87,7 +87,7 @@ fn unofficial_use_needs_a_matching_process() {
             l.owners[0].name = "nc".into();
         }
     }
-    let r = classify(&inv, Registry::builtin().expect("registry"));
+    let r = classify(inv, Registry::builtin().expect("registry"));
     let c = find(&r, Protocol::Tcp, 3317, "0.0.0.0");
     assert_eq!(c.verdict, Verdict::Unexpected);
     assert_eq!(c.findings[0].kind, FindingKind::GhostPort);

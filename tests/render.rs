@@ -15,7 +15,7 @@ fn report() -> Report {
     ))
     .expect("fixture readable");
     let inv: Inventory = serde_json::from_str(&text).expect("fixture parses");
-    classify(&inv, Registry::builtin().expect("registry"))
+    classify(inv, Registry::builtin().expect("registry"))
 }
 
 fn render_table(settings: Settings) -> String {

@@ -6,6 +6,7 @@
 //! It must not read files at run time.
 
 use serde::Serialize;
+use std::sync::OnceLock;
 
 include!(concat!(env!("OUT_DIR"), "/iana_index.rs"));
 
@@ -77,9 +78,14 @@ fn proto_code(protocol: &str) -> u8 {
     }
 }
 
-fn parse_span(start: u32, end: u32) -> Option<IanaRecord> {
+/// Parses record number `idx` of the embedded CSV.
+fn parse_record(idx: usize) -> Option<IanaRecord> {
+    let &(start, end) = IANA_SPANS.get(idx)?;
     let bytes = IANA_CSV.as_bytes().get(start as usize..end as usize)?;
-    let mut rdr = csv::ReaderBuilder::new().has_headers(false).from_reader(bytes);
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .buffer_capacity(bytes.len() + 1)
+        .from_reader(bytes);
     let rec = rdr.records().next()?.ok()?;
     let f = |i: usize| rec.get(i).unwrap_or("").to_string();
     Some(IanaRecord {
@@ -98,36 +104,65 @@ fn parse_span(start: u32, end: u32) -> Option<IanaRecord> {
     })
 }
 
+/// Record number `idx`, parsed on first use and kept for the life of the process.
+fn record(idx: u16) -> Option<&'static IanaRecord> {
+    static PARSED: OnceLock<Box<[OnceLock<Option<IanaRecord>>]>> = OnceLock::new();
+    let cells = PARSED.get_or_init(|| (0..IANA_SPANS.len()).map(|_| OnceLock::new()).collect());
+    cells
+        .get(usize::from(idx))?
+        .get_or_init(|| parse_record(usize::from(idx)))
+        .as_ref()
+}
+
+/// `(has a service name, record number)` of every record covering `port`/`protocol`:
+/// single-port records first, then ranges, each in registry order.
+fn matches(port: u16, protocol: &str) -> impl Iterator<Item = (bool, u16)> {
+    let code = proto_code(protocol);
+    let first = IANA_SINGLES.partition_point(|e| (e.0, e.1) < (port, code));
+    let singles = IANA_SINGLES[first..]
+        .iter()
+        .take_while(move |e| e.0 == port && e.1 == code)
+        .map(|e| (e.2, e.3));
+    let ranges = IANA_RANGES
+        .iter()
+        .filter(move |e| e.0 <= port && port <= e.1 && (e.2 == code || e.2 == 0))
+        .map(|e| (e.3, e.4));
+    singles.chain(ranges)
+}
+
 /// Every IANA record that covers `port` for `protocol` (`"tcp"`, `"udp"`, `"sctp"` or
 /// `"dccp"`), in registry order: single-port records first, then ranges (including
 /// protocol-less ranges such as `225-241 Reserved`).
 ///
 /// Several records can share a port: 80/tcp has `http`, `www` and `www-http`. The first
 /// assigned one is the primary name. An empty vector means the registry says nothing.
-pub fn lookup(port: u16, protocol: &str) -> Vec<IanaRecord> {
-    let code = proto_code(protocol);
-    let first = IANA_SINGLES.partition_point(|e| (e.0, e.1) < (port, code));
-    let singles = IANA_SINGLES[first..]
-        .iter()
-        .take_while(|e| e.0 == port && e.1 == code)
-        .map(|e| (e.2, e.3));
-    let ranges = IANA_RANGES
-        .iter()
-        .filter(|e| e.0 <= port && port <= e.1 && (e.2 == code || e.2 == 0))
-        .map(|e| (e.3, e.4));
-    singles
-        .chain(ranges)
-        .filter_map(|(start, end)| parse_span(start, end))
-        .collect()
+pub fn lookup(port: u16, protocol: &str) -> Vec<&'static IanaRecord> {
+    matches(port, protocol).filter_map(|(_, idx)| record(idx)).collect()
 }
 
 /// The primary assigned record for `port`/`protocol`: the first record that has a service
-/// name, or `None` when the port is unassigned, reserved or absent.
-pub fn service(port: u16, protocol: &str) -> Option<IanaRecord> {
-    lookup(port, protocol).into_iter().find(IanaRecord::is_assigned)
+/// name, or `None` when the port is unassigned, reserved or absent. Costs a binary search;
+/// the record is parsed once per process.
+pub fn service(port: u16, protocol: &str) -> Option<&'static IanaRecord> {
+    let code = proto_code(protocol);
+    let first = IANA_SINGLES.partition_point(|e| (e.0, e.1) < (port, code));
+    let single = IANA_SINGLES[first..]
+        .iter()
+        .take_while(|e| e.0 == port && e.1 == code)
+        .find(|e| e.2)
+        .map(|e| e.3);
+    // Only a handful of ranges name a service (x11 6000-6063…); skip the rest.
+    let idx = single.or_else(|| {
+        IANA_RANGES
+            .iter()
+            .take_while(|e| e.3)
+            .find(|e| e.0 <= port && port <= e.1 && (e.2 == code || e.2 == 0))
+            .map(|e| e.4)
+    })?;
+    record(idx)
 }
 
 /// Number of data records in the embedded CSV (14,499 in the 2026-02-13 snapshot).
 pub fn record_count() -> usize {
-    IANA_RECORDS
+    IANA_SPANS.len()
 }

@@ -22,7 +22,7 @@ pub struct PortFacts<'a> {
     /// The transport.
     pub protocol: Protocol,
     /// Every IANA record covering the port on this transport (aliases and ranges included).
-    pub iana: Vec<IanaRecord>,
+    pub iana: Vec<&'static IanaRecord>,
     /// The ghost entry, if any.
     pub ghost: Option<&'a GhostEntry>,
     /// Unofficial uses from any entry whose range covers the port, with the port they are listed under.

@@ -122,7 +122,7 @@ impl<'a> ListenerJson<'a> {
             owners: &l.owners,
             owner_status: l.owner_status,
             owner_reason: l.owner_status.reason(),
-            service: c.service.as_ref(),
+            service: c.service,
             ghost: c.ghost.as_ref().map(GhostJson::from_entry),
             verdict: c.verdict,
             findings: &c.findings,

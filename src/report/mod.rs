@@ -122,7 +122,7 @@ pub struct Classified {
     /// The socket and its owners, as the inventory found them.
     pub listener: Listener,
     /// The primary IANA record for the port and transport, when the port is assigned.
-    pub service: Option<IanaRecord>,
+    pub service: Option<&'static IanaRecord>,
     /// The ghost registry entry for the port and transport, if any.
     pub ghost: Option<GhostEntry>,
     /// The verdict.
