@@ -1,4 +1,5 @@
-//! Build script: indexes the embedded IANA registry CSV.
+//! Build script: indexes the embedded IANA registry CSV and converts the ghost registry to
+//! JSON for a fast startup.
 //!
 //! The CSV in `registry/` is shipped unmodified and embedded with `include_str!`. Parsing
 //! all 14,499 records at run time would cost milliseconds on every scan, so this script
@@ -13,6 +14,32 @@ use std::fs;
 use std::path::PathBuf;
 
 const CSV_PATH: &str = "registry/service-names-port-numbers.csv";
+const GHOSTS_DIR: &str = "registry/ghosts";
+
+/// Converts every `registry/ghosts/*.toml` to JSON in `OUT_DIR`, which parses several times
+/// faster at startup. The TOML stays the source of truth: the build fails, naming the file,
+/// if one does not parse; its schema is checked by the test suite.
+fn ghosts_to_json(out_dir: &std::path::Path) {
+    println!("cargo::rerun-if-changed={GHOSTS_DIR}");
+    let mut names: Vec<PathBuf> = fs::read_dir(GHOSTS_DIR)
+        .unwrap_or_else(|e| panic!("reading {GHOSTS_DIR}: {e}"))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    names.sort();
+    for path in names {
+        println!("cargo::rerun-if-changed={}", path.display());
+        let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let value: toml::Value = toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let json = serde_json::to_string(&value).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let dest = out_dir.join(format!("ghosts-{stem}.json"));
+        fs::write(&dest, json).unwrap_or_else(|e| panic!("writing {}: {e}", dest.display()));
+    }
+}
 
 fn proto_code(p: &str) -> Option<u8> {
     match p {
@@ -136,6 +163,8 @@ fn main() {
         writeln!(out, "({},{},{},{},{}),", e.0, e.1, e.2, e.3, e.4).ok();
     }
     writeln!(out, "];").ok();
-    let dest = PathBuf::from(env::var("OUT_DIR").unwrap_or_else(|e| panic!("OUT_DIR: {e}"))).join("iana_index.rs");
+    let out_dir = PathBuf::from(env::var("OUT_DIR").unwrap_or_else(|e| panic!("OUT_DIR: {e}")));
+    ghosts_to_json(&out_dir);
+    let dest = out_dir.join("iana_index.rs");
     fs::write(&dest, out).unwrap_or_else(|e| panic!("writing {}: {e}", dest.display()));
 }

@@ -232,3 +232,11 @@ fn glob_patterns() {
     assert!(!ghosts::glob_match("repctl", "repctl2"));
     assert!(!ghosts::glob_match("a*b", "acd"));
 }
+
+#[test]
+fn embedded_json_form_equals_the_toml_files() {
+    let from_toml = Registry::from_ghost_files(ghosts::BUILTIN_FILES).expect("TOML parses");
+    let from_json = Registry::from_ghost_json(ghosts::BUILTIN_JSON).expect("JSON parses");
+    assert_eq!(from_toml.ghosts(), from_json.ghosts());
+    assert_eq!(Registry::builtin().expect("builtin").ghosts(), from_toml.ghosts());
+}

@@ -475,7 +475,12 @@ fn scan_process(pid: u32, wanted: &HashSet<u32>, path: &mut PathBuf, pairs: &mut
                     seen.owns_wanted = true;
                 }
             }
-            Err(error) => seen.denied |= is_denied(&error),
+            Err(error) if is_denied(&error) => {
+                // Every other descriptor of this process will be refused too.
+                seen.denied = true;
+                break;
+            }
+            Err(_) => {}
         }
         path.pop();
     }

@@ -106,12 +106,14 @@ fn parse_record(idx: usize) -> Option<IanaRecord> {
 
 /// Record number `idx`, parsed on first use and kept for the life of the process.
 fn record(idx: u16) -> Option<&'static IanaRecord> {
-    static PARSED: OnceLock<Box<[OnceLock<Option<IanaRecord>>]>> = OnceLock::new();
+    // One pointer-sized cell per record, so that the first lookup does not pay for
+    // 14,499 empty records.
+    static PARSED: OnceLock<Box<[OnceLock<Option<Box<IanaRecord>>>]>> = OnceLock::new();
     let cells = PARSED.get_or_init(|| (0..IANA_SPANS.len()).map(|_| OnceLock::new()).collect());
     cells
         .get(usize::from(idx))?
-        .get_or_init(|| parse_record(usize::from(idx)))
-        .as_ref()
+        .get_or_init(|| parse_record(usize::from(idx)).map(Box::new))
+        .as_deref()
 }
 
 /// `(has a service name, record number)` of every record covering `port`/`protocol`:

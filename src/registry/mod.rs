@@ -32,29 +32,48 @@ impl Registry {
     pub fn from_ghost_files(files: &[(&str, &str)]) -> Result<Registry, FileError> {
         let mut reg = Registry::default();
         for (file, text) in files {
-            for entry in ghosts::parse_file(file, text)? {
-                let idx = reg.ghosts.len();
-                for &t in &entry.transports {
-                    if reg.by_key.insert((entry.port, t), idx).is_some() {
-                        let needle = format!("port = {}", entry.port);
-                        return Err(FileError::at(
-                            file,
-                            text,
-                            text.rfind(&needle),
-                            format!("duplicate ghost entry for {}/{t}", entry.port),
-                        ));
-                    }
-                }
-                if !entry.unofficial.is_empty() {
-                    reg.with_uses.push(idx);
-                }
-                reg.ghosts.push(entry);
-            }
+            reg.add(file, text, ghosts::parse_file(file, text)?)?;
         }
         Ok(reg)
     }
 
-    /// The registry embedded in the binary, parsed once on first use.
+    /// Builds a registry from the JSON form of the ghost files, as `(TOML file name, JSON)`.
+    ///
+    /// # Errors
+    /// As [`Registry::from_ghost_files`].
+    pub fn from_ghost_json(files: &[(&str, &str)]) -> Result<Registry, FileError> {
+        let mut reg = Registry::default();
+        for (file, json) in files {
+            reg.add(file, "", ghosts::parse_json(file, json)?)?;
+        }
+        Ok(reg)
+    }
+
+    /// Adds the entries of one file, rejecting a (port, transport) pair seen before.
+    fn add(&mut self, file: &str, text: &str, entries: Vec<GhostEntry>) -> Result<(), FileError> {
+        for entry in entries {
+            let idx = self.ghosts.len();
+            for &t in &entry.transports {
+                if self.by_key.insert((entry.port, t), idx).is_some() {
+                    let needle = format!("port = {}", entry.port);
+                    return Err(FileError::at(
+                        file,
+                        text,
+                        text.rfind(&needle),
+                        format!("duplicate ghost entry for {}/{t}", entry.port),
+                    ));
+                }
+            }
+            if !entry.unofficial.is_empty() {
+                self.with_uses.push(idx);
+            }
+            self.ghosts.push(entry);
+        }
+        Ok(())
+    }
+
+    /// The registry embedded in the binary (from the build script's JSON form of
+    /// `registry/ghosts/*.toml`), parsed once on first use.
     ///
     /// # Errors
     /// Only if an embedded file is malformed, which the test suite rules out; the error
@@ -62,7 +81,7 @@ impl Registry {
     pub fn builtin() -> Result<&'static Registry, FileError> {
         static BUILTIN: OnceLock<Result<Registry, FileError>> = OnceLock::new();
         BUILTIN
-            .get_or_init(|| Registry::from_ghost_files(ghosts::BUILTIN_FILES))
+            .get_or_init(|| Registry::from_ghost_json(ghosts::BUILTIN_JSON))
             .as_ref()
             .map_err(Clone::clone)
     }
