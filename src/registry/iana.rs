@@ -104,11 +104,14 @@ fn parse_record(idx: usize) -> Option<IanaRecord> {
     })
 }
 
+/// A lazily parsed record: `None` inside once parsing failed (never, for the embedded file).
+type Cell = OnceLock<Option<Box<IanaRecord>>>;
+
 /// Record number `idx`, parsed on first use and kept for the life of the process.
 fn record(idx: u16) -> Option<&'static IanaRecord> {
     // One pointer-sized cell per record, so that the first lookup does not pay for
     // 14,499 empty records.
-    static PARSED: OnceLock<Box<[OnceLock<Option<Box<IanaRecord>>>]>> = OnceLock::new();
+    static PARSED: OnceLock<Box<[Cell]>> = OnceLock::new();
     let cells = PARSED.get_or_init(|| (0..IANA_SPANS.len()).map(|_| OnceLock::new()).collect());
     cells
         .get(usize::from(idx))?
