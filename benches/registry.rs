@@ -13,6 +13,7 @@ use portghost::model::{Inventory, Listener, Owner, OwnerStatus, Protocol};
 use portghost::registry::{Registry, ghosts, iana};
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -40,14 +41,14 @@ fn inventory(n: usize) -> Inventory {
             port: (1 + (i * 7919) % 65535) as u16,
             inode: Some(i as u64),
             uid: Some(0),
-            owners: vec![Owner {
+            owners: vec![Arc::new(Owner {
                 pid: 1000 + i as u32,
                 name: "python3".into(),
                 exe: None,
                 cmdline: None,
                 uid: Some(0),
                 user: None,
-            }],
+            })],
             owner_status: OwnerStatus::Known,
         })
         .collect();

@@ -75,7 +75,7 @@ fn scan(args: &ScanArgs, settings: &Settings) -> anyhow::Result<Exit> {
     let mut out = BufWriter::new(stdout.lock());
     match args.format {
         Format::Table => table::render(&mut out, &report, settings)?,
-        Format::Json => json::render(&mut out, &report)?,
+        Format::Json => json::render(&mut out, &report, settings.tty)?,
     }
     out.flush()?;
     let render_time = render_start.elapsed();
@@ -133,7 +133,7 @@ fn explain_port(args: &ExplainArgs, settings: &Settings) -> anyhow::Result<Exit>
             port,
             protocol,
             iana: iana::lookup(port, protocol.as_str()),
-            ghost: registry.ghost(port, protocol),
+            ghost: registry.ghost(port, protocol).map(|g| &**g),
             unofficial: registry
                 .unofficial_uses(port, protocol)
                 .into_iter()

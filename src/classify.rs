@@ -8,6 +8,7 @@ use crate::registry::Registry;
 use crate::registry::ghosts::{GhostEntry, GhostStatus, UnofficialUse};
 use crate::registry::iana::{self, IanaRecord};
 use crate::report::{Classified, Finding, FindingKind, Report, Severity, Summary, Verdict};
+use std::sync::Arc;
 
 /// First port of IANA's Dynamic and/or Private range (RFC 6335), never assigned.
 const DYNAMIC_PORTS_START: u16 = 49152;
@@ -86,10 +87,14 @@ pub fn classify_listener(listener: Listener, registry: &Registry) -> Classified 
 /// The first benign unofficial use one of whose process patterns matches an owner.
 fn matching_use<'a>(
     uses: &[(&GhostEntry, &'a UnofficialUse)],
-    owners: &'a [Owner],
+    owners: &'a [Arc<Owner>],
 ) -> Option<(&'a UnofficialUse, &'a Owner)> {
-    uses.iter()
-        .find_map(|(_, u)| owners.iter().find(|o| u.matches_process(&o.name)).map(|o| (*u, o)))
+    uses.iter().find_map(|(_, u)| {
+        owners
+            .iter()
+            .find(|o| u.matches_process(&o.name))
+            .map(|o| (*u, o.as_ref()))
+    })
 }
 
 /// `3237/tcp`.

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// Transport protocol of a listener.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -138,7 +139,8 @@ pub struct Listener {
     /// User ID that created the socket, where the OS exposes it (Linux).
     pub uid: Option<u32>,
     /// Every process holding the socket open, sorted by PID. Empty when none was found.
-    pub owners: Vec<Owner>,
+    /// Shared: a process that holds many sockets is described once.
+    pub owners: Vec<Arc<Owner>>,
     /// Whether `owners` is the whole truth, and if empty, why.
     pub owner_status: OwnerStatus,
 }

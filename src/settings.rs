@@ -13,6 +13,8 @@ pub struct Settings {
     pub color: bool,
     /// Terminal width in columns when stdout is a terminal; `None` means do not wrap.
     pub width: Option<u16>,
+    /// Whether stdout is a terminal: JSON is then indented for a person to read.
+    pub tty: bool,
 }
 
 impl Settings {
@@ -31,7 +33,7 @@ impl Settings {
         } else {
             None
         };
-        Settings { color, width }
+        Settings { color, width, tty }
     }
 
     /// Settings for output that is neither coloured nor wrapped (tests, pipes).
@@ -39,6 +41,7 @@ impl Settings {
         Settings {
             color: false,
             width: None,
+            tty: false,
         }
     }
 }

@@ -44,7 +44,7 @@ fn ghost_port_is_unexpected_with_high_finding_naming_the_service() {
         f.message
     );
     assert!(f.message.ends_with(", nothing should listen here"), "{}", f.message);
-    assert_eq!(c.service.as_ref().map(|s| s.name.as_str()), Some("apparenet-tps"));
+    assert_eq!(c.service.as_ref().map(|s| &*s.name), Some("apparenet-tps"));
     assert_eq!(c.ghost.as_ref().map(|g| g.status.as_str()), Some("defunct-vendor"));
 
     for (proto, port, addr, service) in [
@@ -84,7 +84,7 @@ fn unofficial_use_needs_a_matching_process() {
     let mut inv = fixture();
     for l in &mut inv.listeners {
         if l.port == 3317 {
-            l.owners[0].name = "nc".into();
+            std::sync::Arc::make_mut(&mut l.owners[0]).name = "nc".into();
         }
     }
     let r = classify(inv, Registry::builtin().expect("registry"));
@@ -137,7 +137,7 @@ fn registered_and_unregistered_ports() {
     let ssh = find(&r, Protocol::Tcp, 22, "0.0.0.0");
     assert_eq!(ssh.verdict, Verdict::Unreviewed);
     assert!(ssh.findings.is_empty());
-    assert_eq!(ssh.service.as_ref().map(|s| s.name.as_str()), Some("ssh"));
+    assert_eq!(ssh.service.as_ref().map(|s| &*s.name), Some("ssh"));
     let dyn_port = find(&r, Protocol::Udp, 60123, "0.0.0.0");
     assert_eq!(dyn_port.verdict, Verdict::Unreviewed);
     assert!(dyn_port.service.is_none());

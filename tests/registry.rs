@@ -240,3 +240,29 @@ fn embedded_json_form_equals_the_toml_files() {
     assert_eq!(from_toml.ghosts(), from_json.ghosts());
     assert_eq!(Registry::builtin().expect("builtin").ghosts(), from_toml.ghosts());
 }
+
+#[test]
+fn every_field_of_every_record_matches_the_csv_crate() {
+    let mut rdr = csv::Reader::from_path(CSV).expect("readable");
+    let mut pos = 0;
+    let text = iana::IANA_CSV;
+    // Walk the embedded text record by record with the csv crate's positions, and split
+    // each record with portghost's own splitter.
+    let mut records = Vec::new();
+    for rec in rdr.records() {
+        let rec = rec.expect("record");
+        records.push((rec.position().expect("position").byte() as usize, rec));
+    }
+    let mut checked = 0;
+    for (i, (start, rec)) in records.iter().enumerate() {
+        let end = records.get(i + 1).map_or(text.len(), |r| r.0);
+        assert!(*start >= pos);
+        pos = *start;
+        let fields = iana::split_record(&text[*start..end]);
+        let expected: Vec<&str> = rec.iter().collect();
+        let got: Vec<&str> = fields.iter().map(|f| &**f).collect();
+        assert_eq!(got, expected, "record {i} at byte {start}");
+        checked += 1;
+    }
+    assert_eq!(checked, 14_499);
+}

@@ -32,7 +32,11 @@ fn table_snapshot() {
 #[test]
 fn table_neutralises_control_characters() {
     for color in [false, true] {
-        let out = render_table(Settings { color, width: None });
+        let out = render_table(Settings {
+            color,
+            width: None,
+            tty: false,
+        });
         assert!(out.contains("evil\\x1b[2Jname(4243)"), "{out}");
         // The only escapes left are the palette's own SGR sequences.
         let stripped = out.replace("\x1b[", "");
@@ -48,6 +52,7 @@ fn table_colours_only_when_asked() {
     let coloured = render_table(Settings {
         color: true,
         width: None,
+        tty: false,
     });
     assert!(
         coloured.contains("\x1b[31m") || coloured.contains("\x1b[1;31m") || coloured.contains("\x1b[31;1m"),
@@ -60,6 +65,7 @@ fn table_wraps_to_the_terminal_width() {
     let out = render_table(Settings {
         color: false,
         width: Some(100),
+        tty: true,
     });
     for line in out.lines() {
         assert!(
@@ -85,7 +91,7 @@ fn table_puts_unexpected_rows_first_and_ends_with_the_summary() {
 
 fn render_json() -> (String, Value) {
     let mut out = Vec::new();
-    json::render(&mut out, &report()).expect("render");
+    json::render(&mut out, &report(), true).expect("render");
     let text = String::from_utf8(out).expect("utf-8");
     let v: Value = serde_json::from_str(&text).expect("valid JSON");
     (text, v)
@@ -168,9 +174,24 @@ fn json_escapes_control_characters_but_keeps_the_value() {
 #[test]
 fn json_formatter_escapes_c1_and_bidi() {
     let mut out = Vec::new();
-    json::write_json(&mut out, &serde_json::json!({"name": "a\u{9b}b\u{202e}c\u{7f}"})).expect("write");
+    json::write_json(&mut out, &serde_json::json!({"name": "a\u{9b}b\u{202e}c\u{7f}"}), false).expect("write");
     let text = String::from_utf8(out).expect("utf-8");
     assert!(text.contains("a\\u009bb\\u202ec\\u007f"), "{text}");
     let back: Value = serde_json::from_str(&text).expect("valid");
     assert_eq!(back["name"], "a\u{9b}b\u{202e}c\u{7f}");
+}
+
+#[test]
+fn json_is_one_line_for_programs_and_indented_for_people() {
+    let mut compact = Vec::new();
+    json::render(&mut compact, &report(), false).expect("render");
+    let compact = String::from_utf8(compact).expect("utf-8");
+    assert_eq!(compact.lines().count(), 1);
+    let (pretty, v) = render_json();
+    assert!(pretty.lines().count() > 100);
+    assert_eq!(
+        serde_json::from_str::<Value>(&compact).expect("valid"),
+        v,
+        "same value either way"
+    );
 }

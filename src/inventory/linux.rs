@@ -26,6 +26,7 @@ use std::io;
 use std::net::IpAddr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Instant, SystemTime};
 use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System, UpdateKind, Users};
@@ -532,7 +533,7 @@ fn merge_parts(parts: Vec<WalkPart>) -> Walk {
 
 /// Builds an [`Owner`] for every owning PID that is still known. A PID with no name (it
 /// exited before its `comm` could be read) is left out.
-fn describe_owners(walk: &Walk) -> HashMap<u32, Owner> {
+fn describe_owners(walk: &Walk) -> HashMap<u32, Arc<Owner>> {
     let mut pids: Vec<u32> = walk.owners.values().flatten().copied().collect();
     pids.sort_unstable();
     pids.dedup();
@@ -544,7 +545,7 @@ fn describe_owners(walk: &Walk) -> HashMap<u32, Owner> {
     pids.into_iter()
         .filter_map(|pid| {
             let owner = describe_owner(pid, walk.names.get(&pid), system.as_ref(), users.as_ref())?;
-            Some((pid, owner))
+            Some((pid, Arc::new(owner)))
         })
         .collect()
 }
@@ -613,8 +614,8 @@ fn join_cmdline(args: &[OsString]) -> Option<String> {
 // ---------------------------------------------------------------------------------------
 
 /// One [`Listener`] with its owners and the status that explains them.
-fn to_listener(socket: RawSocket, lookup: &Lookup, details: &HashMap<u32, Owner>) -> Listener {
-    let owners: Vec<Owner> = match lookup {
+fn to_listener(socket: RawSocket, lookup: &Lookup, details: &HashMap<u32, Arc<Owner>>) -> Listener {
+    let owners: Vec<Arc<Owner>> = match lookup {
         Lookup::Walked(walk) => walk
             .owners
             .get(&socket.inode)

@@ -10,6 +10,7 @@ use super::{ScanOptions, ScanTimings};
 use crate::model::{Inventory, Listener, Owner, OwnerStatus, Protocol};
 use anyhow::Context;
 use netstat2::{AddressFamilyFlags, ProtocolFlags, ProtocolSocketInfo, SocketInfo, TcpState, get_sockets_info};
+use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System, Uid, UpdateKind, Users};
 
@@ -95,7 +96,11 @@ fn to_listener(socket: &SocketInfo, opts: &ScanOptions, privileged: bool, proces
     let mut pids = socket.associated_pids.clone();
     pids.sort_unstable();
     pids.dedup();
-    let owners: Vec<Owner> = pids.into_iter().filter_map(|pid| processes.owner(pid)).collect();
+    let owners: Vec<Arc<Owner>> = pids
+        .into_iter()
+        .filter_map(|pid| processes.owner(pid))
+        .map(Arc::new)
+        .collect();
     let owner_status = if !owners.is_empty() {
         OwnerStatus::Known
     } else if !opts.owners {

@@ -6,6 +6,7 @@
 //! It must not read files at run time.
 
 use serde::Serialize;
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 include!(concat!(env!("OUT_DIR"), "/iana_index.rs"));
@@ -17,32 +18,33 @@ pub const IANA_CSV: &str = include_str!("../../registry/service-names-port-numbe
 pub const IANA_SNAPSHOT: &str = "2026-02-13";
 
 /// One record of the IANA registry with all twelve columns. Empty columns are empty strings.
+/// Fields borrow from the embedded CSV unless they needed unquoting.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct IanaRecord {
     /// Service Name (RFC 6335 syntax); empty for unassigned and reserved ports.
-    pub name: String,
+    pub name: Cow<'static, str>,
     /// Port Number as written in the registry: a single port (`443`) or a range (`49152-65535`).
-    pub port: String,
+    pub port: Cow<'static, str>,
     /// Transport Protocol: `tcp`, `udp`, `sctp`, `dccp`, or empty for protocol-less ranges.
-    pub protocol: String,
+    pub protocol: Cow<'static, str>,
     /// Description, e.g. `Test Packet Sequencer`.
-    pub description: String,
+    pub description: Cow<'static, str>,
     /// Assignee, as IANA contact handles in brackets, e.g. `[Jon_Postel]`.
-    pub assignee: String,
+    pub assignee: Cow<'static, str>,
     /// Technical contact, as IANA contact handles.
-    pub contact: String,
+    pub contact: Cow<'static, str>,
     /// Registration Date, `YYYY-MM-DD`; often empty for legacy entries.
-    pub registration_date: String,
+    pub registration_date: Cow<'static, str>,
     /// Modification Date, `YYYY-MM-DD`.
-    pub modification_date: String,
+    pub modification_date: Cow<'static, str>,
     /// Reference, e.g. `[RFC6335]`.
-    pub reference: String,
+    pub reference: Cow<'static, str>,
     /// DCCP Service Code (RFC 4340), where one applies.
-    pub service_code: String,
+    pub service_code: Cow<'static, str>,
     /// Unauthorized Use Reported: notes on unauthorised use reported to IANA.
-    pub unauthorized_use_reported: String,
+    pub unauthorized_use_reported: Cow<'static, str>,
     /// Assignment Notes: free text, possibly several lines.
-    pub assignment_notes: String,
+    pub assignment_notes: Cow<'static, str>,
 }
 
 impl IanaRecord {
@@ -78,29 +80,76 @@ fn proto_code(protocol: &str) -> u8 {
     }
 }
 
+/// Splits one RFC 4180 record into its fields; line breaks around it are ignored. A plain
+/// field borrows from `text`; a quoted one is unquoted (`""` becomes `"`). The embedded
+/// file is validated with the `csv` crate at build time and field by field in the tests.
+pub fn split_record(text: &'static str) -> Vec<Cow<'static, str>> {
+    let text = text.trim_matches(['\r', '\n']);
+    let mut fields = Vec::with_capacity(12);
+    let mut rest = text;
+    loop {
+        if let Some(quoted) = rest.strip_prefix('"') {
+            // Find the closing quote: a quote not followed by another quote.
+            let mut value = String::new();
+            let mut tail = quoted;
+            loop {
+                match tail.find('"') {
+                    Some(q) if tail[q + 1..].starts_with('"') => {
+                        value.push_str(&tail[..=q]);
+                        tail = &tail[q + 2..];
+                    }
+                    Some(q) => {
+                        value.push_str(&tail[..q]);
+                        tail = &tail[q + 1..];
+                        break;
+                    }
+                    None => {
+                        value.push_str(tail);
+                        tail = "";
+                        break;
+                    }
+                }
+            }
+            fields.push(Cow::Owned(value));
+            match tail.strip_prefix(',') {
+                Some(next) => rest = next,
+                None => break,
+            }
+        } else {
+            match rest.find(',') {
+                Some(c) => {
+                    fields.push(Cow::Borrowed(&rest[..c]));
+                    rest = &rest[c + 1..];
+                }
+                None => {
+                    fields.push(Cow::Borrowed(rest));
+                    break;
+                }
+            }
+        }
+    }
+    fields
+}
+
 /// Parses record number `idx` of the embedded CSV.
 fn parse_record(idx: usize) -> Option<IanaRecord> {
     let &(start, end) = IANA_SPANS.get(idx)?;
-    let bytes = IANA_CSV.as_bytes().get(start as usize..end as usize)?;
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .buffer_capacity(bytes.len() + 1)
-        .from_reader(bytes);
-    let rec = rdr.records().next()?.ok()?;
-    let f = |i: usize| rec.get(i).unwrap_or("").to_string();
+    let text = IANA_CSV.get(start as usize..end as usize)?;
+    let mut fields = split_record(text).into_iter();
+    let mut f = || fields.next().unwrap_or(Cow::Borrowed(""));
     Some(IanaRecord {
-        name: f(0),
-        port: f(1),
-        protocol: f(2),
-        description: f(3),
-        assignee: f(4),
-        contact: f(5),
-        registration_date: f(6),
-        modification_date: f(7),
-        reference: f(8),
-        service_code: f(9),
-        unauthorized_use_reported: f(10),
-        assignment_notes: f(11),
+        name: f(),
+        port: f(),
+        protocol: f(),
+        description: f(),
+        assignee: f(),
+        contact: f(),
+        registration_date: f(),
+        modification_date: f(),
+        reference: f(),
+        service_code: f(),
+        unauthorized_use_reported: f(),
+        assignment_notes: f(),
     })
 }
 

@@ -11,13 +11,13 @@ use crate::diag::FileError;
 use crate::model::Protocol;
 use ghosts::{GhostEntry, UnofficialUse};
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 /// The loaded registry: ghost entries indexed by (port, transport), and the embedded IANA
 /// registry behind [`iana::lookup`].
 #[derive(Debug, Clone, Default)]
 pub struct Registry {
-    ghosts: Vec<GhostEntry>,
+    ghosts: Vec<Arc<GhostEntry>>,
     by_key: HashMap<(u16, Protocol), usize>,
     /// Indexes of entries that carry unofficial uses, for range lookups.
     with_uses: Vec<usize>,
@@ -67,7 +67,7 @@ impl Registry {
             if !entry.unofficial.is_empty() {
                 self.with_uses.push(idx);
             }
-            self.ghosts.push(entry);
+            self.ghosts.push(Arc::new(entry));
         }
         Ok(())
     }
@@ -87,12 +87,12 @@ impl Registry {
     }
 
     /// Every ghost entry, in file order.
-    pub fn ghosts(&self) -> &[GhostEntry] {
+    pub fn ghosts(&self) -> &[Arc<GhostEntry>] {
         &self.ghosts
     }
 
     /// The ghost entry for `port`/`protocol`, if the port is in the ghost registry.
-    pub fn ghost(&self, port: u16, protocol: Protocol) -> Option<&GhostEntry> {
+    pub fn ghost(&self, port: u16, protocol: Protocol) -> Option<&Arc<GhostEntry>> {
         self.by_key.get(&(port, protocol)).and_then(|&i| self.ghosts.get(i))
     }
 
@@ -104,7 +104,7 @@ impl Registry {
             .with_uses
             .iter()
             .filter_map(|&i| self.ghosts.get(i))
-            .flat_map(|g| g.unofficial.iter().map(move |u| (g, u)))
+            .flat_map(|g| g.unofficial.iter().map(move |u| (g.as_ref(), u)))
             .filter(|(_, u)| u.covers(port, protocol))
             .collect();
         // Own entry first, so that deduplication keeps it.

@@ -9,9 +9,10 @@ use crate::registry::iana::IanaRecord;
 use crate::report::{Classified, Finding, Report, Summary, Verdict};
 use crate::sanitize::is_dangerous;
 use serde::Serialize;
-use serde_json::ser::{Formatter, PrettyFormatter};
+use serde_json::ser::{CompactFormatter, Formatter, PrettyFormatter};
 use std::io::{self, Write};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// The version of the JSON schema; bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -34,7 +35,17 @@ pub struct ScanJson<'a> {
     /// Counts over `listeners`.
     pub summary: &'a Summary,
     /// The listeners, unexpected first.
-    pub listeners: Vec<ListenerJson<'a>>,
+    pub listeners: ListenersJson<'a>,
+}
+
+/// The `listeners` array, serialised one listener at a time without collecting.
+#[derive(Debug)]
+pub struct ListenersJson<'a>(pub &'a [Classified]);
+
+impl Serialize for ListenersJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(ListenerJson::from_classified))
+    }
 }
 
 /// One listener in the JSON output.
@@ -53,7 +64,7 @@ pub struct ListenerJson<'a> {
     /// UID that created the socket, or null.
     pub uid: Option<u32>,
     /// Every process holding the socket.
-    pub owners: &'a [Owner],
+    pub owners: &'a [Arc<Owner>],
     /// `known`, `permission`, `no-process`, `unavailable` or `not-looked`.
     pub owner_status: OwnerStatus,
     /// A sentence explaining `owner_status`.
@@ -123,7 +134,7 @@ impl<'a> ListenerJson<'a> {
             owner_status: l.owner_status,
             owner_reason: l.owner_status.reason(),
             service: c.service,
-            ghost: c.ghost.as_ref().map(GhostJson::from_entry),
+            ghost: c.ghost.as_deref().map(GhostJson::from_entry),
             verdict: c.verdict,
             findings: &c.findings,
         }
@@ -141,23 +152,22 @@ impl<'a> ScanJson<'a> {
             privileged: r.privileged,
             warnings: &r.warnings,
             summary: &r.summary,
-            listeners: r.listeners.iter().map(ListenerJson::from_classified).collect(),
+            listeners: ListenersJson(&r.listeners),
         }
     }
 }
 
-/// A pretty-printing JSON formatter that also escapes DEL, C1 controls and bidirectional
-/// overrides as `\uXXXX`. The decoded value is unchanged; the text is safe on a terminal.
-pub struct SafeFormatter<'i>(PrettyFormatter<'i>);
+/// A JSON formatter around `F` (pretty or compact) that also escapes DEL, C1 controls and
+/// bidirectional overrides as `\uXXXX`. The decoded value is unchanged; the text is safe on
+/// a terminal.
+pub struct SafeFormatter<F>(pub F);
 
-impl Default for SafeFormatter<'_> {
-    fn default() -> Self {
-        SafeFormatter(PrettyFormatter::new())
-    }
-}
-
-impl Formatter for SafeFormatter<'_> {
+impl<F: Formatter> Formatter for SafeFormatter<F> {
     fn write_string_fragment<W: ?Sized + Write>(&mut self, w: &mut W, fragment: &str) -> io::Result<()> {
+        // Printable ASCII, the common case, needs no scan by character.
+        if fragment.bytes().all(|b| b != 0x7f && b < 0x80) {
+            return w.write_all(fragment.as_bytes());
+        }
         let mut start = 0;
         for (i, c) in fragment.char_indices() {
             if is_dangerous(c) {
@@ -200,20 +210,26 @@ impl Formatter for SafeFormatter<'_> {
     }
 }
 
-/// Writes `value` as pretty JSON through [`SafeFormatter`], followed by a newline.
+/// Writes `value` as JSON through [`SafeFormatter`], followed by a newline: indented when
+/// `pretty` (for a person at a terminal), on one line otherwise (for programs).
 ///
 /// # Errors
 /// Errors from writing to `w`.
-pub fn write_json<T: Serialize + ?Sized>(w: &mut dyn Write, value: &T) -> io::Result<()> {
-    let mut ser = serde_json::Serializer::with_formatter(&mut *w, SafeFormatter::default());
-    value.serialize(&mut ser).map_err(io::Error::other)?;
+pub fn write_json<T: Serialize + ?Sized>(w: &mut dyn Write, value: &T, pretty: bool) -> io::Result<()> {
+    if pretty {
+        let mut ser = serde_json::Serializer::with_formatter(&mut *w, SafeFormatter(PrettyFormatter::new()));
+        value.serialize(&mut ser).map_err(io::Error::other)?;
+    } else {
+        let mut ser = serde_json::Serializer::with_formatter(&mut *w, SafeFormatter(CompactFormatter));
+        value.serialize(&mut ser).map_err(io::Error::other)?;
+    }
     writeln!(w)
 }
 
-/// Renders `report` as the documented JSON object.
+/// Renders `report` as the documented JSON object, indented when `pretty`.
 ///
 /// # Errors
 /// Errors from writing to `w`.
-pub fn render(w: &mut dyn Write, report: &Report) -> io::Result<()> {
-    write_json(w, &ScanJson::from_report(report))
+pub fn render(w: &mut dyn Write, report: &Report, pretty: bool) -> io::Result<()> {
+    write_json(w, &ScanJson::from_report(report), pretty)
 }

@@ -13,6 +13,7 @@ use crate::registry::ghosts::GhostEntry;
 use crate::registry::iana::IanaRecord;
 use serde::Serialize;
 use std::fmt;
+use std::sync::Arc;
 
 /// How a listener was judged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -124,7 +125,7 @@ pub struct Classified {
     /// The primary IANA record for the port and transport, when the port is assigned.
     pub service: Option<&'static IanaRecord>,
     /// The ghost registry entry for the port and transport, if any.
-    pub ghost: Option<GhostEntry>,
+    pub ghost: Option<Arc<GhostEntry>>,
     /// The verdict.
     pub verdict: Verdict,
     /// The reasons, most severe first. May be empty (an assigned port, unreviewed).

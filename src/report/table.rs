@@ -120,7 +120,9 @@ pub fn render(w: &mut dyn Write, report: &Report, settings: &Settings) -> io::Re
                 l.protocol.as_str().to_string(),
                 l.endpoint(),
                 owners_cell(l),
-                c.service.as_ref().map_or_else(|| "-".to_string(), |s| s.name.clone()),
+                c.service
+                    .as_ref()
+                    .map_or_else(|| "-".to_string(), |s| s.name.to_string()),
                 verdict_cell(c.verdict, color),
                 reason_cell(c, color),
             ]);
