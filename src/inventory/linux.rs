@@ -19,6 +19,7 @@ use netlink_packet_sock_diag::constants::{AF_INET, AF_INET6, IPPROTO_TCP, IPPROT
 use netlink_packet_sock_diag::inet::{ExtensionFlags, InetRequest, InetResponse, SocketId, StateFlags};
 use netlink_sys::protocols::NETLINK_SOCK_DIAG;
 use netlink_sys::{Socket, SocketAddr};
+use rustix::fs::{Mode, OFlags};
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
 use std::fmt::Write as _;
@@ -456,42 +457,53 @@ struct ProcessSeen {
 fn scan_process(pid: u32, wanted: &HashSet<u32>, path: &mut PathBuf, pairs: &mut Vec<(u32, u32)>) -> ProcessSeen {
     let mut seen = ProcessSeen::default();
     set_proc_path(path, pid, "fd");
-    let entries = match std::fs::read_dir(&*path) {
-        Ok(entries) => entries,
-        Err(error) => {
-            seen.denied = is_denied(&error);
+    // Open the directory once and read each link relative to it: the kernel then resolves
+    // only the descriptor's name, not /proc/PID/fd again for every descriptor.
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let dir = match rustix::fs::openat(rustix::fs::CWD, path.as_path(), flags, Mode::empty()) {
+        Ok(dir) => dir,
+        Err(errno) => {
+            seen.denied = is_denied_errno(errno);
             return seen;
         }
     };
-    for entry in entries {
+    let Ok(mut entries) = rustix::fs::Dir::read_from(&dir) else {
+        return seen;
+    };
+    // `socket:[4294967295]` is 19 bytes; anything that fills the buffer is not a socket.
+    let mut target = [0_u8; 64];
+    while let Some(entry) = entries.read() {
         // An error mid-listing means the process is exiting: keep what was read.
         let Ok(entry) = entry else { break };
-        path.push(entry.file_name());
-        match std::fs::read_link(&*path) {
-            Ok(target) => {
-                if let Some(inode) = socket_inode(target.as_os_str().as_bytes())
+        let name = entry.file_name();
+        if name.to_bytes().first() == Some(&b'.') {
+            continue;
+        }
+        match rustix::fs::readlinkat_raw(&dir, name, &mut target[..]) {
+            Ok(len) if len < target.len() => {
+                if let Some(inode) = target.get(..len).and_then(socket_inode)
                     && wanted.contains(&inode)
                 {
                     pairs.push((inode, pid));
                     seen.owns_wanted = true;
                 }
             }
-            Err(error) if is_denied(&error) => {
+            Ok(_) => {}
+            Err(errno) if is_denied_errno(errno) => {
                 // Every other descriptor of this process will be refused too.
                 seen.denied = true;
                 break;
             }
             Err(_) => {}
         }
-        path.pop();
     }
     seen
 }
 
-/// True for "not allowed" errors (EACCES, EPERM); false for a process that is gone
-/// (ENOENT, ESRCH) or anything else.
-fn is_denied(error: &io::Error) -> bool {
-    error.kind() == io::ErrorKind::PermissionDenied
+/// True for "not allowed" (EACCES, EPERM); false for a process that is gone (ENOENT,
+/// ESRCH) or anything else.
+fn is_denied_errno(errno: rustix::io::Errno) -> bool {
+    errno == rustix::io::Errno::ACCESS || errno == rustix::io::Errno::PERM
 }
 
 /// Sets `path` to `/proc/PID/FILE`, reusing its allocation.
