@@ -133,44 +133,37 @@ impl Lab {
     /// Starts a child that binds `specs` (`"tcp:0.0.0.0:3237"`, `"udp:::1:3416"`) and
     /// returns its PID once every socket is bound.
     pub fn hold(&mut self, specs: &[&str]) -> u32 {
-        let mut child = self
-            .command(&python())
-            .arg("-c")
-            .arg(HOLDER)
-            .args(specs)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn listener child");
-        let pid = child.id();
-        let stdout = child.stdout.take().expect("stdout");
-        self.children.push(child);
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("read READY");
-        assert_eq!(line.trim(), "READY", "listener child failed to bind {specs:?}");
+        let (pid, rest) = self.start_python(HOLDER, specs);
+        assert!(rest.is_empty(), "listener child failed to bind {specs:?}");
         pid
     }
 
     /// Starts `python3 -c script` (which must print a line starting with `READY` once set
     /// up, and exit when stdin closes) and returns its PID and the rest of that line.
     pub fn hold_script(&mut self, script: &str) -> (u32, String) {
+        self.start_python(script, &[])
+    }
+
+    /// Runs `python3 -c script args…` in the lab, waits for its `READY` line and returns
+    /// its PID and what followed `READY` on that line.
+    fn start_python(&mut self, script: &str, args: &[&str]) -> (u32, String) {
         let mut child = self
             .command(&python())
             .arg("-c")
             .arg(script)
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .expect("spawn script child");
+            .expect("spawn python child");
         let pid = child.id();
         let stdout = child.stdout.take().expect("stdout");
         self.children.push(child);
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line).expect("read READY");
-        let rest = line.trim().strip_prefix("READY").expect("script child failed to start");
-        (pid, rest.to_string())
+        let rest = line.trim().strip_prefix("READY").expect("python child failed to start");
+        (pid, rest.trim().to_string())
     }
 
     /// Takes responsibility for killing `pid` (a process a child started) when the lab drops.
