@@ -50,6 +50,7 @@ fn inventory(n: usize) -> Inventory {
                 user: None,
             })],
             owner_status: OwnerStatus::Known,
+            v6only: None,
         })
         .collect();
     Inventory {

@@ -118,7 +118,9 @@ fn registered_to(l: &Listener, g: &GhostEntry, service: Option<&IanaRecord>) -> 
 
 /// Where the listener is bound, as a phrase: "all interfaces (wildcard address)".
 fn exposure(l: &Listener) -> String {
-    if l.is_wildcard() {
+    if l.is_dual_stack() {
+        "all interfaces, IPv4 and IPv6 (dual-stack wildcard address)".to_string()
+    } else if l.is_wildcard() {
         "all interfaces (wildcard address)".to_string()
     } else {
         format!("address {}", l.local_address)

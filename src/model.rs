@@ -143,6 +143,69 @@ pub struct Listener {
     pub owners: Vec<Arc<Owner>>,
     /// Whether `owners` is the whole truth, and if empty, why.
     pub owner_status: OwnerStatus,
+    /// For IPv6 sockets: whether `IPV6_V6ONLY` is set. `Some(false)` on the wildcard `::`
+    /// means the socket also accepts IPv4. `None` for IPv4 or when the OS does not say.
+    #[serde(default)]
+    pub v6only: Option<bool>,
+}
+
+/// How far a listener's local address reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Exposure {
+    /// `127.0.0.0/8`, `::1`: this host only.
+    Loopback,
+    /// `0.0.0.0` or `::`: every interface.
+    Wildcard,
+    /// `169.254.0.0/16`, `fe80::/10`: the local link only.
+    LinkLocal,
+    /// RFC 1918, `100.64.0.0/10` (shared CGNAT space) and `fc00::/7` (unique local).
+    Private,
+    /// Anything else.
+    Public,
+}
+
+impl Exposure {
+    /// The exposure of `addr`; an IPv4-mapped IPv6 address is judged by its IPv4 part.
+    pub fn of(addr: &IpAddr) -> Exposure {
+        match addr {
+            IpAddr::V4(a) => Exposure::of_v4(*a),
+            IpAddr::V6(a) => match a.to_ipv4_mapped() {
+                Some(v4) => Exposure::of_v4(v4),
+                None if a.is_unspecified() => Exposure::Wildcard,
+                None if a.is_loopback() => Exposure::Loopback,
+                None if a.is_unicast_link_local() => Exposure::LinkLocal,
+                None if a.is_unique_local() => Exposure::Private,
+                None => Exposure::Public,
+            },
+        }
+    }
+
+    fn of_v4(a: std::net::Ipv4Addr) -> Exposure {
+        let [o1, o2, ..] = a.octets();
+        if a.is_unspecified() {
+            Exposure::Wildcard
+        } else if a.is_loopback() {
+            Exposure::Loopback
+        } else if a.is_link_local() {
+            Exposure::LinkLocal
+        } else if a.is_private() || (o1 == 100 && (64..128).contains(&o2)) {
+            Exposure::Private
+        } else {
+            Exposure::Public
+        }
+    }
+
+    /// The kebab-case name used in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Exposure::Loopback => "loopback",
+            Exposure::Wildcard => "wildcard",
+            Exposure::LinkLocal => "link-local",
+            Exposure::Private => "private",
+            Exposure::Public => "public",
+        }
+    }
 }
 
 impl Listener {
@@ -156,6 +219,16 @@ impl Listener {
         self.local_address.is_unspecified()
     }
 
+    /// True for an IPv6 wildcard socket without `IPV6_V6ONLY`: it accepts IPv4 too.
+    pub fn is_dual_stack(&self) -> bool {
+        matches!(self.local_address, IpAddr::V6(a) if a.is_unspecified()) && self.v6only == Some(false)
+    }
+
+    /// How far the local address reaches.
+    pub fn exposure(&self) -> Exposure {
+        Exposure::of(&self.local_address)
+    }
+
     /// True when bound to a loopback address (`127.0.0.0/8`, `::1`, or an IPv4-mapped loopback).
     pub fn is_loopback(&self) -> bool {
         match self.local_address {
@@ -164,10 +237,12 @@ impl Listener {
         }
     }
 
-    /// `address:port`, with IPv6 addresses in brackets (`[::1]:3517`).
+    /// `address:port`, with IPv6 addresses in brackets (`[::1]:3517`); a dual-stack
+    /// wildcard socket is `[::]:22 (+ipv4)`.
     pub fn endpoint(&self) -> String {
         match self.local_address {
             IpAddr::V4(a) => format!("{a}:{}", self.port),
+            IpAddr::V6(a) if self.is_dual_stack() => format!("[{a}]:{} (+ipv4)", self.port),
             IpAddr::V6(a) => format!("[{a}]:{}", self.port),
         }
     }
@@ -196,5 +271,39 @@ impl Inventory {
         self.listeners.sort_by(|a, b| {
             (a.protocol, a.port, a.local_address, a.inode).cmp(&(b.protocol, b.port, b.local_address, b.inode))
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exposure_of_addresses() {
+        let cases = [
+            ("127.0.0.1", Exposure::Loopback),
+            ("127.8.9.10", Exposure::Loopback),
+            ("::1", Exposure::Loopback),
+            ("::ffff:127.0.0.1", Exposure::Loopback),
+            ("0.0.0.0", Exposure::Wildcard),
+            ("::", Exposure::Wildcard),
+            ("169.254.1.2", Exposure::LinkLocal),
+            ("fe80::1", Exposure::LinkLocal),
+            ("10.1.2.3", Exposure::Private),
+            ("172.16.0.1", Exposure::Private),
+            ("172.31.255.1", Exposure::Private),
+            ("192.168.1.1", Exposure::Private),
+            ("100.64.0.1", Exposure::Private),
+            ("fd00::1", Exposure::Private),
+            ("::ffff:10.0.0.1", Exposure::Private),
+            ("172.32.0.1", Exposure::Public),
+            ("100.128.0.1", Exposure::Public),
+            ("8.8.8.8", Exposure::Public),
+            ("2001:db8::1", Exposure::Public),
+        ];
+        for (addr, expected) in cases {
+            let ip: IpAddr = addr.parse().expect("address");
+            assert_eq!(Exposure::of(&ip), expected, "{addr}");
+        }
     }
 }

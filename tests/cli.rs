@@ -219,3 +219,14 @@ fn unprivileged_scan_lists_hidden_sockets_without_inventing_owners() {
     let (v, _) = json_scan(&lab, &["--port", "3237"]);
     assert_eq!(listener(&v, "tcp", "0.0.0.0", 3237)["owners"][0]["pid"], pid);
 }
+
+#[test]
+fn ipv6_only_wildcard_is_not_dual_stack() {
+    let mut lab = Lab::new();
+    lab.hold(&["tcp::::3520"]);
+    let (v, _) = json_scan(&lab, &["--port", "3520"]);
+    let l = listener(&v, "tcp", "::", 3520);
+    assert_eq!(l["v6only"], true, "the child sets IPV6_V6ONLY: {l:#}");
+    assert_eq!(l["dual_stack"], false);
+    assert_eq!(l["exposure"], "wildcard");
+}

@@ -242,3 +242,32 @@ sys.stdin.read(); os.waitpid(child, 0)
     drop(python.stdin.take()); // EOF on stdin: both processes exit
     python.wait().unwrap();
 }
+
+/// `net.ipv6.bindv6only`: 0 (the default) makes `[::]` sockets dual-stack.
+fn bindv6only() -> Option<bool> {
+    std::fs::read_to_string("/proc/sys/net/ipv6/bindv6only")
+        .ok()
+        .map(|s| s.trim() == "1")
+}
+
+#[test]
+fn ipv6_wildcard_sockets_report_v6only() {
+    let Some(listener) = bind_v6(|_| TcpListener::bind("[::]:0")) else {
+        return;
+    };
+    let port = listener.local_addr().unwrap().port();
+    let v4_only = TcpListener::bind("127.0.0.1:0").unwrap();
+    let inventory = full_scan();
+    let found = on_port(&inventory, Protocol::Tcp, port);
+    let l = found
+        .iter()
+        .find(|l| l.local_address.is_unspecified() && l.local_address.is_ipv6())
+        .expect("the [::] listener");
+    let expected_v6only = bindv6only().expect("sysctl readable");
+    assert_eq!(l.v6only, Some(expected_v6only));
+    assert_eq!(l.is_dual_stack(), !expected_v6only);
+    assert_eq!(l.exposure(), portghost::model::Exposure::Wildcard);
+    let v4 = on_port(&inventory, Protocol::Tcp, v4_only.local_addr().unwrap().port());
+    assert_eq!(v4[0].v6only, None, "IPv4 sockets have no v6only");
+    assert_eq!(v4[0].exposure(), portghost::model::Exposure::Loopback);
+}

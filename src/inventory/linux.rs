@@ -16,6 +16,7 @@ use anyhow::{Context, bail};
 use netlink_packet_core::{NLM_F_DUMP, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload};
 use netlink_packet_sock_diag::SockDiagMessage;
 use netlink_packet_sock_diag::constants::{AF_INET, AF_INET6, IPPROTO_TCP, IPPROTO_UDP};
+use netlink_packet_sock_diag::inet::nlas::Nla;
 use netlink_packet_sock_diag::inet::{ExtensionFlags, InetRequest, InetResponse, SocketId, StateFlags};
 use netlink_sys::protocols::NETLINK_SOCK_DIAG;
 use netlink_sys::{Socket, SocketAddr};
@@ -96,6 +97,8 @@ struct RawSocket {
     port: u16,
     inode: u32,
     uid: u32,
+    /// `INET_DIAG_SKV6ONLY` of an IPv6 socket.
+    v6only: Option<bool>,
 }
 
 /// Dumps every wanted (family, protocol) pair over one netlink socket.
@@ -264,6 +267,10 @@ fn raw_socket(response: &InetResponse, protocol: Protocol) -> RawSocket {
         port: header.socket_id.source_port,
         inode: header.inode,
         uid: header.uid,
+        v6only: response.nlas.iter().find_map(|nla| match nla {
+            Nla::SkV6Only(v6only) => Some(*v6only),
+            _ => None,
+        }),
     }
 }
 
@@ -646,6 +653,7 @@ fn to_listener(socket: RawSocket, lookup: &Lookup, details: &HashMap<u32, Arc<Ow
         uid: Some(socket.uid),
         owners,
         owner_status,
+        v6only: socket.v6only,
     }
 }
 

@@ -118,6 +118,7 @@ fn to_listener(socket: &SocketInfo, opts: &ScanOptions, privileged: bool, proces
         uid: None,
         owners,
         owner_status,
+        v6only: None,
     }
 }
 

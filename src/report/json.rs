@@ -3,7 +3,7 @@
 //! Owns the wire types, kept apart from the domain types so the schema changes only on
 //! purpose, and a formatter that keeps the text inert on a terminal. Writes to any `Write`.
 
-use crate::model::{Family, Listener, Owner, OwnerStatus, Protocol};
+use crate::model::{Exposure, Family, Listener, Owner, OwnerStatus, Protocol};
 use crate::registry::ghosts::{GhostEntry, GhostStatus, UnofficialUse};
 use crate::registry::iana::IanaRecord;
 use crate::report::{Classified, Finding, Report, Summary, Verdict};
@@ -59,6 +59,12 @@ pub struct ListenerJson<'a> {
     pub local_address: IpAddr,
     /// Local port.
     pub port: u16,
+    /// `loopback`, `wildcard`, `link-local`, `private` or `public`.
+    pub exposure: Exposure,
+    /// For IPv6: whether `IPV6_V6ONLY` is set; null for IPv4.
+    pub v6only: Option<bool>,
+    /// True for an IPv6 wildcard socket that also accepts IPv4.
+    pub dual_stack: bool,
     /// Socket inode, or null where the OS has none.
     pub inode: Option<u64>,
     /// UID that created the socket, or null.
@@ -128,6 +134,9 @@ impl<'a> ListenerJson<'a> {
             family: l.family(),
             local_address: l.local_address,
             port: l.port,
+            exposure: l.exposure(),
+            v6only: l.v6only,
+            dual_stack: l.is_dual_stack(),
             inode: l.inode,
             uid: l.uid,
             owners: &l.owners,
