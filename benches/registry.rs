@@ -48,6 +48,8 @@ fn inventory(n: usize) -> Inventory {
                 cmdline: None,
                 uid: Some(0),
                 user: None,
+                unit: None,
+                container: None,
             })],
             owner_status: OwnerStatus::Known,
             v6only: None,

@@ -85,6 +85,29 @@ pub struct Owner {
     pub uid: Option<u32>,
     /// User name for `uid`, when the user database has one.
     pub user: Option<String>,
+    /// The innermost systemd unit the process runs in (`ssh.service`, `session-3.scope`),
+    /// from its cgroup; `None` when unknown or when it runs in none. Cgroup names can be
+    /// chosen by unprivileged users, so this is untrusted like `name`.
+    #[serde(default)]
+    pub unit: Option<String>,
+    /// The container the process runs in, from its cgroup; `None` when unknown or none.
+    #[serde(default)]
+    pub container: Option<Container>,
+}
+
+/// A container a process runs in, as its cgroup path names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Container {
+    /// The runtime: `docker`, `podman`, `containerd`, `cri-o`, or `kubernetes` for a
+    /// Kubernetes container whose runtime the path does not name.
+    pub runtime: String,
+    /// The short ID: the first 12 hex digits, as `docker ps` shows it.
+    pub id: String,
+    /// The full 64-hex-digit container ID.
+    pub full_id: String,
+    /// The UID of the Kubernetes pod the container belongs to, with its dashes, if any.
+    #[serde(default)]
+    pub pod: Option<String>,
 }
 
 /// Why a listener's owners are or are not known.

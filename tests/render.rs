@@ -195,3 +195,74 @@ fn json_is_one_line_for_programs_and_indented_for_people() {
         "same value either way"
     );
 }
+
+#[test]
+fn owners_show_their_unit_or_container() {
+    use portghost::model::{Container, Protocol};
+    use portghost::report::explain::{self, PortFacts};
+    use std::sync::Arc;
+
+    const FULL: &str = "3f2a9c1b7d4e5f60718293a4b5c6d7e8f9012345678901234567890abcdef012";
+    let mut r = report();
+    let find = |r: &mut Report, protocol: Protocol, port: u16| {
+        r.listeners
+            .iter()
+            .position(|c| c.listener.protocol == protocol && c.listener.port == port)
+            .expect("fixture listener")
+    };
+    // nginx: master and first worker in nginx.service, the last worker in another unit.
+    let i = find(&mut r, Protocol::Tcp, 80);
+    let owners = &mut r.listeners[i].listener.owners;
+    for o in owners.iter_mut().take(2) {
+        Arc::make_mut(o).unit = Some("nginx.service".into());
+    }
+    Arc::make_mut(&mut owners[2]).unit = Some("evil\u{1b}[2J.service".into());
+    // python3 in a Docker container (whose scope is also its unit).
+    let j = find(&mut r, Protocol::Tcp, 3237);
+    let py = Arc::make_mut(&mut r.listeners[j].listener.owners[0]);
+    py.unit = Some(format!("docker-{FULL}.scope"));
+    py.container = Some(Container {
+        runtime: "docker".into(),
+        id: FULL[..12].into(),
+        full_id: FULL.into(),
+        pod: None,
+    });
+
+    let nginx = table::owners_cell(&r.listeners[i].listener);
+    assert_eq!(nginx, "nginx(900,901) nginx.service nginx(902) evil\\x1b[2J.service");
+    assert_eq!(
+        table::owners_cell(&r.listeners[j].listener),
+        "python3(4242) docker:3f2a9c1b7d4e"
+    );
+    let sshd = find(&mut r, Protocol::Tcp, 22);
+    assert_eq!(table::owners_cell(&r.listeners[sshd].listener), "sshd(812)");
+
+    let mut out = Vec::new();
+    json::render(&mut out, &r, false).expect("render");
+    let v: Value = serde_json::from_slice(&out).expect("valid JSON");
+    let ls = v["listeners"].as_array().expect("listeners");
+    let port = |p: u16| ls.iter().find(|l| l["port"] == p).expect("listener");
+    let container = &port(3237)["owners"][0]["container"];
+    assert_eq!(container["runtime"], "docker");
+    assert_eq!(container["id"], "3f2a9c1b7d4e");
+    assert_eq!(container["full_id"], FULL);
+    assert!(container["pod"].is_null());
+    assert_eq!(port(80)["owners"][0]["unit"], "nginx.service");
+    let sshd = port(22)["owners"][0].as_object().expect("owner object");
+    assert!(sshd["unit"].is_null() && sshd["container"].is_null(), "{sshd:?}");
+
+    let facts = PortFacts {
+        port: 3237,
+        protocol: Protocol::Tcp,
+        iana: Vec::new(),
+        ghost: None,
+        unofficial: Vec::new(),
+        live: Some(vec![r.listeners[j].clone()]),
+    };
+    let mut out = Vec::new();
+    explain::render(&mut out, &[facts], &Settings::plain()).expect("render");
+    let text = String::from_utf8(out).expect("utf-8");
+    let has_line = |words: &[&str]| text.lines().any(|l| l.split_whitespace().eq(words.iter().copied()));
+    assert!(has_line(&["unit", &format!("docker-{FULL}.scope")]), "{text}");
+    assert!(has_line(&["container", "docker", FULL]), "{text}");
+}

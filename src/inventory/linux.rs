@@ -4,13 +4,14 @@
 //! Owns every Linux-specific read behind [`super::scan`]: one kernel-filtered dump per
 //! (family, protocol) (TCP in LISTEN, UDP in CLOSE, i.e. bound and unconnected, as `ss -l`
 //! shows them), one parallel walk of every process's file descriptors that keeps only the
-//! dumped inodes, and `/proc/PID/comm` plus `sysinfo` for the owning PIDs only.
+//! dumped inodes, and `/proc/PID/comm`, `/proc/PID/cgroup` plus `sysinfo` for the owning
+//! PIDs only.
 //!
 //! It must not: use `netstat2`, refresh every process (`System::new_all()`), judge or
 //! filter what it finds, print anything, or fail because of one process (a process that
 //! exits or hides its descriptors mid-scan is skipped, never an error).
 
-use super::{ScanOptions, ScanTimings};
+use super::{ScanOptions, ScanTimings, cgroup};
 use crate::model::{Inventory, Listener, Owner, OwnerStatus, Protocol};
 use anyhow::{Context, bail};
 use netlink_packet_core::{NLM_F_DUMP, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload};
@@ -602,7 +603,13 @@ fn describe_owner(
         cmdline: None,
         uid: None,
         user: None,
+        unit: None,
+        container: None,
     };
+    if let Some(attribution) = read_cgroup(pid) {
+        owner.unit = attribution.unit;
+        owner.container = attribution.container;
+    }
     if let Some(process) = process {
         owner.exe = process
             .exe()
@@ -617,6 +624,13 @@ fn describe_owner(
         }
     }
     Some(owner)
+}
+
+/// The unit and container of `pid` from `/proc/PID/cgroup`; `None` when it cannot be read
+/// (the process exited, or the kernel has no cgroups).
+fn read_cgroup(pid: u32) -> Option<cgroup::Attribution> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
+    Some(cgroup::attribute(&text))
 }
 
 /// Arguments joined by single spaces; `None` when there are none.

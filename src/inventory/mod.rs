@@ -5,6 +5,7 @@
 //! may import `netstat2`, `sysinfo` or `netlink-*`, or read `/proc`. It returns plain
 //! [`Inventory`] data and makes no judgement about what it finds.
 
+pub mod cgroup;
 #[cfg(target_os = "linux")]
 mod linux;
 #[cfg(not(target_os = "linux"))]
@@ -52,7 +53,7 @@ pub struct ScanTimings {
     pub dump: Duration,
     /// Walk of every process's file descriptors to find socket owners.
     pub walk: Duration,
-    /// Reading name, executable, command line and user of the owner processes.
+    /// Reading name, executable, command line, user and cgroup of the owner processes.
     pub owners: Duration,
 }
 

@@ -178,6 +178,8 @@ impl Processes {
             user: uid
                 .and_then(|u| self.users.as_ref()?.get_user_by_id(u))
                 .map(|u| u.name().to_owned()),
+            unit: None,
+            container: None,
         })
     }
 }

@@ -4,7 +4,7 @@
 //! from a process passes through [`terminal_safe`] first. Writes to any `Write`; never
 //! reads the environment (colour and width come from [`Settings`]).
 
-use crate::model::{Listener, OwnerStatus};
+use crate::model::{Listener, Owner, OwnerStatus};
 use crate::report::{Classified, Report, Severity, Verdict};
 use crate::sanitize::terminal_safe;
 use crate::settings::Settings;
@@ -15,26 +15,42 @@ use std::io::{self, Write};
 /// Most PIDs listed per process name before the rest are counted as `+N`.
 const MAX_PIDS_SHOWN: usize = 4;
 
-/// The PROCESS cell: owners grouped by name, `nginx(812,813)`, or why there are none.
+/// Where an owner runs, for the PROCESS cell: its container as `docker:3f2a9c1b7d4e`, else
+/// its systemd unit, else nothing.
+fn placement(o: &Owner) -> Option<String> {
+    let text = match (&o.container, &o.unit) {
+        (Some(c), _) => format!("{}:{}", c.runtime, c.id),
+        (None, Some(unit)) => unit.clone(),
+        (None, None) => return None,
+    };
+    Some(terminal_safe(&text).into_owned())
+}
+
+/// The PROCESS cell: owners grouped by name and placement, `nginx(812,813) nginx.service`,
+/// or why there are none.
 pub fn owners_cell(l: &Listener) -> String {
     match l.owner_status {
         OwnerStatus::Known => {
-            let mut groups: Vec<(String, Vec<u32>)> = Vec::new();
+            let mut groups: Vec<(String, Option<String>, Vec<u32>)> = Vec::new();
             for o in &l.owners {
                 let name = terminal_safe(&o.name).into_owned();
-                match groups.iter_mut().find(|g| g.0 == name) {
-                    Some(g) => g.1.push(o.pid),
-                    None => groups.push((name, vec![o.pid])),
+                let place = placement(o);
+                match groups.iter_mut().find(|g| g.0 == name && g.1 == place) {
+                    Some(g) => g.2.push(o.pid),
+                    None => groups.push((name, place, vec![o.pid])),
                 }
             }
             groups
                 .iter()
-                .map(|(name, pids)| {
+                .map(|(name, place, pids)| {
                     let mut shown: Vec<String> = pids.iter().take(MAX_PIDS_SHOWN).map(u32::to_string).collect();
                     if pids.len() > MAX_PIDS_SHOWN {
                         shown.push(format!("+{}", pids.len() - MAX_PIDS_SHOWN));
                     }
-                    format!("{name}({})", shown.join(","))
+                    match place {
+                        Some(place) => format!("{name}({}) {place}", shown.join(",")),
+                        None => format!("{name}({})", shown.join(",")),
+                    }
                 })
                 .collect::<Vec<_>>()
                 .join(" ")

@@ -1,0 +1,162 @@
+//! Live tests of unit and container attribution: a child holding a socket is moved into a
+//! cgroup named like a systemd service or a Docker scope, and `portghost scan` must name
+//! that unit or container for its owner.
+//!
+//! Runs only as root with a cgroup v2 hierarchy, mounted at `/sys/fs/cgroup` (unified
+//! layout) or `/sys/fs/cgroup/unified` (hybrid layout); otherwise each test says why and
+//! passes. Every cgroup created is removed when the test ends, pass or fail.
+
+mod common;
+
+use common::Lab;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Where a cgroup v2 hierarchy may be mounted: the unified layout, then the hybrid one.
+const CGROUP_ROOTS: [&str; 2] = ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"];
+
+/// The tests may both create `system.slice`; one at a time, so neither removes it under
+/// the other.
+static CGROUPS: Mutex<()> = Mutex::new(());
+
+/// The cgroup v2 root, or `None` (with the reason printed) when these tests cannot run.
+fn cgroup_v2_root() -> Option<PathBuf> {
+    if !Lab::root() {
+        eprintln!("skipped: moving a process between cgroups needs root");
+        return None;
+    }
+    let root = CGROUP_ROOTS
+        .iter()
+        .map(PathBuf::from)
+        .find(|r| r.join("cgroup.controllers").exists());
+    if root.is_none() {
+        eprintln!("skipped: no cgroup v2 hierarchy at {CGROUP_ROOTS:?}");
+    }
+    root
+}
+
+/// The cgroup v2 directory `pid` is in now, from its `0::/path` line.
+fn current_cgroup(root: &Path, pid: u32) -> Option<PathBuf> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
+    let path = text.lines().find_map(|l| l.strip_prefix("0::"))?;
+    Some(root.join(path.trim_start_matches('/')))
+}
+
+/// A cgroup `system.slice/NAME` holding `pid`. On drop the process goes back to its
+/// original cgroup (or is killed), then the cgroup, and `system.slice` if this guard made
+/// it, are removed.
+struct CgroupGuard {
+    pid: u32,
+    original: Option<PathBuf>,
+    dir: PathBuf,
+    created_slice: Option<PathBuf>,
+}
+
+impl CgroupGuard {
+    fn enter(root: &Path, name: &str, pid: u32) -> CgroupGuard {
+        let slice = root.join("system.slice");
+        let created_slice = match std::fs::create_dir(&slice) {
+            Ok(()) => Some(slice.clone()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => None,
+            Err(e) => panic!("mkdir {}: {e}", slice.display()),
+        };
+        // The guard exists before anything else can fail, so its drop cleans up.
+        let guard = CgroupGuard {
+            pid,
+            original: current_cgroup(root, pid),
+            dir: slice.join(name),
+            created_slice,
+        };
+        std::fs::create_dir(&guard.dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", guard.dir.display()));
+        std::fs::write(guard.dir.join("cgroup.procs"), pid.to_string())
+            .unwrap_or_else(|e| panic!("moving {pid} into {}: {e}", guard.dir.display()));
+        guard
+    }
+}
+
+impl Drop for CgroupGuard {
+    fn drop(&mut self) {
+        let moved_back = self
+            .original
+            .as_ref()
+            .is_some_and(|orig| std::fs::write(orig.join("cgroup.procs"), self.pid.to_string()).is_ok());
+        if !moved_back {
+            let _ = Command::new("kill").args(["-KILL", &self.pid.to_string()]).status();
+        }
+        // A killed process leaves its cgroup only once reaped; retry for a while.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::fs::remove_dir(&self.dir).is_err() && self.dir.exists() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        if let Some(slice) = &self.created_slice {
+            let _ = std::fs::remove_dir(slice);
+        }
+    }
+}
+
+/// The owner with `pid` of the TCP listener on `port`, from `portghost scan --format json`.
+fn scanned_owner(lab: &Lab, port: u16, pid: u32) -> Value {
+    let out = lab.portghost(&["scan", "--format", "json", "--port", &port.to_string()]);
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("invalid JSON ({e}): {text}"));
+    v["listeners"]
+        .as_array()
+        .expect("listeners")
+        .iter()
+        .filter(|l| l["protocol"] == "tcp" && l["port"] == port)
+        .flat_map(|l| l["owners"].as_array().cloned().unwrap_or_default())
+        .find(|o| o["pid"] == pid)
+        .unwrap_or_else(|| panic!("no owner {pid} on tcp port {port} in {v:#}"))
+}
+
+#[test]
+fn owner_in_a_service_cgroup_is_attributed_to_the_unit() {
+    let Some(root) = cgroup_v2_root() else { return };
+    let _one_at_a_time = CGROUPS.lock().unwrap_or_else(|e| e.into_inner());
+    let mut lab = Lab::new();
+    let pid = lab.hold(&["tcp:127.0.0.1:3239"]);
+    let unit = format!("portghost-test-{pid}.service");
+    let guard = CgroupGuard::enter(&root, &unit, pid);
+
+    let owner = scanned_owner(&lab, 3239, pid);
+    assert_eq!(owner["unit"], unit.as_str(), "{owner:#}");
+    assert!(owner["container"].is_null(), "{owner:#}");
+
+    drop(guard);
+    assert!(
+        !root.join("system.slice").join(&unit).exists(),
+        "test cgroup left behind"
+    );
+}
+
+#[test]
+fn owner_in_a_docker_scope_is_attributed_to_the_container() {
+    let Some(root) = cgroup_v2_root() else { return };
+    let _one_at_a_time = CGROUPS.lock().unwrap_or_else(|e| e.into_inner());
+    let mut lab = Lab::new();
+    let pid = lab.hold(&["tcp:127.0.0.1:3238"]);
+    // 64 hex digits, unique per run: the PID in hex, then a fixed filler.
+    let full_id = format!("{pid:08x}{}", "0123456789abcdef".repeat(4))[..64].to_string();
+    let short_id = &full_id[..12];
+    let scope = format!("docker-{full_id}.scope");
+    let guard = CgroupGuard::enter(&root, &scope, pid);
+
+    let owner = scanned_owner(&lab, 3238, pid);
+    assert_eq!(owner["container"]["runtime"], "docker", "{owner:#}");
+    assert_eq!(owner["container"]["id"], short_id, "{owner:#}");
+    assert_eq!(owner["container"]["full_id"], full_id.as_str(), "{owner:#}");
+    assert_eq!(owner["unit"], scope.as_str(), "{owner:#}");
+
+    let table = lab.portghost(&["scan", "--port", "3238", "--color", "never"]);
+    let text = String::from_utf8(table.stdout).expect("utf-8");
+    assert!(text.contains(&format!("({pid}) docker:{short_id}")), "{text}");
+
+    drop(guard);
+    assert!(
+        !root.join("system.slice").join(&scope).exists(),
+        "test cgroup left behind"
+    );
+}
