@@ -49,6 +49,7 @@ fn inventory(n: usize) -> Inventory {
                 uid: Some(0),
                 user: None,
                 unit: None,
+                exe_deleted: false,
                 container: None,
             })],
             owner_status: OwnerStatus::Known,
@@ -60,6 +61,7 @@ fn inventory(n: usize) -> Inventory {
         scanned_at: "2026-01-01T00:00:00Z".into(),
         listeners,
         privileged: true,
+        host_pid_namespace: Some(true),
         warnings: Vec::new(),
     }
 }

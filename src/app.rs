@@ -4,7 +4,7 @@
 //! classification rules and no rendering details, and reaches the OS only through
 //! [`crate::inventory`].
 
-use crate::classify::{classify, classify_listener};
+use crate::classify::{classify, classify_listener, sees_every_process};
 use crate::cli::{Cli, Command, ExplainArgs, Format, ScanArgs};
 use crate::inventory::{self, ScanOptions, ScanTimings};
 use crate::model::Protocol;
@@ -143,7 +143,7 @@ fn explain_port(args: &ExplainArgs, settings: &Settings) -> anyhow::Result<Exit>
                 inv.listeners
                     .iter()
                     .filter(|l| l.port == port && l.protocol == protocol)
-                    .map(|l| classify_listener(l.clone(), registry))
+                    .map(|l| classify_listener(l.clone(), registry, sees_every_process(inv)))
                     .collect()
             }),
         })

@@ -3,7 +3,7 @@
 //! Owns the rules that turn a listener into a verdict and findings. It must stay pure: no
 //! I/O, no clock, no environment, no OS calls. Every function here is total.
 
-use crate::model::{Inventory, Listener, Owner};
+use crate::model::{Inventory, Listener, Owner, OwnerStatus};
 use crate::registry::Registry;
 use crate::registry::ghosts::{GhostEntry, GhostStatus, UnofficialUse};
 use crate::registry::iana::{self, IanaRecord};
@@ -17,10 +17,11 @@ const DYNAMIC_PORTS_START: u16 = 49152;
 /// unexpected first, then by protocol, port and address. The listeners move into the report.
 pub fn classify(inventory: Inventory, registry: &Registry) -> Report {
     let complete = inventory.warnings.is_empty() && !inventory.listeners.iter().any(|l| l.owner_status.is_hidden());
+    let sees_all = sees_every_process(&inventory);
     let mut listeners: Vec<Classified> = inventory
         .listeners
         .into_iter()
-        .map(|l| classify_listener(l, registry))
+        .map(|l| classify_listener(l, registry, sees_all))
         .collect();
     listeners.sort_by(|a, b| {
         let key = |c: &Classified| {
@@ -44,8 +45,15 @@ pub fn classify(inventory: Inventory, registry: &Registry) -> Report {
     }
 }
 
-/// Classifies one listener. See the README's "Classification" section for the rules.
-pub fn classify_listener(listener: Listener, registry: &Registry) -> Classified {
+/// True when the scan could see every process on the host: privileged, and in the host's
+/// PID namespace. Only then does "no process holds this socket" mean something.
+pub fn sees_every_process(inventory: &Inventory) -> bool {
+    inventory.privileged && inventory.host_pid_namespace == Some(true)
+}
+
+/// Classifies one listener. `sees_all` says whether the scan saw every process of the
+/// host ([`sees_every_process`]). See the README's "Classification" section for the rules.
+pub fn classify_listener(listener: Listener, registry: &Registry, sees_all: bool) -> Classified {
     let proto = listener.protocol;
     let service = iana::service(listener.port, proto.as_str());
     let ghost = registry.ghost(listener.port, proto);
@@ -62,6 +70,26 @@ pub fn classify_listener(listener: Listener, registry: &Registry) -> Classified 
         }
         None if service.is_none() => findings.push(unregistered(&listener)),
         None => {}
+    }
+    for o in &listener.owners {
+        if let Some(message) = suspicious_executable(o) {
+            findings.push(Finding {
+                kind: FindingKind::SuspiciousExecutable,
+                severity: Severity::High,
+                message,
+            });
+            unexpected = true;
+        }
+    }
+    if sees_all && listener.owner_status == OwnerStatus::NoProcess {
+        findings.push(Finding {
+            kind: FindingKind::NoOwner,
+            severity: Severity::High,
+            message: "no process holds this socket although every process on the host was inspected: \
+                      a kernel socket (NFS, WireGuard) or a process hiding from /proc"
+                .to_string(),
+        });
+        unexpected = true;
     }
     if listener.owner_status.is_hidden() {
         findings.push(Finding {
@@ -82,6 +110,31 @@ pub fn classify_listener(listener: Listener, registry: &Registry) -> Classified 
         },
         findings,
     }
+}
+
+/// World-writable directories that programs should not be installed in.
+const TEMP_DIRS: [&str; 3] = ["/tmp/", "/var/tmp/", "/dev/shm/"];
+
+/// Why an owner's executable is suspicious, or `None`.
+pub fn suspicious_executable(o: &Owner) -> Option<String> {
+    let exe = o.exe.as_deref()?;
+    let who = format!("{}({})", o.name, o.pid);
+    if exe.starts_with("/memfd:") {
+        return Some(format!(
+            "{who} runs from an anonymous memory file ({exe}), with no executable on disk: a fileless-malware technique"
+        ));
+    }
+    if let Some(dir) = TEMP_DIRS.iter().find(|d| exe.starts_with(**d)) {
+        return Some(format!(
+            "{who} runs {exe} from {dir}, a world-writable temporary directory"
+        ));
+    }
+    if o.exe_deleted {
+        return Some(format!(
+            "{who} runs {exe}, which was deleted after it started (an upgrade without a restart, or a binary removed to hide it)"
+        ));
+    }
+    None
 }
 
 /// The first benign unofficial use one of whose process patterns matches an owner.

@@ -90,6 +90,11 @@ pub struct Owner {
     /// chosen by unprivileged users, so this is untrusted like `name`.
     #[serde(default)]
     pub unit: Option<String>,
+    /// True when the kernel reports the executable as deleted (`/proc/PID/exe` ends in
+    /// ` (deleted)`; `exe` then holds the path without that suffix). Also true for a
+    /// process running from a memfd.
+    #[serde(default)]
+    pub exe_deleted: bool,
     /// The container the process runs in, from its cgroup; `None` when unknown or none.
     #[serde(default)]
     pub container: Option<Container>,
@@ -283,6 +288,10 @@ pub struct Inventory {
     /// Whether the scan ran with the privilege to see every process (root, or
     /// `CAP_SYS_PTRACE` + `CAP_DAC_READ_SEARCH`).
     pub privileged: bool,
+    /// Whether portghost runs in the host's (initial) PID namespace, so that every process
+    /// on the machine was visible to the walk. `None` when unknown.
+    #[serde(default)]
+    pub host_pid_namespace: Option<bool>,
     /// Problems that did not stop the scan but make it less than complete,
     /// one sentence each.
     pub warnings: Vec<String>,

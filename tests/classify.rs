@@ -168,3 +168,64 @@ fn unexpected_rows_come_first_and_summary_counts() {
     assert_eq!(r.summary.listeners, 12);
     assert_eq!(r.summary.tcp + r.summary.udp, 12);
 }
+
+#[test]
+fn memfd_and_deleted_executables_are_suspicious() {
+    let mut inv = fixture();
+    for l in &mut inv.listeners {
+        if l.port == 22 {
+            let o = std::sync::Arc::make_mut(&mut l.owners[0]);
+            o.exe = Some("/memfd:payload".into());
+            o.exe_deleted = true;
+        }
+        if l.port == 80 {
+            std::sync::Arc::make_mut(&mut l.owners[0]).exe_deleted = true;
+        }
+    }
+    let r = classify(inv, Registry::builtin().expect("registry"));
+    let ssh = find(&r, Protocol::Tcp, 22, "0.0.0.0");
+    assert_eq!(ssh.verdict, Verdict::Unexpected);
+    assert_eq!(ssh.findings[0].kind, FindingKind::SuspiciousExecutable);
+    assert!(
+        ssh.findings[0]
+            .message
+            .contains("anonymous memory file (/memfd:payload)"),
+        "{}",
+        ssh.findings[0].message
+    );
+    let http = find(&r, Protocol::Tcp, 80, "0.0.0.0");
+    assert_eq!(http.verdict, Verdict::Unexpected);
+    assert!(
+        http.findings[0]
+            .message
+            .starts_with("nginx(900) runs /usr/sbin/nginx, which was deleted"),
+        "{}",
+        http.findings[0].message
+    );
+}
+
+#[test]
+fn ownerless_socket_is_flagged_only_when_every_process_was_seen() {
+    let mut inv = fixture();
+    for l in &mut inv.listeners {
+        if l.port == 5432 {
+            l.owner_status = portghost::model::OwnerStatus::NoProcess;
+        }
+    }
+    let mut seen_all = inv.clone();
+    seen_all.privileged = true;
+    seen_all.host_pid_namespace = Some(true);
+    let r = classify(seen_all, Registry::builtin().expect("registry"));
+    let pg = find(&r, Protocol::Tcp, 5432, "0.0.0.0");
+    assert_eq!(pg.verdict, Verdict::Unexpected);
+    assert_eq!(pg.findings[0].kind, FindingKind::NoOwner);
+    assert_eq!(pg.findings[0].severity, Severity::High);
+
+    // In a container (another PID namespace) the same socket proves nothing.
+    inv.privileged = true;
+    inv.host_pid_namespace = Some(false);
+    let r = classify(inv, Registry::builtin().expect("registry"));
+    let pg = find(&r, Protocol::Tcp, 5432, "0.0.0.0");
+    assert_eq!(pg.verdict, Verdict::Unreviewed);
+    assert!(pg.findings.iter().all(|f| f.kind != FindingKind::NoOwner));
+}

@@ -80,6 +80,7 @@ pub(super) fn scan(opts: &ScanOptions) -> anyhow::Result<(Inventory, ScanTimings
         scanned_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
         listeners,
         privileged: is_privileged(),
+        host_pid_namespace: in_host_pid_namespace(),
         warnings: lookup.warnings(hidden),
     };
     inventory.sort();
@@ -576,7 +577,6 @@ fn refresh_owner_processes(pids: &[u32]) -> Option<System> {
     let sys_pids: Vec<Pid> = pids.iter().map(|&pid| Pid::from_u32(pid)).collect();
     let kind = ProcessRefreshKind::nothing()
         .without_tasks()
-        .with_exe(UpdateKind::Always)
         .with_cmd(UpdateKind::Always)
         .with_user(UpdateKind::Always);
     system.refresh_processes_specifics(ProcessesToUpdate::Some(&sys_pids), false, kind);
@@ -604,17 +604,18 @@ fn describe_owner(
         uid: None,
         user: None,
         unit: None,
+        exe_deleted: false,
         container: None,
     };
+    if let Some((exe, deleted)) = read_exe(pid) {
+        owner.exe = Some(exe);
+        owner.exe_deleted = deleted;
+    }
     if let Some(attribution) = read_cgroup(pid) {
         owner.unit = attribution.unit;
         owner.container = attribution.container;
     }
     if let Some(process) = process {
-        owner.exe = process
-            .exe()
-            .filter(|exe| !exe.as_os_str().is_empty())
-            .map(|exe| exe.to_string_lossy().into_owned());
         owner.cmdline = join_cmdline(process.cmd());
         if let Some(uid) = process.user_id() {
             owner.uid = Some(**uid);
@@ -624,6 +625,25 @@ fn describe_owner(
         }
     }
     Some(owner)
+}
+
+/// The executable of `pid` from `/proc/PID/exe`, and whether the kernel marks it deleted
+/// (a trailing ` (deleted)`, which is removed). `None` when unreadable (permission, a
+/// kernel thread, or the process exited).
+fn read_exe(pid: u32) -> Option<(String, bool)> {
+    let link = std::fs::read_link(format!("/proc/{pid}/exe")).ok()?;
+    let text = link.to_string_lossy();
+    match text.strip_suffix(" (deleted)") {
+        Some(path) => Some((path.to_owned(), true)),
+        None => Some((text.into_owned(), false)),
+    }
+}
+
+/// Whether this process is in the initial PID namespace (inode 0xEFFFFFFC, fixed by the
+/// kernel as `PROC_PID_INIT_INO`), so that the `/proc` walk saw every process of the host.
+fn in_host_pid_namespace() -> Option<bool> {
+    let link = std::fs::read_link("/proc/self/ns/pid").ok()?;
+    Some(link.as_os_str().as_bytes() == b"pid:[4026531836]")
 }
 
 /// The unit and container of `pid` from `/proc/PID/cgroup`; `None` when it cannot be read

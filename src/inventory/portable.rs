@@ -51,6 +51,7 @@ pub(super) fn scan(opts: &ScanOptions) -> anyhow::Result<(Inventory, ScanTimings
         scanned_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
         listeners,
         privileged,
+        host_pid_namespace: None,
         warnings: Vec::new(),
     };
     if hidden > 0 {
@@ -179,6 +180,7 @@ impl Processes {
                 .and_then(|u| self.users.as_ref()?.get_user_by_id(u))
                 .map(|u| u.name().to_owned()),
             unit: None,
+            exe_deleted: false,
             container: None,
         })
     }

@@ -88,6 +88,11 @@ pub enum FindingKind {
     UnregisteredPort,
     /// The owners of the socket could not be seen.
     OwnerHidden,
+    /// An owner runs from a deleted executable, a memfd, or a world-writable temporary
+    /// directory.
+    SuspiciousExecutable,
+    /// Every process was inspected and none holds the socket.
+    NoOwner,
 }
 
 impl FindingKind {
@@ -101,6 +106,8 @@ impl FindingKind {
             FindingKind::UnofficialUse => "unofficial-use",
             FindingKind::UnregisteredPort => "unregistered-port",
             FindingKind::OwnerHidden => "owner-hidden",
+            FindingKind::SuspiciousExecutable => "suspicious-executable",
+            FindingKind::NoOwner => "no-owner",
         }
     }
 }

@@ -133,7 +133,13 @@ impl Lab {
     /// Starts a child that binds `specs` (`"tcp:0.0.0.0:3237"`, `"udp:::1:3416"`) and
     /// returns its PID once every socket is bound.
     pub fn hold(&mut self, specs: &[&str]) -> u32 {
-        let (pid, rest) = self.start_python(HOLDER, specs);
+        self.hold_with(&python(), specs)
+    }
+
+    /// Like [`Lab::hold`], with the Python interpreter at `interpreter` (for example a copy
+    /// placed somewhere suspicious).
+    pub fn hold_with(&mut self, interpreter: &std::path::Path, specs: &[&str]) -> u32 {
+        let (pid, rest) = self.start_python(interpreter, HOLDER, specs);
         assert!(rest.is_empty(), "listener child failed to bind {specs:?}");
         pid
     }
@@ -141,14 +147,14 @@ impl Lab {
     /// Starts `python3 -c script` (which must print a line starting with `READY` once set
     /// up, and exit when stdin closes) and returns its PID and the rest of that line.
     pub fn hold_script(&mut self, script: &str) -> (u32, String) {
-        self.start_python(script, &[])
+        self.start_python(&python(), script, &[])
     }
 
     /// Runs `python3 -c script args…` in the lab, waits for its `READY` line and returns
     /// its PID and what followed `READY` on that line.
-    fn start_python(&mut self, script: &str, args: &[&str]) -> (u32, String) {
+    fn start_python(&mut self, interpreter: &std::path::Path, script: &str, args: &[&str]) -> (u32, String) {
         let mut child = self
-            .command(&python())
+            .command(interpreter)
             .arg("-c")
             .arg(script)
             .args(args)
