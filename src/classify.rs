@@ -72,7 +72,7 @@ pub fn classify_listener(listener: Listener, registry: &Registry, sees_all: bool
         None => {}
     }
     for o in &listener.owners {
-        if let Some(message) = suspicious_executable(o) {
+        for message in suspicious_executable(o) {
             findings.push(Finding {
                 kind: FindingKind::SuspiciousExecutable,
                 severity: Severity::High,
@@ -115,26 +115,29 @@ pub fn classify_listener(listener: Listener, registry: &Registry, sees_all: bool
 /// World-writable directories that programs should not be installed in.
 const TEMP_DIRS: [&str; 3] = ["/tmp/", "/var/tmp/", "/dev/shm/"];
 
-/// Why an owner's executable is suspicious, or `None`.
-pub fn suspicious_executable(o: &Owner) -> Option<String> {
-    let exe = o.exe.as_deref()?;
+/// Every reason an owner's executable is suspicious; empty when there is none.
+pub fn suspicious_executable(o: &Owner) -> Vec<String> {
+    let Some(exe) = o.exe.as_deref() else {
+        return Vec::new();
+    };
     let who = format!("{}({})", o.name, o.pid);
     if exe.starts_with("/memfd:") {
-        return Some(format!(
+        return vec![format!(
             "{who} runs from an anonymous memory file ({exe}), with no executable on disk: a fileless-malware technique"
-        ));
+        )];
     }
+    let mut reasons = Vec::new();
     if let Some(dir) = TEMP_DIRS.iter().find(|d| exe.starts_with(**d)) {
-        return Some(format!(
+        reasons.push(format!(
             "{who} runs {exe} from {dir}, a world-writable temporary directory"
         ));
     }
     if o.exe_deleted {
-        return Some(format!(
+        reasons.push(format!(
             "{who} runs {exe}, which was deleted after it started (an upgrade without a restart, or a binary removed to hide it)"
         ));
     }
-    None
+    reasons
 }
 
 /// The first benign unofficial use one of whose process patterns matches an owner.

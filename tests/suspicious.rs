@@ -29,7 +29,9 @@ impl Drop for Copy {
     }
 }
 
-fn finding(lab: &Lab, port: u16) -> (Value, Value) {
+/// The listener on `port` and its first `suspicious-executable` finding whose message
+/// contains `needle`.
+fn finding(lab: &Lab, port: u16, needle: &str) -> (Value, Value) {
     let out = lab.portghost(&["scan", "--format", "json", "--port", &port.to_string()]);
     let v: Value = serde_json::from_slice(&out.stdout).expect("json");
     let l = v["listeners"]
@@ -43,8 +45,8 @@ fn finding(lab: &Lab, port: u16) -> (Value, Value) {
         .as_array()
         .expect("findings")
         .iter()
-        .find(|f| f["kind"] == "suspicious-executable")
-        .unwrap_or_else(|| panic!("no suspicious-executable finding: {l:#}"))
+        .find(|f| f["kind"] == "suspicious-executable" && f["message"].as_str().is_some_and(|m| m.contains(needle)))
+        .unwrap_or_else(|| panic!("no suspicious-executable finding with {needle:?}: {l:#}"))
         .clone();
     (l, f)
 }
@@ -54,7 +56,7 @@ fn process_running_from_tmp_is_flagged() {
     let copy = Copy::new(Path::new("/tmp").join(format!("portghost-test-{}", std::process::id())));
     let mut lab = Lab::new();
     let pid = lab.hold_with(&copy.exe, &["tcp:127.0.0.1:8081"]);
-    let (l, f) = finding(&lab, 8081);
+    let (l, f) = finding(&lab, 8081, "from /tmp/");
     assert_eq!(l["owners"][0]["pid"], pid);
     assert_eq!(l["owners"][0]["exe"], copy.exe.to_string_lossy().as_ref());
     assert_eq!(l["verdict"], "unexpected", "8081 alone would be unreviewed");
@@ -72,7 +74,7 @@ fn process_whose_executable_was_deleted_is_flagged() {
     let mut lab = Lab::new();
     let pid = lab.hold_with(&copy.exe, &["tcp:127.0.0.1:8082"]);
     std::fs::remove_file(&copy.exe).expect("delete the running executable");
-    let (l, f) = finding(&lab, 8082);
+    let (l, f) = finding(&lab, 8082, "which was deleted after it started");
     assert_eq!(l["owners"][0]["pid"], pid);
     assert_eq!(l["owners"][0]["exe_deleted"], true);
     assert_eq!(
