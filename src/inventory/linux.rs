@@ -4,8 +4,8 @@
 //! Owns every Linux-specific read behind [`super::scan`]: one kernel-filtered dump per
 //! (family, protocol) (TCP in LISTEN, UDP in CLOSE, i.e. bound and unconnected, as `ss -l`
 //! shows them), one parallel walk of every process's file descriptors that keeps only the
-//! dumped inodes, and `/proc/PID/comm`, `/proc/PID/cgroup` plus `sysinfo` for the owning
-//! PIDs only.
+//! dumped inodes, and `/proc/PID/comm`, `/proc/PID/exe`, `/proc/PID/cgroup` plus `sysinfo`
+//! for the owning PIDs only.
 //!
 //! It must not: use `netstat2`, refresh every process (`System::new_all()`), judge or
 //! filter what it finds, print anything, or fail because of one process (a process that
@@ -549,7 +549,7 @@ fn merge_parts(parts: Vec<WalkPart>) -> Walk {
 }
 
 // ---------------------------------------------------------------------------------------
-// Owner details (comm + sysinfo for the owning PIDs only)
+// Owner details (/proc/PID/{comm,exe,cgroup} + sysinfo, for the owning PIDs only)
 // ---------------------------------------------------------------------------------------
 
 /// Builds an [`Owner`] for every owning PID that is still known. A PID with no name (it
@@ -571,7 +571,7 @@ fn describe_owners(walk: &Walk) -> HashMap<u32, Arc<Owner>> {
         .collect()
 }
 
-/// A `sysinfo` view of just `pids`: executable, command line and user.
+/// A `sysinfo` view of just `pids`: command line and user.
 fn refresh_owner_processes(pids: &[u32]) -> Option<System> {
     let mut system = System::new().ok()?;
     let sys_pids: Vec<Pid> = pids.iter().map(|&pid| Pid::from_u32(pid)).collect();
@@ -583,7 +583,8 @@ fn refresh_owner_processes(pids: &[u32]) -> Option<System> {
     Some(system)
 }
 
-/// One owner: the walk's name, else `sysinfo`'s, plus whatever `sysinfo` could read.
+/// One owner: the walk's name, else `sysinfo`'s; the executable from `/proc/PID/exe`, the
+/// unit and container from `/proc/PID/cgroup`, and whatever `sysinfo` could read.
 fn describe_owner(
     pid: u32,
     walk_name: Option<&String>,

@@ -11,70 +11,34 @@ use crate::model::Protocol;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// The embedded ghost registry files, one per status, as `(path, contents)`.
-pub const BUILTIN_FILES: &[(&str, &str)] = &[
-    (
-        "registry/ghosts/withdrawn-standard.toml",
-        include_str!("../../registry/ghosts/withdrawn-standard.toml"),
-    ),
-    (
-        "registry/ghosts/defunct-vendor.toml",
-        include_str!("../../registry/ghosts/defunct-vendor.toml"),
-    ),
-    (
-        "registry/ghosts/never-documented.toml",
-        include_str!("../../registry/ghosts/never-documented.toml"),
-    ),
-    (
-        "registry/ghosts/malware-associated.toml",
-        include_str!("../../registry/ghosts/malware-associated.toml"),
-    ),
-    (
-        "registry/ghosts/historic-protocol.toml",
-        include_str!("../../registry/ghosts/historic-protocol.toml"),
-    ),
-    (
-        "registry/ghosts/alive-restricted.toml",
-        include_str!("../../registry/ghosts/alive-restricted.toml"),
-    ),
-    (
-        "registry/ghosts/common-squatter.toml",
-        include_str!("../../registry/ghosts/common-squatter.toml"),
-    ),
-];
+/// Declares [`BUILTIN_FILES`] and [`BUILTIN_JSON`] from one list of status file stems, so
+/// the two can never disagree.
+macro_rules! builtin_ghost_files {
+    ($($stem:literal),+ $(,)?) => {
+        /// The embedded ghost registry files, one per status, as `(path, contents)`.
+        pub const BUILTIN_FILES: &[(&str, &str)] = &[$((
+            concat!("registry/ghosts/", $stem, ".toml"),
+            include_str!(concat!("../../registry/ghosts/", $stem, ".toml")),
+        )),+];
 
-/// The same files as [`BUILTIN_FILES`], converted to JSON by the build script, which
-/// parses several times faster; `(TOML path, JSON text)`.
-pub const BUILTIN_JSON: &[(&str, &str)] = &[
-    (
-        "registry/ghosts/withdrawn-standard.toml",
-        include_str!(concat!(env!("OUT_DIR"), "/ghosts-withdrawn-standard.json")),
-    ),
-    (
-        "registry/ghosts/defunct-vendor.toml",
-        include_str!(concat!(env!("OUT_DIR"), "/ghosts-defunct-vendor.json")),
-    ),
-    (
-        "registry/ghosts/never-documented.toml",
-        include_str!(concat!(env!("OUT_DIR"), "/ghosts-never-documented.json")),
-    ),
-    (
-        "registry/ghosts/malware-associated.toml",
-        include_str!(concat!(env!("OUT_DIR"), "/ghosts-malware-associated.json")),
-    ),
-    (
-        "registry/ghosts/historic-protocol.toml",
-        include_str!(concat!(env!("OUT_DIR"), "/ghosts-historic-protocol.json")),
-    ),
-    (
-        "registry/ghosts/alive-restricted.toml",
-        include_str!(concat!(env!("OUT_DIR"), "/ghosts-alive-restricted.json")),
-    ),
-    (
-        "registry/ghosts/common-squatter.toml",
-        include_str!(concat!(env!("OUT_DIR"), "/ghosts-common-squatter.json")),
-    ),
-];
+        /// The same files as [`BUILTIN_FILES`], converted to JSON by the build script, which
+        /// parses several times faster; `(TOML path, JSON text)`.
+        pub const BUILTIN_JSON: &[(&str, &str)] = &[$((
+            concat!("registry/ghosts/", $stem, ".toml"),
+            include_str!(concat!(env!("OUT_DIR"), "/ghosts-", $stem, ".json")),
+        )),+];
+    };
+}
+
+builtin_ghost_files!(
+    "withdrawn-standard",
+    "defunct-vendor",
+    "never-documented",
+    "malware-associated",
+    "historic-protocol",
+    "alive-restricted",
+    "common-squatter",
+);
 
 /// Why a port is in the ghost registry. The vocabulary is closed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
