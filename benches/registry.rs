@@ -54,6 +54,7 @@ fn inventory(n: usize) -> Inventory {
             })],
             owner_status: OwnerStatus::Known,
             v6only: None,
+            netns: None,
         })
         .collect();
     Inventory {
@@ -63,6 +64,8 @@ fn inventory(n: usize) -> Inventory {
         privileged: true,
         host_pid_namespace: Some(true),
         warnings: Vec::new(),
+        view: None,
+        namespaces: Vec::new(),
     }
 }
 

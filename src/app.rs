@@ -6,8 +6,8 @@
 
 use crate::classify::{classify, classify_listener, sees_every_process};
 use crate::cli::{Cli, Command, ExplainArgs, Format, ScanArgs};
-use crate::inventory::{self, ScanOptions, ScanTimings};
-use crate::model::Protocol;
+use crate::inventory::{self, NetnsScope, ScanOptions, ScanTimings};
+use crate::model::{Protocol, View};
 use crate::registry::{Registry, iana};
 use crate::report::explain::PortFacts;
 use crate::report::{Report, Verdict, explain, json, table};
@@ -47,6 +47,11 @@ fn scan_options(args: &ScanArgs) -> ScanOptions {
         tcp: both || args.tcp,
         udp: both || args.udp,
         owners: !args.no_owners,
+        netns: match (&args.netns, args.all_netns) {
+            (Some(netns), _) => NetnsScope::One(netns.clone()),
+            (None, true) => NetnsScope::All,
+            (None, false) => NetnsScope::Own,
+        },
     }
 }
 
@@ -79,6 +84,9 @@ fn scan(args: &ScanArgs, settings: &Settings) -> anyhow::Result<Exit> {
     }
     out.flush()?;
     let render_time = render_start.elapsed();
+    if report.view == Some(View::Container) {
+        eprintln!("portghost: this view is the container's: its network namespace and its processes only");
+    }
     for w in &report.warnings {
         eprintln!("portghost: warning: {w}");
     }
@@ -123,6 +131,7 @@ fn explain_port(args: &ExplainArgs, settings: &Settings) -> anyhow::Result<Exit>
             tcp: protocols.contains(&Protocol::Tcp),
             udp: protocols.contains(&Protocol::Udp),
             owners: true,
+            netns: NetnsScope::Own,
         };
         let (inventory, _) = inventory::scan(&opts).context("enumerating listening sockets")?;
         Some(inventory)

@@ -13,8 +13,9 @@ use std::sync::Arc;
 /// First port of IANA's Dynamic and/or Private range (RFC 6335), never assigned.
 const DYNAMIC_PORTS_START: u16 = 49152;
 
-/// Classifies every listener of `inventory` against `registry` and sorts the result:
-/// unexpected first, then by protocol, port and address. The listeners move into the report.
+/// Classifies every listener of `inventory` against `registry` and sorts the result: by
+/// network namespace (the host's first), then unexpected first, then by protocol, port and
+/// address. The listeners move into the report.
 pub fn classify(inventory: Inventory, registry: &Registry) -> Report {
     let complete = inventory.warnings.is_empty() && !inventory.listeners.iter().any(|l| l.owner_status.is_hidden());
     let sees_all = sees_every_process(&inventory);
@@ -26,6 +27,7 @@ pub fn classify(inventory: Inventory, registry: &Registry) -> Report {
     listeners.sort_by(|a, b| {
         let key = |c: &Classified| {
             (
+                c.listener.netns_order(),
                 c.verdict,
                 c.listener.protocol,
                 c.listener.port,
@@ -40,6 +42,8 @@ pub fn classify(inventory: Inventory, registry: &Registry) -> Report {
         privileged: inventory.privileged,
         complete,
         warnings: inventory.warnings,
+        view: inventory.view,
+        namespaces: inventory.namespaces,
         summary: Summary::of(&listeners),
         listeners,
     }

@@ -64,6 +64,16 @@ pub struct ScanArgs {
     /// Print how long each phase of the scan took, on stderr.
     #[arg(long)]
     pub timings: bool,
+
+    /// Scan every network namespace on the host (containers, `ip netns`), not only
+    /// portghost's own. Needs root (CAP_SYS_ADMIN).
+    #[arg(long, conflicts_with = "netns")]
+    pub all_netns: bool,
+
+    /// Scan one network namespace: a name from `ip netns list`, or a path such as
+    /// /proc/1234/ns/net. Needs root unless it is portghost's own.
+    #[arg(long, value_name = "NAME|PATH")]
+    pub netns: Option<String>,
 }
 
 /// Flags of `portghost explain`.

@@ -1,6 +1,6 @@
 //! Plain data that flows from the inventory to the classifier and the renderers.
 //!
-//! Owns the shapes of a scan: [`Inventory`], [`Listener`], [`Owner`]. It holds no logic
+//! Owns the shapes of a scan: [`Inventory`], [`Listener`], [`Owner`], [`Netns`]. It holds no logic
 //! beyond small accessors and must not read the OS, the clock or the environment.
 
 use serde::{Deserialize, Serialize};
@@ -115,6 +115,57 @@ pub struct Container {
     pub pod: Option<String>,
 }
 
+/// A network namespace: the kernel's separate copy of the network stack (interfaces,
+/// routes, sockets) that `ip netns` and container runtimes create.
+///
+/// Shared between every listener of the namespace. `name` and `container` come from the
+/// filesystem and from cgroups, which other users can influence: renderers treat them as
+/// untrusted text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Netns {
+    /// The namespace's inode number, as `/proc/PID/ns/net` shows it (`net:[4026531833]`);
+    /// unique on the host while the namespace exists.
+    pub inode: u64,
+    /// The name `ip netns add` gave it (a bind mount under `/run/netns`), if any. When
+    /// several names refer to it, the first in byte order.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The container whose processes live in it, when their cgroup names one.
+    #[serde(default)]
+    pub container: Option<Container>,
+    /// True for the host's initial network namespace (the one PID 1 of the host runs in).
+    #[serde(default)]
+    pub host: bool,
+}
+
+impl Netns {
+    /// The order of namespaces in a report: the host's first, then by inode.
+    pub fn order(&self) -> (bool, u64) {
+        (!self.host, self.inode)
+    }
+}
+
+/// Whose view of the machine a scan is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum View {
+    /// portghost runs on the host: in its PID namespace, so it can see every process.
+    Host,
+    /// portghost runs inside a container: it sees the container's network namespace and
+    /// processes only.
+    Container,
+}
+
+impl View {
+    /// The lowercase name used in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            View::Host => "host",
+            View::Container => "container",
+        }
+    }
+}
+
 /// Why a listener's owners are or are not known.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -175,6 +226,10 @@ pub struct Listener {
     /// means the socket also accepts IPv4. `None` for IPv4 or when the OS does not say.
     #[serde(default)]
     pub v6only: Option<bool>,
+    /// The network namespace the socket lives in; `None` where the OS has none or it could
+    /// not be identified (no `/proc`). Shared by every listener of that namespace.
+    #[serde(default)]
+    pub netns: Option<Arc<Netns>>,
 }
 
 /// How far a listener's local address reaches.
@@ -242,6 +297,12 @@ impl Listener {
         Family::of(&self.local_address)
     }
 
+    /// The order of this listener's network namespace in a report ([`Netns::order`]);
+    /// listeners without one sort first.
+    pub fn netns_order(&self) -> (bool, u64) {
+        self.netns.as_deref().map_or((false, 0), Netns::order)
+    }
+
     /// True when bound to the wildcard address (`0.0.0.0` or `::`).
     pub fn is_wildcard(&self) -> bool {
         self.local_address.is_unspecified()
@@ -276,7 +337,8 @@ impl Listener {
     }
 }
 
-/// The result of enumerating the listeners of one host (one network namespace).
+/// The result of enumerating the listeners of one host: one network namespace, or several
+/// with `--all-netns`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Inventory {
     /// Host name of the machine scanned.
@@ -295,14 +357,23 @@ pub struct Inventory {
     /// Problems that did not stop the scan but make it less than complete,
     /// one sentence each.
     pub warnings: Vec<String>,
+    /// Whether portghost ran on the host or inside a container; `None` when it could not
+    /// tell (for example without `/proc`).
+    #[serde(default)]
+    pub view: Option<View>,
+    /// Every network namespace whose sockets were enumerated, in report order (the host's
+    /// first). Empty where the OS has none or the namespace could not be identified.
+    #[serde(default)]
+    pub namespaces: Vec<Arc<Netns>>,
 }
 
 impl Inventory {
-    /// Sorts listeners into the canonical order: protocol, port, address, inode.
+    /// Sorts listeners into the canonical order: network namespace (the host's first),
+    /// protocol, port, address, inode; and the namespaces the same way.
     pub fn sort(&mut self) {
-        self.listeners.sort_by(|a, b| {
-            (a.protocol, a.port, a.local_address, a.inode).cmp(&(b.protocol, b.port, b.local_address, b.inode))
-        });
+        self.listeners
+            .sort_by_key(|l| (l.netns_order(), l.protocol, l.port, l.local_address, l.inode));
+        self.namespaces.sort_by_key(|n| n.order());
     }
 }
 

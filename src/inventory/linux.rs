@@ -11,8 +11,10 @@
 //! filter what it finds, print anything, or fail because of one process (a process that
 //! exits or hides its descriptors mid-scan is skipped, never an error).
 
-use super::{ScanOptions, ScanTimings, cgroup};
-use crate::model::{Inventory, Listener, Owner, OwnerStatus, Protocol};
+use super::netns::{self, Entered};
+use super::view::{self, ProcHiding};
+use super::{NetnsScope, ScanOptions, ScanTimings, cgroup};
+use crate::model::{Container, Inventory, Listener, Netns, Owner, OwnerStatus, Protocol};
 use anyhow::{Context, bail};
 use netlink_packet_core::{NLM_F_DUMP, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload};
 use netlink_packet_sock_diag::SockDiagMessage;
@@ -45,19 +47,40 @@ const MAX_WALK_THREADS: usize = 4;
 /// every other process's file descriptors.
 const OWNER_CAPS: u64 = (1 << 2) | (1 << 19);
 
-/// Enumerates the listeners of the calling thread's network namespace and their owners.
+/// `CAP_SYS_ADMIN`: needed to enter another network namespace with `setns`.
+const CAP_SYS_ADMIN: u64 = 1 << 21;
+
+/// Most processes of one namespace whose cgroup is read to find its container.
+const MAX_CGROUPS_PER_NETNS: usize = 8;
+
+/// Enumerates the listeners of the network namespaces `opts` selects and their owners.
 ///
 /// # Errors
-/// Fails only when the kernel's socket table cannot be dumped.
+/// Fails when a socket table cannot be dumped, when a namespace other than portghost's
+/// own is asked for without `CAP_SYS_ADMIN`, or when `--netns` names no namespace.
 pub(super) fn scan(opts: &ScanOptions) -> anyhow::Result<(Inventory, ScanTimings)> {
     let mut timings = ScanTimings::default();
+    let status = std::fs::read_to_string("/proc/self/status").ok();
+    let host_pid_namespace = in_host_pid_namespace();
+    let placement = view::placement(host_pid_namespace);
+    let mut warnings = Vec::new();
 
     let started = Instant::now();
-    let sockets = dump_sockets(opts)?;
+    let dumped = dump_namespaces(opts, status.as_deref(), host_pid_namespace, &placement, &mut warnings)?;
     timings.dump = started.elapsed();
 
     let started = Instant::now();
-    let lookup = look_up_owners(opts, &sockets);
+    let privileged = match &status {
+        Some(status) => privileged_from_status(status),
+        // Without /proc only the effective UID can be known.
+        None => rustix::process::geteuid().is_root(),
+    };
+    let hiding = if opts.owners && !privileged {
+        view::hiding_from_me()
+    } else {
+        None
+    };
+    let lookup = look_up_owners(opts, &dumped.sockets, hiding);
     timings.walk = started.elapsed();
 
     let started = Instant::now();
@@ -67,7 +90,8 @@ pub(super) fn scan(opts: &ScanOptions) -> anyhow::Result<(Inventory, ScanTimings
     };
     timings.owners = started.elapsed();
 
-    let listeners: Vec<_> = sockets
+    let listeners: Vec<_> = dumped
+        .sockets
         .into_iter()
         .map(|socket| to_listener(socket, &lookup, &details))
         .collect();
@@ -75,16 +99,178 @@ pub(super) fn scan(opts: &ScanOptions) -> anyhow::Result<(Inventory, ScanTimings
         .iter()
         .filter(|l| l.owner_status == OwnerStatus::Permission)
         .count();
+    warnings.extend(lookup.warnings(hidden));
     let mut inventory = Inventory {
         host: host_name(),
         scanned_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
         listeners,
-        privileged: is_privileged(),
-        host_pid_namespace: in_host_pid_namespace(),
-        warnings: lookup.warnings(hidden),
+        privileged,
+        host_pid_namespace,
+        warnings,
+        view: placement.view,
+        namespaces: dumped.namespaces,
     };
     inventory.sort();
     Ok((inventory, timings))
+}
+
+// ---------------------------------------------------------------------------------------
+// Network namespaces
+// ---------------------------------------------------------------------------------------
+
+/// The sockets of every namespace scanned, each tagged with its namespace.
+#[derive(Debug, Default)]
+struct Dumped {
+    /// Every socket.
+    sockets: Vec<RawSocket>,
+    /// The namespaces scanned, known ones only.
+    namespaces: Vec<Arc<Netns>>,
+}
+
+impl Dumped {
+    /// Adds the sockets of one namespace.
+    fn add(&mut self, netns: Option<Arc<Netns>>, mut sockets: Vec<RawSocket>) {
+        for socket in &mut sockets {
+            socket.netns.clone_from(&netns);
+        }
+        self.sockets.append(&mut sockets);
+        self.namespaces.extend(netns);
+    }
+}
+
+/// Dumps the sockets of the namespaces `opts.netns` selects.
+fn dump_namespaces(
+    opts: &ScanOptions,
+    status: Option<&str>,
+    host_pid_namespace: Option<bool>,
+    placement: &view::Placement,
+    warnings: &mut Vec<String>,
+) -> anyhow::Result<Dumped> {
+    let mut dumped = Dumped::default();
+    match &opts.netns {
+        NetnsScope::Own => {
+            let sockets = dump_sockets(opts)?;
+            dumped.add(own_netns(host_pid_namespace, placement), sockets);
+        }
+        NetnsScope::All => {
+            require_sys_admin(status, "--all-netns")?;
+            let own = netns::own().context("--all-netns needs /proc: /proc/self/ns/net cannot be read")?;
+            let pids = list_pids().context("listing the processes in /proc")?;
+            let found = netns::every(own.dev, &pids);
+            let host = netns::HostNetns::read(host_pid_namespace);
+            let targets: Vec<netns::Target> = found.iter().map(|f| netns::Target::of(f, own.dev)).collect();
+            let results = netns::run_inside(&targets, || dump_sockets(opts)).context("entering network namespaces")?;
+            for ((found, target), result) in found.iter().zip(&targets).zip(results) {
+                let inode = found.inode;
+                match result {
+                    Entered::Ran(sockets) => {
+                        let sockets = sockets.with_context(|| format!("in network namespace {inode}"))?;
+                        let is_host = host.is_host(inode);
+                        let container = if is_host { None } else { netns_container(&found.pids) };
+                        let netns = Netns {
+                            inode,
+                            name: found.names.first().cloned(),
+                            container,
+                            host: is_host,
+                        };
+                        dumped.add(Some(Arc::new(netns)), sockets);
+                    }
+                    Entered::Vanished => warnings.push(format!(
+                        "network namespace {inode} disappeared during the scan, so its sockets are not listed"
+                    )),
+                    Entered::Refused(error) => {
+                        return Err(error).with_context(|| entering(inode, &target.files));
+                    }
+                }
+            }
+        }
+        NetnsScope::One(arg) => {
+            let own = netns::own().context("--netns needs /proc: /proc/self/ns/net cannot be read")?;
+            let target = netns::resolve(arg, own.dev).map_err(anyhow::Error::msg)?;
+            let inode = target.ns.inode;
+            let sockets = if target.ns == own {
+                dump_sockets(opts)?
+            } else {
+                require_sys_admin(status, "--netns")?;
+                let mut results = netns::run_inside(std::slice::from_ref(&target), || dump_sockets(opts))
+                    .context("entering the network namespace")?;
+                match results.pop() {
+                    Some(Entered::Ran(sockets)) => sockets.with_context(|| format!("in network namespace {inode}"))?,
+                    Some(Entered::Refused(error)) if error.raw_os_error() == Some(libc::EINVAL) => {
+                        bail!("{arg:?} is not a network namespace (the kernel refused to enter it as one)")
+                    }
+                    Some(Entered::Refused(error)) => return Err(error).with_context(|| entering(inode, &target.files)),
+                    Some(Entered::Vanished) | None => bail!("network namespace {inode} disappeared during the scan"),
+                }
+            };
+            let is_host = netns::HostNetns::for_inode(inode, host_pid_namespace).is_host(inode);
+            let container = if is_host {
+                None
+            } else {
+                let pids = list_pids().unwrap_or_default();
+                let found = netns::every(own.dev, &pids);
+                found
+                    .iter()
+                    .find(|f| f.inode == inode)
+                    .and_then(|f| netns_container(&f.pids))
+            };
+            let netns = Netns {
+                inode,
+                name: netns::names(own.dev)
+                    .remove(&inode)
+                    .and_then(|names| names.into_iter().next()),
+                container,
+                host: is_host,
+            };
+            dumped.add(Some(Arc::new(netns)), sockets);
+        }
+    }
+    Ok(dumped)
+}
+
+/// The context of a failure to enter namespace `inode` through `files`.
+fn entering(inode: u64, files: &[PathBuf]) -> String {
+    match files.first() {
+        Some(file) => format!("entering network namespace {inode} ({})", file.display()),
+        None => format!("entering network namespace {inode}"),
+    }
+}
+
+/// Fails with a message saying root is needed unless this process has `CAP_SYS_ADMIN`.
+fn require_sys_admin(status: Option<&str>, flag: &str) -> anyhow::Result<()> {
+    let Some(status) = status else {
+        bail!("{flag} needs /proc: /proc/self/status cannot be read");
+    };
+    if cap_eff(status) & CAP_SYS_ADMIN == CAP_SYS_ADMIN {
+        return Ok(());
+    }
+    bail!(
+        "{flag} needs root: entering another network namespace takes CAP_SYS_ADMIN \
+         (run it as root, e.g. sudo portghost scan {flag} ...)"
+    )
+}
+
+/// The network namespace portghost runs in, with its `/run/netns` name and, when it is
+/// not the host's, the container portghost's own cgroup names. `None` without `/proc`.
+fn own_netns(host_pid_namespace: Option<bool>, placement: &view::Placement) -> Option<Arc<Netns>> {
+    let own = netns::own()?;
+    let is_host = netns::HostNetns::for_inode(own.inode, host_pid_namespace).is_host(own.inode);
+    Some(Arc::new(Netns {
+        inode: own.inode,
+        name: netns::names(own.dev)
+            .remove(&own.inode)
+            .and_then(|names| names.into_iter().next()),
+        container: if is_host { None } else { placement.container.clone() },
+        host: is_host,
+    }))
+}
+
+/// The container of the first of `pids` (up to [`MAX_CGROUPS_PER_NETNS`]) whose cgroup
+/// names one.
+fn netns_container(pids: &[u32]) -> Option<Container> {
+    pids.iter()
+        .take(MAX_CGROUPS_PER_NETNS)
+        .find_map(|&pid| read_cgroup(pid)?.container)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -101,6 +287,8 @@ struct RawSocket {
     uid: u32,
     /// `INET_DIAG_SKV6ONLY` of an IPv6 socket.
     v6only: Option<bool>,
+    /// The namespace it was dumped in, once known.
+    netns: Option<Arc<Netns>>,
 }
 
 /// Dumps every wanted (family, protocol) pair over one netlink socket.
@@ -273,6 +461,7 @@ fn raw_socket(response: &InetResponse, protocol: Protocol) -> RawSocket {
             Nla::SkV6Only(v6only) => Some(*v6only),
             _ => None,
         }),
+        netns: None,
     }
 }
 
@@ -298,12 +487,16 @@ impl Lookup {
         match self {
             Lookup::Skipped => Vec::new(),
             Lookup::Unavailable(error) => vec![format!(
-                "the process table (/proc) could not be read ({error}), so no socket owner was looked up"
+                "the process table (/proc) could not be read ({error}), so no socket owner was looked up; \
+                 mount procfs on /proc (mount -t proc proc /proc) to see them"
             )],
-            Lookup::Walked(walk) if walk.uninspectable > 0 && hidden > 0 => {
-                vec![uninspectable_warning(walk.uninspectable, hidden)]
+            Lookup::Walked(walk) => {
+                let mut warnings: Vec<String> = walk.hiding.iter().map(ProcHiding::warning).collect();
+                if walk.uninspectable > 0 && hidden > 0 {
+                    warnings.push(uninspectable_warning(walk.uninspectable, hidden));
+                }
+                warnings
             }
-            Lookup::Walked(_) => Vec::new(),
         }
     }
 }
@@ -325,16 +518,24 @@ struct Walk {
     names: HashMap<u32, String>,
     /// Processes whose descriptors could not be read for lack of privilege.
     uninspectable: usize,
+    /// How the `/proc` mount hides other users' processes from this one (`hidepid`): the
+    /// walk did not even see them.
+    hiding: Option<ProcHiding>,
 }
 
-/// Runs the owner walk when owners are wanted and there is something to own.
-fn look_up_owners(opts: &ScanOptions, sockets: &[RawSocket]) -> Lookup {
+/// Runs the owner walk when owners are wanted, over every namespace's sockets at once
+/// (socket inodes are unique across the host). `hiding` says how `/proc` hides
+/// processes from this one.
+fn look_up_owners(opts: &ScanOptions, sockets: &[RawSocket], hiding: Option<ProcHiding>) -> Lookup {
     if !opts.owners {
         return Lookup::Skipped;
     }
     let wanted: HashSet<u32> = sockets.iter().map(|s| s.inode).collect();
     match walk_processes(&wanted) {
-        Ok(walk) => Lookup::Walked(walk),
+        Ok(mut walk) => {
+            walk.hiding = hiding;
+            Lookup::Walked(walk)
+        }
         Err(error) => Lookup::Unavailable(error),
     }
 }
@@ -393,7 +594,7 @@ fn list_pids() -> io::Result<Vec<u32>> {
     if pids.is_empty() {
         return Err(io::Error::new(
             io::ErrorKind::NotFound,
-            "/proc lists no process; is procfs mounted?",
+            "/proc lists no process: procfs is not mounted there",
         ));
     }
     Ok(pids)
@@ -689,6 +890,7 @@ fn to_listener(socket: RawSocket, lookup: &Lookup, details: &HashMap<u32, Arc<Ow
         owners,
         owner_status,
         v6only: socket.v6only,
+        netns: socket.netns,
     }
 }
 
@@ -698,7 +900,7 @@ fn owner_status(has_owners: bool, lookup: &Lookup) -> OwnerStatus {
         _ if has_owners => OwnerStatus::Known,
         Lookup::Skipped => OwnerStatus::NotLooked,
         Lookup::Unavailable(_) => OwnerStatus::Unavailable,
-        Lookup::Walked(walk) if walk.uninspectable > 0 => OwnerStatus::Permission,
+        Lookup::Walked(walk) if walk.uninspectable > 0 || walk.hiding.is_some() => OwnerStatus::Permission,
         Lookup::Walked(_) => OwnerStatus::NoProcess,
     }
 }
@@ -711,22 +913,26 @@ fn host_name() -> String {
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
-/// Whether this process can see every other process's descriptors.
-fn is_privileged() -> bool {
-    std::fs::read_to_string("/proc/self/status").is_ok_and(|status| privileged_from_status(&status))
-}
-
 /// Effective UID 0, or both `CAP_SYS_PTRACE` and `CAP_DAC_READ_SEARCH` in `CapEff`,
 /// judged from the text of `/proc/self/status`.
 fn privileged_from_status(status: &str) -> bool {
-    let field = |name: &str| status.lines().find_map(|line| line.strip_prefix(name)).map(str::trim);
-    let euid = field("Uid:")
+    let euid = field(status, "Uid:")
         .and_then(|ids| ids.split_whitespace().nth(1))
         .and_then(|id| id.parse::<u32>().ok());
-    let caps = field("CapEff:")
+    euid == Some(0) || cap_eff(status) & OWNER_CAPS == OWNER_CAPS
+}
+
+/// The effective capability set (`CapEff:`) in the text of `/proc/self/status`; 0 when
+/// missing.
+fn cap_eff(status: &str) -> u64 {
+    field(status, "CapEff:")
         .and_then(|hex| u64::from_str_radix(hex, 16).ok())
-        .unwrap_or(0);
-    euid == Some(0) || caps & OWNER_CAPS == OWNER_CAPS
+        .unwrap_or(0)
+}
+
+/// The value of the `/proc/PID/status` line that starts with `name`, trimmed.
+fn field<'a>(status: &'a str, name: &str) -> Option<&'a str> {
+    status.lines().find_map(|line| line.strip_prefix(name)).map(str::trim)
 }
 
 #[cfg(test)]

@@ -8,14 +8,33 @@
 pub mod cgroup;
 #[cfg(target_os = "linux")]
 mod linux;
+#[cfg(target_os = "linux")]
+mod netns;
 #[cfg(not(target_os = "linux"))]
 mod portable;
+#[cfg(target_os = "linux")]
+mod view;
 
 use crate::model::{Inventory, Protocol};
 use std::time::Duration;
 
+/// Which network namespaces to enumerate.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum NetnsScope {
+    /// The namespace portghost runs in (the default; needs no privilege).
+    #[default]
+    Own,
+    /// Every network namespace on the host: those of every process plus those bound under
+    /// `/run/netns`. Needs `CAP_SYS_ADMIN` (root).
+    All,
+    /// One namespace: a name under `/run/netns` (as `ip netns list` shows it), or, when it
+    /// contains a `/`, the path of a namespace file such as `/proc/1234/ns/net`. Entering a
+    /// namespace other than portghost's own needs `CAP_SYS_ADMIN` (root).
+    One(String),
+}
+
 /// What to enumerate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScanOptions {
     /// Include TCP listeners.
     pub tcp: bool,
@@ -24,6 +43,8 @@ pub struct ScanOptions {
     /// Look up the processes that own each socket. When false every listener gets
     /// [`OwnerStatus::NotLooked`](crate::model::OwnerStatus::NotLooked), which is much cheaper.
     pub owners: bool,
+    /// Which network namespaces to enumerate.
+    pub netns: NetnsScope,
 }
 
 impl Default for ScanOptions {
@@ -32,6 +53,7 @@ impl Default for ScanOptions {
             tcp: true,
             udp: true,
             owners: true,
+            netns: NetnsScope::Own,
         }
     }
 }
@@ -57,16 +79,19 @@ pub struct ScanTimings {
     pub owners: Duration,
 }
 
-/// Enumerates the listeners of the network namespace the calling thread is in, with
-/// their owners, as [`ScanOptions`] asks.
+/// Enumerates the listeners of the network namespaces [`ScanOptions::netns`] selects
+/// (by default the one portghost runs in), with their owners, as [`ScanOptions`] asks.
 ///
 /// A socket whose owner cannot be seen is still listed, with an empty owner list and an
 /// [`OwnerStatus`](crate::model::OwnerStatus) saying why; a process that exits mid-scan is
-/// skipped, not an error.
+/// skipped, not an error. One walk of `/proc` finds the owners in every namespace: socket
+/// inodes are unique across the host. A namespace that disappears mid-scan is a warning.
 ///
 /// # Errors
-/// Fails when the socket table itself cannot be read (for example the kernel refuses the
-/// `NETLINK_SOCK_DIAG` dump). Problems with individual processes are never errors.
+/// Fails when a socket table cannot be read (for example the kernel refuses the
+/// `NETLINK_SOCK_DIAG` dump), when `--all-netns` or another namespace's `--netns` lacks
+/// `CAP_SYS_ADMIN`, or when the `--netns` name or path is not a network namespace.
+/// Problems with individual processes are never errors.
 pub fn scan(opts: &ScanOptions) -> anyhow::Result<(Inventory, ScanTimings)> {
     #[cfg(target_os = "linux")]
     {

@@ -6,9 +6,9 @@
 //! must not judge or filter what it finds beyond "is this a listener". `netstat2` gives no
 //! state or peer for UDP sockets here, so every UDP socket is listed, connected or not.
 
-use super::{ScanOptions, ScanTimings};
+use super::{NetnsScope, ScanOptions, ScanTimings};
 use crate::model::{Inventory, Listener, Owner, OwnerStatus, Protocol};
-use anyhow::Context;
+use anyhow::{Context, bail};
 use netstat2::{AddressFamilyFlags, ProtocolFlags, ProtocolSocketInfo, SocketInfo, TcpState, get_sockets_info};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
@@ -17,8 +17,12 @@ use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System, Uid, UpdateKin
 /// Enumerates the listeners of this host and their owners.
 ///
 /// # Errors
-/// Fails when `netstat2` cannot list the sockets.
+/// Fails when `netstat2` cannot list the sockets, or when network namespaces are asked
+/// for (only Linux has them).
 pub(super) fn scan(opts: &ScanOptions) -> anyhow::Result<(Inventory, ScanTimings)> {
+    if opts.netns != NetnsScope::Own {
+        bail!("--all-netns and --netns need Linux network namespaces, which this OS does not have");
+    }
     let mut timings = ScanTimings::default();
 
     // netstat2 finds the PIDs in the same call, so its time is all "dump".
@@ -53,6 +57,8 @@ pub(super) fn scan(opts: &ScanOptions) -> anyhow::Result<(Inventory, ScanTimings
         privileged,
         host_pid_namespace: None,
         warnings: Vec::new(),
+        view: None,
+        namespaces: Vec::new(),
     };
     if hidden > 0 {
         inventory.warnings.push(format!(
@@ -120,6 +126,7 @@ fn to_listener(socket: &SocketInfo, opts: &ScanOptions, privileged: bool, proces
         owners,
         owner_status,
         v6only: None,
+        netns: None,
     }
 }
 

@@ -3,7 +3,7 @@
 //! Owns the wire types, kept apart from the domain types so the schema changes only on
 //! purpose, and a formatter that keeps the text inert on a terminal. Writes to any `Write`.
 
-use crate::model::{Exposure, Family, Listener, Owner, OwnerStatus, Protocol};
+use crate::model::{Exposure, Family, Listener, Netns, Owner, OwnerStatus, Protocol, View};
 use crate::registry::ghosts::{GhostEntry, GhostStatus, UnofficialUse};
 use crate::registry::iana::IanaRecord;
 use crate::report::{Classified, Finding, Report, Summary, Verdict};
@@ -32,6 +32,10 @@ pub struct ScanJson<'a> {
     pub privileged: bool,
     /// Problems that made the scan less than complete.
     pub warnings: &'a [String],
+    /// `"host"` or `"container"`: whose view of the machine this is; null when unknown.
+    pub view: Option<View>,
+    /// Every network namespace scanned, the host's first.
+    pub namespaces: &'a [Arc<Netns>],
     /// Counts over `listeners`.
     pub summary: &'a Summary,
     /// The listeners, unexpected first.
@@ -69,6 +73,8 @@ pub struct ListenerJson<'a> {
     pub inode: Option<u64>,
     /// UID that created the socket, or null.
     pub uid: Option<u32>,
+    /// The network namespace (`inode`, `name`, `container`, `host`), or null.
+    pub netns: Option<&'a Netns>,
     /// Every process holding the socket.
     pub owners: &'a [Arc<Owner>],
     /// `known`, `permission`, `no-process`, `unavailable` or `not-looked`.
@@ -139,6 +145,7 @@ impl<'a> ListenerJson<'a> {
             dual_stack: l.is_dual_stack(),
             inode: l.inode,
             uid: l.uid,
+            netns: l.netns.as_deref(),
             owners: &l.owners,
             owner_status: l.owner_status,
             owner_reason: l.owner_status.reason(),
@@ -160,6 +167,8 @@ impl<'a> ScanJson<'a> {
             complete: r.complete,
             privileged: r.privileged,
             warnings: &r.warnings,
+            view: r.view,
+            namespaces: &r.namespaces,
             summary: &r.summary,
             listeners: ListenersJson(&r.listeners),
         }

@@ -8,7 +8,7 @@ pub mod explain;
 pub mod json;
 pub mod table;
 
-use crate::model::{Listener, Protocol};
+use crate::model::{Listener, Netns, Protocol, View};
 use crate::registry::ghosts::GhostEntry;
 use crate::registry::iana::IanaRecord;
 use serde::Serialize;
@@ -208,7 +208,12 @@ pub struct Report {
     pub complete: bool,
     /// Problems that made the scan less than complete, one sentence each.
     pub warnings: Vec<String>,
-    /// The listeners, unexpected first, then by protocol, port and address.
+    /// Whether the scan saw the host or only a container; `None` when unknown.
+    pub view: Option<View>,
+    /// Every network namespace scanned, the host's first.
+    pub namespaces: Vec<Arc<Netns>>,
+    /// The listeners by network namespace (the host's first), then unexpected first, then
+    /// by protocol, port and address.
     pub listeners: Vec<Classified>,
     /// Counts over `listeners`.
     pub summary: Summary,

@@ -1,10 +1,12 @@
 //! The human table: one row per listener, unexpected rows first, then a summary line.
+//! When the report spans several network namespaces, one table per namespace, each under
+//! a `netns INODE …` header line, the host's first.
 //!
 //! Owns layout and colour of `portghost scan`'s default output. Every string that comes
 //! from a process passes through [`terminal_safe`] first. Writes to any `Write`; never
 //! reads the environment (colour and width come from [`Settings`]).
 
-use crate::model::{Listener, Owner, OwnerStatus};
+use crate::model::{Listener, Netns, Owner, OwnerStatus};
 use crate::report::{Classified, Report, Severity, Verdict};
 use crate::sanitize::terminal_safe;
 use crate::settings::Settings;
@@ -101,7 +103,46 @@ pub fn summary_line(report: &Report) -> String {
     if s.owners_hidden > 0 {
         line.push_str(&format!("; {} with hidden owners", s.owners_hidden));
     }
+    if report.namespaces.len() > 1 {
+        line.push_str(&format!("; {} network namespaces scanned", report.namespaces.len()));
+    }
     line
+}
+
+/// The header line of one network namespace's rows: `netns 4026532301 lab1`,
+/// `netns 4026531833 (host)`, with the container when known (`docker:3f2a9c1b7d4e`).
+pub fn netns_header(netns: Option<&Netns>) -> String {
+    let Some(ns) = netns else {
+        return "netns (unknown)".to_owned();
+    };
+    let mut line = format!("netns {}", ns.inode);
+    if ns.host {
+        line.push_str(" (host)");
+    }
+    if let Some(name) = &ns.name {
+        line.push(' ');
+        line.push_str(&terminal_safe(name));
+    }
+    if let Some(c) = &ns.container {
+        line.push(' ');
+        line.push_str(&terminal_safe(&format!("{}:{}", c.runtime, c.id)));
+    }
+    line
+}
+
+/// The listeners split into runs of one network namespace each (they arrive sorted by
+/// namespace).
+fn by_netns(listeners: &[Classified]) -> Vec<&[Classified]> {
+    let inode = |c: &Classified| c.listener.netns.as_ref().map(|n| n.inode);
+    let mut groups = Vec::new();
+    let mut rest = listeners;
+    while let Some(first) = rest.first() {
+        let len = rest.iter().take_while(|c| inode(c) == inode(first)).count();
+        let (group, tail) = rest.split_at(len);
+        groups.push(group);
+        rest = tail;
+    }
+    groups
 }
 
 /// Renders `report` as a table followed by the summary line.
@@ -110,43 +151,15 @@ pub fn summary_line(report: &Report) -> String {
 /// Only errors from writing to `w`.
 pub fn render(w: &mut dyn Write, report: &Report, settings: &Settings) -> io::Result<()> {
     let color = settings.color;
-    if !report.listeners.is_empty() {
-        let mut table = Table::new();
-        table.load_preset(presets::NOTHING);
-        match settings.width {
-            Some(width) => {
-                table
-                    .set_width(width)
-                    .set_content_arrangement(ContentArrangement::Dynamic);
-            }
-            None => {
-                table.set_content_arrangement(ContentArrangement::Disabled);
-            }
+    let groups = by_netns(&report.listeners);
+    if groups.len() > 1 {
+        for group in groups {
+            let header = netns_header(group.first().and_then(|c| c.listener.netns.as_deref()));
+            writeln!(w, "{}", paint(&header, color, |t| t.bold().to_string()))?;
+            write_table(w, group, settings)?;
         }
-        let header = ["PROTO", "LOCAL ADDRESS", "PROCESS", "SERVICE", "VERDICT", "REASON"];
-        table.set_header(
-            header
-                .iter()
-                .map(|h| paint(h, color, |t| t.bold().to_string()))
-                .collect::<Vec<_>>(),
-        );
-        for c in &report.listeners {
-            let l = &c.listener;
-            table.add_row(vec![
-                l.protocol.as_str().to_string(),
-                l.endpoint(),
-                owners_cell(l),
-                c.service
-                    .as_ref()
-                    .map_or_else(|| "-".to_string(), |s| s.name.to_string()),
-                verdict_cell(c.verdict, color),
-                reason_cell(c, color),
-            ]);
-        }
-        for line in table.lines() {
-            writeln!(w, "{}", line.trim_end())?;
-        }
-        writeln!(w)?;
+    } else if !report.listeners.is_empty() {
+        write_table(w, &report.listeners, settings)?;
     }
     let summary = summary_line(report);
     if color && report.summary.unexpected > 0 {
@@ -154,4 +167,45 @@ pub fn render(w: &mut dyn Write, report: &Report, settings: &Settings) -> io::Re
     } else {
         writeln!(w, "{summary}")
     }
+}
+
+/// One table of `rows` under the column header, followed by a blank line.
+fn write_table(w: &mut dyn Write, rows: &[Classified], settings: &Settings) -> io::Result<()> {
+    let color = settings.color;
+    let mut table = Table::new();
+    table.load_preset(presets::NOTHING);
+    match settings.width {
+        Some(width) => {
+            table
+                .set_width(width)
+                .set_content_arrangement(ContentArrangement::Dynamic);
+        }
+        None => {
+            table.set_content_arrangement(ContentArrangement::Disabled);
+        }
+    }
+    let header = ["PROTO", "LOCAL ADDRESS", "PROCESS", "SERVICE", "VERDICT", "REASON"];
+    table.set_header(
+        header
+            .iter()
+            .map(|h| paint(h, color, |t| t.bold().to_string()))
+            .collect::<Vec<_>>(),
+    );
+    for c in rows {
+        let l = &c.listener;
+        table.add_row(vec![
+            l.protocol.as_str().to_string(),
+            l.endpoint(),
+            owners_cell(l),
+            c.service
+                .as_ref()
+                .map_or_else(|| "-".to_string(), |s| s.name.to_string()),
+            verdict_cell(c.verdict, color),
+            reason_cell(c, color),
+        ]);
+    }
+    for line in table.lines() {
+        writeln!(w, "{}", line.trim_end())?;
+    }
+    writeln!(w)
 }
