@@ -36,6 +36,8 @@ pub fn classify(inventory: Inventory, registry: &Registry) -> Report {
         };
         key(a).cmp(&key(b))
     });
+    let mut namespaces = inventory.namespaces;
+    namespaces.sort_by_key(|n| n.order());
     Report {
         host: inventory.host,
         scanned_at: inventory.scanned_at,
@@ -43,7 +45,7 @@ pub fn classify(inventory: Inventory, registry: &Registry) -> Report {
         complete,
         warnings: inventory.warnings,
         view: inventory.view,
-        namespaces: inventory.namespaces,
+        namespaces,
         summary: Summary::of(&listeners),
         listeners,
     }

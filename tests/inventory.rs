@@ -7,7 +7,7 @@
 // Test helpers outside #[test] fns are not covered by clippy.toml's allow-unwrap-in-tests.
 #![allow(clippy::unwrap_used)]
 
-use portghost::inventory::{ScanOptions, scan};
+use portghost::inventory::{NetnsScope, ScanOptions, scan};
 use portghost::model::{Inventory, Listener, OwnerStatus, Protocol};
 use std::io::{BufRead, BufReader};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
@@ -270,4 +270,33 @@ fn ipv6_wildcard_sockets_report_v6only() {
     let v4 = on_port(&inventory, Protocol::Tcp, v4_only.local_addr().unwrap().port());
     assert_eq!(v4[0].v6only, None, "IPv4 sockets have no v6only");
     assert_eq!(v4[0].exposure(), portghost::model::Exposure::Loopback);
+}
+
+#[test]
+fn listeners_carry_the_network_namespace_they_were_found_in() {
+    let tcp = TcpListener::bind((V4, 0)).unwrap();
+    let port = tcp.local_addr().unwrap().port();
+    let own = std::fs::metadata("/proc/self/ns/net").unwrap().ino();
+
+    let inventory = full_scan();
+    let found = on_port(&inventory, Protocol::Tcp, port);
+    assert_eq!(found[0].netns.as_ref().map(|n| n.inode), Some(own));
+    assert!(
+        inventory
+            .listeners
+            .iter()
+            .all(|l| l.netns.as_ref().map(|n| n.inode) == Some(own)),
+        "a default scan stays in its own namespace"
+    );
+    assert_eq!(inventory.namespaces.len(), 1);
+    assert_eq!(inventory.namespaces[0].inode, own);
+
+    // Naming its own namespace by path needs no privilege: nothing is entered.
+    let (by_path, _) = scan(&ScanOptions {
+        netns: NetnsScope::One("/proc/self/ns/net".into()),
+        ..ScanOptions::default()
+    })
+    .unwrap();
+    assert_own_listener(&by_path, Protocol::Tcp, tcp.local_addr().unwrap());
+    assert_eq!(by_path.namespaces.len(), 1);
 }

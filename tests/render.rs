@@ -154,6 +154,114 @@ fn json_has_the_documented_shape() {
     let unassigned = ls.iter().find(|l| l["port"] == 60123).expect("60123");
     assert!(unassigned["service"].is_null());
     assert!(unassigned["ghost"].is_null());
+    // The fixture predates network namespaces: the fields are there, and null or empty.
+    assert!(g["netns"].is_null());
+    assert!(v["view"].is_null());
+    assert_eq!(v["namespaces"].as_array().map(Vec::len), Some(0));
+}
+
+/// The fixture with its 3237/tcp and 3416/udp listeners moved into a second network
+/// namespace (named with an escape sequence, and holding a container), the rest in the
+/// host's.
+fn two_namespaces() -> Report {
+    use portghost::model::{Container, Netns, View};
+    use std::sync::Arc;
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/inventory/mixed.json"
+    ))
+    .expect("fixture readable");
+    let mut inv: Inventory = serde_json::from_str(&text).expect("fixture parses");
+    let host = Arc::new(Netns {
+        inode: 4_026_531_833,
+        name: None,
+        container: None,
+        host: true,
+    });
+    let lab = Arc::new(Netns {
+        inode: 4_026_532_301,
+        name: Some("lab\u{1b}[2J1".to_owned()),
+        container: Some(Container {
+            runtime: "docker".into(),
+            id: "3f2a9c1b7d4e".into(),
+            full_id: "3f2a9c1b7d4e".repeat(6)[..64].to_string(),
+            pod: None,
+        }),
+        host: false,
+    });
+    for l in &mut inv.listeners {
+        let moved = l.port == 3237 || l.port == 3416;
+        l.netns = Some(Arc::clone(if moved { &lab } else { &host }));
+    }
+    // Deliberately out of order: the report puts the host's first.
+    inv.namespaces = vec![Arc::clone(&lab), Arc::clone(&host)];
+    inv.view = Some(View::Host);
+    classify(inv, Registry::builtin().expect("registry"))
+}
+
+#[test]
+fn table_groups_rows_by_network_namespace_host_first() {
+    let mut out = Vec::new();
+    table::render(&mut out, &two_namespaces(), &Settings::plain()).expect("render");
+    let text = String::from_utf8(out).expect("utf-8");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "netns 4026531833 (host)", "{text}");
+    assert!(lines[1].trim_start().starts_with("PROTO"), "{text}");
+    let lab_at = lines
+        .iter()
+        .position(|l| *l == "netns 4026532301 lab\\x1b[2J1 docker:3f2a9c1b7d4e")
+        .unwrap_or_else(|| panic!("no sanitised lab header in:\n{text}"));
+    assert!(!text.contains('\x1b'), "the namespace name is neutralised");
+    let host_rows = &lines[2..lab_at];
+    let lab_rows: Vec<&str> = lines[lab_at + 2..]
+        .iter()
+        .take_while(|l| !l.is_empty())
+        .copied()
+        .collect();
+    assert_eq!(lab_rows.len(), 2, "{text}");
+    assert!(
+        lab_rows[0].contains("0.0.0.0:3237") && lab_rows[1].contains("0.0.0.0:3416"),
+        "{text}"
+    );
+    assert!(
+        host_rows.iter().all(|r| !r.contains(":3237") && !r.contains(":3416")),
+        "{text}"
+    );
+    assert!(
+        host_rows[0].contains("unexpected"),
+        "unexpected first within a namespace: {text}"
+    );
+    assert_eq!(
+        lines.last().copied(),
+        Some(
+            "12 listeners (9 tcp, 3 udp): 5 unexpected, 7 unreviewed, 0 expected; 1 with hidden owners; 2 network namespaces scanned"
+        )
+    );
+}
+
+#[test]
+fn json_labels_each_listener_with_its_network_namespace() {
+    let mut out = Vec::new();
+    json::render(&mut out, &two_namespaces(), false).expect("render");
+    let v: Value = serde_json::from_slice(&out).expect("valid JSON");
+    assert_eq!(v["schema_version"], 1, "additive fields keep the schema version");
+    assert_eq!(v["view"], "host");
+    let namespaces = v["namespaces"].as_array().expect("namespaces");
+    assert_eq!(namespaces.len(), 2);
+    assert_eq!(namespaces[0]["inode"], 4_026_531_833_u64, "host first");
+    assert_eq!(namespaces[0]["host"], true);
+    let ls = v["listeners"].as_array().expect("listeners");
+    let g = ls.iter().find(|l| l["port"] == 3237).expect("3237");
+    assert_eq!(g["netns"]["inode"], 4_026_532_301_u64);
+    assert_eq!(g["netns"]["name"], "lab\u{1b}[2J1");
+    assert_eq!(g["netns"]["host"], false);
+    assert_eq!(g["netns"]["container"]["runtime"], "docker");
+    assert_eq!(g["netns"]["container"]["id"], "3f2a9c1b7d4e");
+    assert_eq!(ls[0]["netns"]["host"], true, "host listeners first");
+    assert_eq!(
+        ls.last().map(|l| &l["netns"]["inode"]),
+        Some(&Value::from(4_026_532_301_u64))
+    );
 }
 
 #[test]

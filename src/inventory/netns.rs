@@ -264,3 +264,95 @@ pub(super) fn resolve(arg: &str, nsfs_dev: u64) -> Result<Target, String> {
     }
     Ok(Target { ns, files: vec![path] })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn own_ns() -> NsFile {
+        own().expect("/proc/self/ns/net is readable where the tests run")
+    }
+
+    #[test]
+    fn every_finds_this_process_in_its_namespace() {
+        let own = own_ns();
+        let me = std::process::id();
+        let found = every(own.dev, &[me, u32::MAX]);
+        let mine = found
+            .iter()
+            .find(|f| f.inode == own.inode)
+            .expect("own namespace found");
+        assert_eq!(mine.pids, vec![me], "a PID that does not exist is skipped");
+        assert!(mine.files().any(|f| f == Path::new(&format!("/proc/{me}/ns/net"))));
+    }
+
+    #[test]
+    fn a_namespace_whose_files_are_gone_has_vanished() {
+        let target = Target {
+            ns: NsFile { dev: 0, inode: 1 },
+            files: vec![PathBuf::from("/nonexistent/portghost/ns/net")],
+        };
+        let results = run_inside(&[target], || 7).expect("thread runs");
+        assert!(matches!(results[..], [Entered::Vanished]), "{results:?}");
+    }
+
+    #[test]
+    fn a_file_that_now_leads_elsewhere_is_not_entered() {
+        // The PID of a process that lived in the namespace was reused by one elsewhere.
+        let own = own_ns();
+        let target = Target {
+            ns: NsFile {
+                dev: own.dev,
+                inode: own.inode + 1,
+            },
+            files: vec![PathBuf::from("/proc/self/ns/net")],
+        };
+        let results = run_inside(&[target], || 7).expect("thread runs");
+        assert!(matches!(results[..], [Entered::Vanished]), "{results:?}");
+    }
+
+    #[test]
+    fn work_runs_on_a_thread_inside_the_namespace() {
+        let own = own_ns();
+        let target = Target {
+            ns: own,
+            files: vec![PathBuf::from("/proc/self/ns/net")],
+        };
+        let thread_ns = || stat_ns(Path::new("/proc/thread-self/ns/net")).map(|ns| ns.inode).ok();
+        let results = run_inside(&[target], thread_ns).expect("thread runs");
+        let root = rustix::process::geteuid().is_root();
+        match &results[..] {
+            [Entered::Ran(inode)] => assert_eq!(*inode, Some(own.inode)),
+            [Entered::Refused(error)] => assert!(!root, "root may enter its own namespace: {error}"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(own_ns(), own, "the calling thread never moves");
+    }
+
+    #[test]
+    fn resolve_checks_names_and_paths() {
+        let own = own_ns();
+        let err = resolve("portghost-no-such-namespace", own.dev).expect_err("unknown name");
+        assert!(
+            err.starts_with("no network namespace named \"portghost-no-such-namespace\""),
+            "{err}"
+        );
+        assert!(resolve("", own.dev).is_err());
+        assert!(resolve("..", own.dev).is_err());
+        let err = resolve("/etc/hostname", own.dev).expect_err("not a namespace");
+        assert!(err.contains("is not a namespace file"), "{err}");
+        let target = resolve("/proc/self/ns/net", own.dev).expect("own namespace");
+        assert_eq!(target.ns, own);
+    }
+
+    #[test]
+    fn the_fixed_initial_inode_is_the_host() {
+        let host = HostNetns { pid1: None };
+        assert!(host.is_host(NET_INIT_INODE));
+        assert!(!host.is_host(4_026_532_301));
+        let old_kernel = HostNetns {
+            pid1: Some(4_026_531_840),
+        };
+        assert!(old_kernel.is_host(4_026_531_840));
+    }
+}

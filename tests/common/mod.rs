@@ -119,6 +119,22 @@ impl Lab {
         self.netns.is_some()
     }
 
+    /// The `ip netns` name of this lab's namespace, when it has one.
+    pub fn netns_name(&self) -> Option<&str> {
+        self.netns.as_deref()
+    }
+
+    /// The inode of this lab's network namespace, when it has one of its own.
+    pub fn netns_inode(&self) -> Option<u64> {
+        use std::os::unix::fs::MetadataExt;
+        let name = self.netns.as_ref()?;
+        Some(
+            std::fs::metadata(format!("/run/netns/{name}"))
+                .expect("stat the lab's netns")
+                .ino(),
+        )
+    }
+
     fn command(&self, program: &std::path::Path) -> Command {
         match &self.netns {
             Some(ns) => {
@@ -207,6 +223,24 @@ impl Lab {
     /// True when the tests run as root.
     pub fn root() -> bool {
         is_root()
+    }
+
+    /// True when the tests run as root and `ip` can create network namespaces, so that a
+    /// [`Lab`] gets a namespace of its own.
+    pub fn can_isolate() -> bool {
+        is_root() && have_ip()
+    }
+
+    /// Runs the portghost binary with `args` in the namespace the tests run in (normally the
+    /// host's), not in this lab's.
+    pub fn portghost_outside(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_portghost"))
+            .args(args)
+            .env_remove("NO_COLOR")
+            .env_remove("CLICOLOR_FORCE")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run portghost")
     }
 
     /// Runs the portghost binary with `args` in this lab (stdin closed, colour env cleared).
