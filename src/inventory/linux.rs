@@ -62,11 +62,19 @@ pub(super) fn scan(opts: &ScanOptions) -> anyhow::Result<(Inventory, ScanTimings
     let mut timings = ScanTimings::default();
     let status = std::fs::read_to_string("/proc/self/status").ok();
     let host_pid_namespace = in_host_pid_namespace();
-    let placement = view::placement(host_pid_namespace);
     let mut warnings = Vec::new();
 
     let started = Instant::now();
-    let dumped = dump_namespaces(opts, status.as_deref(), host_pid_namespace, &placement, &mut warnings)?;
+    let own = OwnNetns::read(host_pid_namespace);
+    let placement = view::placement(host_pid_namespace, own.as_ref().map(|o| o.host));
+    let dumped = dump_namespaces(
+        opts,
+        status.as_deref(),
+        host_pid_namespace,
+        own,
+        &placement,
+        &mut warnings,
+    )?;
     timings.dump = started.elapsed();
 
     let started = Instant::now();
@@ -143,6 +151,7 @@ fn dump_namespaces(
     opts: &ScanOptions,
     status: Option<&str>,
     host_pid_namespace: Option<bool>,
+    own: Option<OwnNetns>,
     placement: &view::Placement,
     warnings: &mut Vec<String>,
 ) -> anyhow::Result<Dumped> {
@@ -150,11 +159,13 @@ fn dump_namespaces(
     match &opts.netns {
         NetnsScope::Own => {
             let sockets = dump_sockets(opts)?;
-            dumped.add(own_netns(host_pid_namespace, placement), sockets);
+            dumped.add(own.map(|own| own.describe(placement)), sockets);
         }
         NetnsScope::All => {
             require_sys_admin(status, "--all-netns")?;
-            let own = netns::own().context("--all-netns needs /proc: /proc/self/ns/net cannot be read")?;
+            let own = own
+                .context("--all-netns needs /proc: /proc/self/ns/net cannot be read")?
+                .file;
             let pids = list_pids().context("listing the processes in /proc")?;
             let found = netns::every(own.dev, &pids);
             let host = netns::HostNetns::read(host_pid_namespace);
@@ -185,7 +196,9 @@ fn dump_namespaces(
             }
         }
         NetnsScope::One(arg) => {
-            let own = netns::own().context("--netns needs /proc: /proc/self/ns/net cannot be read")?;
+            let own = own
+                .context("--netns needs /proc: /proc/self/ns/net cannot be read")?
+                .file;
             let target = netns::resolve(arg, own.dev).map_err(anyhow::Error::msg)?;
             let inode = target.ns.inode;
             let sockets = if target.ns == own {
@@ -250,19 +263,36 @@ fn require_sys_admin(status: Option<&str>, flag: &str) -> anyhow::Result<()> {
     )
 }
 
-/// The network namespace portghost runs in, with its `/run/netns` name and, when it is
-/// not the host's, the container portghost's own cgroup names. `None` without `/proc`.
-fn own_netns(host_pid_namespace: Option<bool>, placement: &view::Placement) -> Option<Arc<Netns>> {
-    let own = netns::own()?;
-    let is_host = netns::HostNetns::for_inode(own.inode, host_pid_namespace).is_host(own.inode);
-    Some(Arc::new(Netns {
-        inode: own.inode,
-        name: netns::names(own.dev)
-            .remove(&own.inode)
-            .and_then(|names| names.into_iter().next()),
-        container: if is_host { None } else { placement.container.clone() },
-        host: is_host,
-    }))
+/// The network namespace portghost runs in.
+#[derive(Debug, Clone, Copy)]
+struct OwnNetns {
+    /// Its namespace file.
+    file: netns::NsFile,
+    /// Whether it is the host's initial network namespace.
+    host: bool,
+}
+
+impl OwnNetns {
+    /// `None` without `/proc`.
+    fn read(host_pid_namespace: Option<bool>) -> Option<OwnNetns> {
+        let file = netns::own()?;
+        let host = netns::HostNetns::for_inode(file.inode, host_pid_namespace).is_host(file.inode);
+        Some(OwnNetns { file, host })
+    }
+
+    /// The namespace with its `/run/netns` name and, when it is not the host's, the
+    /// container portghost's own cgroup names.
+    fn describe(self, placement: &view::Placement) -> Arc<Netns> {
+        let inode = self.file.inode;
+        Arc::new(Netns {
+            inode,
+            name: netns::names(self.file.dev)
+                .remove(&inode)
+                .and_then(|names| names.into_iter().next()),
+            container: if self.host { None } else { placement.container.clone() },
+            host: self.host,
+        })
+    }
 }
 
 /// The container of the first of `pids` (up to [`MAX_CGROUPS_PER_NETNS`]) whose cgroup

@@ -21,15 +21,24 @@ pub(super) struct Placement {
     pub container: Option<Container>,
 }
 
-/// Decides where portghost runs.
+/// Decides where portghost runs, given whether it is in the host's PID namespace and
+/// whether its network namespace is the host's.
 ///
+/// - in the host's PID and network namespaces: the host; it sees every process and the
+///   host's sockets, whatever its cgroup or root filesystem say (nothing is read);
 /// - outside the host's PID namespace: a container (it sees only its own processes);
 /// - its own cgroup names a container: a container;
 /// - in the host's PID namespace otherwise: the host, whatever marker files the root
 ///   filesystem holds (an image turned into a machine keeps its `/.dockerenv`);
 /// - when the PID namespace is unknown (no `/proc`): a container if a marker file exists,
 ///   else unknown.
-pub(super) fn placement(in_host_pid_namespace: Option<bool>) -> Placement {
+pub(super) fn placement(in_host_pid_namespace: Option<bool>, in_host_netns: Option<bool>) -> Placement {
+    if in_host_pid_namespace == Some(true) && in_host_netns == Some(true) {
+        return Placement {
+            view: Some(View::Host),
+            container: None,
+        };
+    }
     let container = std::fs::read_to_string("/proc/self/cgroup")
         .ok()
         .and_then(|text| cgroup::attribute(&text).container);
