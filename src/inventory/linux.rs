@@ -167,7 +167,9 @@ fn dump_namespaces(
                 .context("--all-netns needs /proc: /proc/self/ns/net cannot be read")?
                 .file;
             let pids = list_pids().context("listing the processes in /proc")?;
-            let found = netns::every(own.dev, &pids);
+            let every = netns::every(own.dev, &pids);
+            warnings.extend(every.warning());
+            let found = every.found;
             let host = netns::HostNetns::read(host_pid_namespace);
             let targets: Vec<netns::Target> = found.iter().map(|f| netns::Target::of(f, own.dev)).collect();
             let results = netns::run_inside(&targets, || dump_sockets(opts)).context("entering network namespaces")?;
@@ -221,8 +223,8 @@ fn dump_namespaces(
                 None
             } else {
                 let pids = list_pids().unwrap_or_default();
-                let found = netns::every(own.dev, &pids);
-                found
+                netns::every(own.dev, &pids)
+                    .found
                     .iter()
                     .find(|f| f.inode == inode)
                     .and_then(|f| netns_container(&f.pids))

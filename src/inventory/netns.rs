@@ -123,10 +123,20 @@ impl Found {
     }
 }
 
+/// The network namespaces of a host.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct Every {
+    /// Every namespace found, in inode order.
+    pub found: Vec<Found>,
+    /// Processes whose namespace could not be read (permission denied): a namespace only
+    /// they live in is missing from `found`.
+    pub unreadable: Vec<u32>,
+}
+
 /// Every network namespace of the host: the distinct namespaces of the processes `pids`
 /// plus those bound under `/run/netns`, in inode order. A process that exits meanwhile is
-/// skipped.
-pub(super) fn every(nsfs_dev: u64, pids: &[u32]) -> Vec<Found> {
+/// skipped; one whose namespace cannot be read is listed in [`Every::unreadable`].
+pub(super) fn every(nsfs_dev: u64, pids: &[u32]) -> Every {
     fn slot(found: &mut BTreeMap<u64, Found>, inode: u64) -> &mut Found {
         found.entry(inode).or_insert_with(|| Found {
             inode,
@@ -135,21 +145,52 @@ pub(super) fn every(nsfs_dev: u64, pids: &[u32]) -> Vec<Found> {
         })
     }
     let mut found: BTreeMap<u64, Found> = BTreeMap::new();
+    let mut unreadable = Vec::new();
     let mut path = String::with_capacity(32);
     for &pid in pids {
         path.clear();
         // Writing to a String cannot fail.
         let _ = write!(path, "/proc/{pid}/ns/net");
-        if let Ok(ns) = stat_ns(Path::new(&path))
-            && ns.dev == nsfs_dev
-        {
-            slot(&mut found, ns.inode).pids.push(pid);
+        match stat_ns(Path::new(&path)) {
+            Ok(ns) if ns.dev == nsfs_dev => slot(&mut found, ns.inode).pids.push(pid),
+            Ok(_) => {}
+            Err(error) if error.kind() == io::ErrorKind::PermissionDenied => unreadable.push(pid),
+            Err(_) => {}
         }
     }
     for (inode, names) in names(nsfs_dev) {
         slot(&mut found, inode).names = names;
     }
-    found.into_values().collect()
+    Every {
+        found: found.into_values().collect(),
+        unreadable,
+    }
+}
+
+impl Every {
+    /// The warning for [`Every::unreadable`], if any process's namespace was unreadable.
+    pub fn warning(&self) -> Option<String> {
+        const SHOWN: usize = 5;
+        let count = self.unreadable.len();
+        if count == 0 {
+            return None;
+        }
+        let mut pids: Vec<String> = self.unreadable.iter().take(SHOWN).map(u32::to_string).collect();
+        if count > SHOWN {
+            pids.push(format!("+{}", count - SHOWN));
+        }
+        let (noun, pronoun) = if count == 1 {
+            ("process", "it")
+        } else {
+            ("processes", "they")
+        };
+        Some(format!(
+            "the network namespace of {count} {noun} (PID {}) could not be read (permission denied), \
+             so a namespace only {pronoun} use{} may be missing",
+            pids.join(", "),
+            if count == 1 { "s" } else { "" }
+        ))
+    }
 }
 
 /// Opens a namespace file for `setns`, checking that it still is namespace `want` (a PID
@@ -277,13 +318,41 @@ mod tests {
     fn every_finds_this_process_in_its_namespace() {
         let own = own_ns();
         let me = std::process::id();
-        let found = every(own.dev, &[me, u32::MAX]);
-        let mine = found
+        let every = every(own.dev, &[me, u32::MAX]);
+        assert!(every.unreadable.is_empty());
+        assert_eq!(every.warning(), None);
+        let mine = every
+            .found
             .iter()
             .find(|f| f.inode == own.inode)
             .expect("own namespace found");
         assert_eq!(mine.pids, vec![me], "a PID that does not exist is skipped");
         assert!(mine.files().any(|f| f == Path::new(&format!("/proc/{me}/ns/net"))));
+    }
+
+    #[test]
+    fn unreadable_namespaces_are_named_in_a_warning() {
+        let one = Every {
+            found: Vec::new(),
+            unreadable: vec![1],
+        };
+        assert_eq!(
+            one.warning().as_deref(),
+            Some(
+                "the network namespace of 1 process (PID 1) could not be read (permission denied), \
+                 so a namespace only it uses may be missing"
+            )
+        );
+        let many = Every {
+            found: Vec::new(),
+            unreadable: (1..=7).collect(),
+        };
+        let w = many.warning().expect("warning");
+        assert!(
+            w.starts_with("the network namespace of 7 processes (PID 1, 2, 3, 4, 5, +2)"),
+            "{w}"
+        );
+        assert!(w.ends_with("only they use may be missing"), "{w}");
     }
 
     #[test]
