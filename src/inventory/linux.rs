@@ -3,13 +3,17 @@
 //!
 //! Owns every Linux-specific read behind [`super::scan`]: one kernel-filtered dump per
 //! (family, protocol) (TCP in LISTEN, UDP in CLOSE, i.e. bound and unconnected, as `ss -l`
-//! shows them), one parallel walk of every process's file descriptors that keeps only the
-//! dumped inodes, and `/proc/PID/comm`, `/proc/PID/exe`, `/proc/PID/cgroup` plus `sysinfo`
-//! for the owning PIDs only.
+//! shows them) in each network namespace asked for (entered through [`super::netns`]),
+//! one parallel walk of every process's file descriptors that keeps only the dumped inodes
+//! of every namespace, and `/proc/PID/comm`, `/proc/PID/exe`, `/proc/PID/cgroup` plus
+//! `sysinfo` for the owning PIDs only. Where portghost itself runs and whether `/proc`
+//! hides processes come from [`super::view`].
 //!
-//! It must not: use `netstat2`, refresh every process (`System::new_all()`), judge or
-//! filter what it finds, print anything, or fail because of one process (a process that
-//! exits or hides its descriptors mid-scan is skipped, never an error).
+//! It must not: use `netstat2`, refresh every process (`System::new_all()`), walk `/proc`
+//! more than once per scan for owners, read `/proc/*/ns/net` unless other namespaces are
+//! asked for, judge or filter what it finds, print anything, or fail because of one
+//! process (a process that exits or hides its descriptors mid-scan is skipped, never an
+//! error).
 
 use super::netns::{self, Entered};
 use super::view::{self, ProcHiding};
