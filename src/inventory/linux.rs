@@ -4,8 +4,8 @@
 //! Owns every Linux-specific read behind [`super::scan`]: one kernel-filtered dump per
 //! (family, protocol) (TCP in LISTEN, UDP in CLOSE, i.e. bound and unconnected, as `ss -l`
 //! shows them), one parallel walk of every process's file descriptors that keeps only the
-//! dumped inodes, and `/proc/PID/comm`, `/proc/PID/exe`, `/proc/PID/cgroup` plus `sysinfo`
-//! for the owning PIDs only.
+//! dumped inodes, and `/proc/PID/{comm,status,cmdline,exe,cgroup}` for the owning PIDs
+//! only, with user names from the system's user database (NSS), once per UID.
 //!
 //! It must not: use `netstat2`, refresh every process (`System::new_all()`), judge or
 //! filter what it finds, print anything, or fail because of one process (a process that
@@ -21,18 +21,19 @@ use netlink_packet_sock_diag::inet::nlas::Nla;
 use netlink_packet_sock_diag::inet::{ExtensionFlags, InetRequest, InetResponse, SocketId, StateFlags};
 use netlink_sys::protocols::NETLINK_SOCK_DIAG;
 use netlink_sys::{Socket, SocketAddr};
-use rustix::fs::{Mode, OFlags};
+use rustix::fs::{Mode, OFlags, RawDir};
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::io;
+use std::mem::MaybeUninit;
 use std::net::IpAddr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Instant, SystemTime};
-use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System, UpdateKind, Users};
+use sysinfo::System;
 
 /// Size of the netlink receive buffer. The kernel never builds a dump message larger than
 /// 32 KiB, so a whole datagram always fits.
@@ -435,12 +436,17 @@ struct WalkPart {
     uninspectable: usize,
 }
 
+/// Size of each walk thread's directory-entry buffer: one `getdents64` call fills it with
+/// about 1,000 descriptor entries.
+const DIRENT_BUFFER_LEN: usize = 32 * 1024;
+
 /// Pulls PIDs from the shared index until none is left.
 fn walk_worker(pids: &[u32], next: &AtomicUsize, wanted: &HashSet<u32>) -> WalkPart {
     let mut part = WalkPart::default();
     let mut path = PathBuf::with_capacity(64);
+    let mut dirents = vec![MaybeUninit::<u8>::uninit(); DIRENT_BUFFER_LEN];
     while let Some(&pid) = pids.get(next.fetch_add(1, Ordering::Relaxed)) {
-        let seen = scan_process(pid, wanted, &mut path, &mut part.pairs);
+        let seen = scan_process(pid, wanted, &mut path, &mut dirents, &mut part.pairs);
         if seen.denied {
             part.uninspectable += 1;
         }
@@ -463,11 +469,19 @@ struct ProcessSeen {
 }
 
 /// Reads every descriptor link of `pid`, pushing `(inode, pid)` for wanted sockets.
-fn scan_process(pid: u32, wanted: &HashSet<u32>, path: &mut PathBuf, pairs: &mut Vec<(u32, u32)>) -> ProcessSeen {
+/// `dirents` is scratch space for the directory listing, reused from process to process.
+fn scan_process(
+    pid: u32,
+    wanted: &HashSet<u32>,
+    path: &mut PathBuf,
+    dirents: &mut [MaybeUninit<u8>],
+    pairs: &mut Vec<(u32, u32)>,
+) -> ProcessSeen {
     let mut seen = ProcessSeen::default();
     set_proc_path(path, pid, "fd");
-    // Open the directory once and read each link relative to it: the kernel then resolves
-    // only the descriptor's name, not /proc/PID/fd again for every descriptor.
+    // Open the directory once, list it with raw getdents64 into the reused buffer, and read
+    // each link relative to it: the kernel then resolves only the descriptor's name, not
+    // /proc/PID/fd again for every descriptor. Three syscalls per process besides the links.
     let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
     let dir = match rustix::fs::openat(rustix::fs::CWD, path.as_path(), flags, Mode::empty()) {
         Ok(dir) => dir,
@@ -476,12 +490,10 @@ fn scan_process(pid: u32, wanted: &HashSet<u32>, path: &mut PathBuf, pairs: &mut
             return seen;
         }
     };
-    let Ok(mut entries) = rustix::fs::Dir::read_from(&dir) else {
-        return seen;
-    };
+    let mut entries = RawDir::new(&dir, dirents);
     // `socket:[4294967295]` is 19 bytes; anything that fills the buffer is not a socket.
     let mut target = [0_u8; 64];
-    while let Some(entry) = entries.read() {
+    while let Some(entry) = entries.next() {
         // An error mid-listing means the process is exiting: keep what was read.
         let Ok(entry) = entry else { break };
         let name = entry.file_name();
@@ -549,11 +561,16 @@ fn merge_parts(parts: Vec<WalkPart>) -> Walk {
 }
 
 // ---------------------------------------------------------------------------------------
-// Owner details (/proc/PID/{comm,exe,cgroup} + sysinfo, for the owning PIDs only)
+// Owner details (/proc/PID/{status,cmdline,exe,cgroup}, for the owning PIDs only)
 // ---------------------------------------------------------------------------------------
 
-/// Builds an [`Owner`] for every owning PID that is still known. A PID with no name (it
-/// exited before its `comm` could be read) is left out.
+/// Owning PIDs per details thread below which one thread does all the reading: starting a
+/// thread costs about as much as describing a few owners.
+const OWNERS_PER_THREAD: usize = 16;
+
+/// Builds an [`Owner`] for every owning PID that is still known, reading the details of
+/// several owners in parallel. A PID with no name (it exited before its `comm` or `status`
+/// could be read) is left out.
 fn describe_owners(walk: &Walk) -> HashMap<u32, Arc<Owner>> {
     let mut pids: Vec<u32> = walk.owners.values().flatten().copied().collect();
     pids.sort_unstable();
@@ -561,71 +578,119 @@ fn describe_owners(walk: &Walk) -> HashMap<u32, Arc<Owner>> {
     if pids.is_empty() {
         return HashMap::new();
     }
-    let system = refresh_owner_processes(&pids);
-    let users = Users::new_with_refreshed_list().ok();
-    pids.into_iter()
-        .filter_map(|pid| {
-            let owner = describe_owner(pid, walk.names.get(&pid), system.as_ref(), users.as_ref())?;
-            Some((pid, Arc::new(owner)))
-        })
-        .collect()
+    let next = AtomicUsize::new(0);
+    let threads = walk_threads(pids.len().div_ceil(OWNERS_PER_THREAD));
+    let work = || {
+        let mut scratch = OwnerScratch::default();
+        let mut found = Vec::new();
+        while let Some(&pid) = pids.get(next.fetch_add(1, Ordering::Relaxed)) {
+            found.extend(describe_owner(pid, walk.names.get(&pid), &mut scratch));
+        }
+        found
+    };
+    let mut owners: Vec<Owner> = std::thread::scope(|scope| {
+        let helpers: Vec<_> = (1..threads)
+            .filter_map(|_| {
+                std::thread::Builder::new()
+                    .name("portghost-owners".to_owned())
+                    .spawn_scoped(scope, work)
+                    .ok()
+            })
+            .collect();
+        // This thread works too, so every owner is described even if no helper could start.
+        let mut owners = work();
+        for helper in helpers {
+            // A helper that panicked leaves its owners undescribed; the rest still count.
+            owners.extend(helper.join().unwrap_or_default());
+        }
+        owners
+    });
+    let mut user_names: HashMap<u32, Option<String>> = HashMap::new();
+    for owner in &mut owners {
+        if let Some(uid) = owner.uid {
+            owner.user = user_names.entry(uid).or_insert_with(|| user_name(uid)).clone();
+        }
+    }
+    owners.into_iter().map(|owner| (owner.pid, Arc::new(owner))).collect()
 }
 
-/// A `sysinfo` view of just `pids`: command line and user.
-fn refresh_owner_processes(pids: &[u32]) -> Option<System> {
-    let mut system = System::new().ok()?;
-    let sys_pids: Vec<Pid> = pids.iter().map(|&pid| Pid::from_u32(pid)).collect();
-    let kind = ProcessRefreshKind::nothing()
-        .without_tasks()
-        .with_cmd(UpdateKind::Always)
-        .with_user(UpdateKind::Always);
-    system.refresh_processes_specifics(ProcessesToUpdate::Some(&sys_pids), false, kind);
-    Some(system)
+/// Buffers reused from owner to owner by one details thread.
+#[derive(Default)]
+struct OwnerScratch {
+    path: PathBuf,
+    buf: Vec<u8>,
 }
 
-/// One owner: the walk's name, else `sysinfo`'s; the executable from `/proc/PID/exe`, the
-/// unit and container from `/proc/PID/cgroup`, and whatever `sysinfo` could read.
-fn describe_owner(
-    pid: u32,
-    walk_name: Option<&String>,
-    system: Option<&System>,
-    users: Option<&Users>,
-) -> Option<Owner> {
-    let process = system.and_then(|s| s.process(Pid::from_u32(pid)));
-    let name = match (walk_name, process) {
+/// One owner: the walk's name (else the `Name:` of `/proc/PID/status`), the effective UID
+/// from `/proc/PID/status`, the command line from `/proc/PID/cmdline`, the executable from
+/// `/proc/PID/exe`, and the unit and container from `/proc/PID/cgroup`. The user name is
+/// filled in afterwards, once per UID.
+fn describe_owner(pid: u32, walk_name: Option<&String>, scratch: &mut OwnerScratch) -> Option<Owner> {
+    let status = read_proc_file(pid, "status", scratch).then(|| parse_status(&scratch.buf));
+    let name = match (walk_name, &status) {
         (Some(name), _) => name.clone(),
-        (None, Some(process)) => process.name().to_string_lossy().into_owned(),
-        (None, None) => return None,
+        (None, Some((Some(name), _))) => name.clone(),
+        (None, _) => return None,
     };
     let mut owner = Owner {
         pid,
         name,
         exe: None,
         cmdline: None,
-        uid: None,
+        uid: status.and_then(|(_, uid)| uid),
         user: None,
         unit: None,
         exe_deleted: false,
         container: None,
     };
+    if read_proc_file(pid, "cmdline", scratch) {
+        owner.cmdline = join_cmdline(&scratch.buf);
+    }
     if let Some((exe, deleted)) = read_exe(pid) {
         owner.exe = Some(exe);
         owner.exe_deleted = deleted;
     }
-    if let Some(attribution) = read_cgroup(pid) {
+    if read_proc_file(pid, "cgroup", scratch) {
+        let attribution = cgroup::attribute(&String::from_utf8_lossy(&scratch.buf));
         owner.unit = attribution.unit;
         owner.container = attribution.container;
     }
-    if let Some(process) = process {
-        owner.cmdline = join_cmdline(process.cmd());
-        if let Some(uid) = process.user_id() {
-            owner.uid = Some(**uid);
-            owner.user = users
-                .and_then(|u| u.get_user_by_id(uid))
-                .map(|user| user.name().to_owned());
+    Some(owner)
+}
+
+/// Reads `/proc/PID/FILE` into `scratch.buf`; false when it cannot be read (the process
+/// exited, or permission).
+fn read_proc_file(pid: u32, file: &str, scratch: &mut OwnerScratch) -> bool {
+    set_proc_path(&mut scratch.path, pid, file);
+    scratch.buf.clear();
+    std::fs::File::open(&scratch.path)
+        .and_then(|mut f| io::Read::read_to_end(&mut f, &mut scratch.buf))
+        .is_ok()
+}
+
+/// The `Name:` and the effective UID (second field of `Uid:`) from the text of
+/// `/proc/PID/status`.
+fn parse_status(status: &[u8]) -> (Option<String>, Option<u32>) {
+    let mut name = None;
+    let mut uid = None;
+    for line in status.split(|&b| b == b'\n') {
+        if let Some(rest) = line.strip_prefix(b"Name:") {
+            name = Some(String::from_utf8_lossy(rest.trim_ascii()).into_owned());
+        } else if let Some(rest) = line.strip_prefix(b"Uid:") {
+            uid = rest
+                .split(|b| b.is_ascii_whitespace())
+                .filter(|field| !field.is_empty())
+                .nth(1)
+                .and_then(parse_decimal);
+            break;
         }
     }
-    Some(owner)
+    (name, uid)
+}
+
+/// The name of user `uid` from the system's user database (NSS: /etc/passwd, LDAP…).
+fn user_name(uid: u32) -> Option<String> {
+    uzers::get_user_by_uid(uid).map(|user| user.name().to_string_lossy().into_owned())
 }
 
 /// The executable of `pid` from `/proc/PID/exe`, and whether the kernel marks it deleted
@@ -647,20 +712,15 @@ fn in_host_pid_namespace() -> Option<bool> {
     Some(link.as_os_str().as_bytes() == b"pid:[4026531836]")
 }
 
-/// The unit and container of `pid` from `/proc/PID/cgroup`; `None` when it cannot be read
-/// (the process exited, or the kernel has no cgroups).
-fn read_cgroup(pid: u32) -> Option<cgroup::Attribution> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
-    Some(cgroup::attribute(&text))
-}
-
-/// Arguments joined by single spaces; `None` when there are none.
-fn join_cmdline(args: &[OsString]) -> Option<String> {
-    if args.is_empty() {
+/// The NUL-separated arguments of `/proc/PID/cmdline` joined by single spaces; `None`
+/// when there are none (a kernel thread, or a zombie).
+fn join_cmdline(raw: &[u8]) -> Option<String> {
+    let raw = raw.strip_suffix(b"\0").unwrap_or(raw);
+    if raw.is_empty() {
         return None;
     }
-    let joined: Vec<_> = args.iter().map(|arg| arg.to_string_lossy()).collect();
-    Some(joined.join(" "))
+    let joined: Vec<u8> = raw.iter().map(|&b| if b == 0 { b' ' } else { b }).collect();
+    Some(String::from_utf8_lossy(&joined).into_owned())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -824,9 +884,23 @@ mod tests {
 
     #[test]
     fn cmdline_joins_with_spaces() {
-        assert_eq!(join_cmdline(&[]), None);
-        let args: Vec<OsString> = vec!["python3".into(), "-c".into(), "pass".into()];
-        assert_eq!(join_cmdline(&args).as_deref(), Some("python3 -c pass"));
+        assert_eq!(join_cmdline(b""), None);
+        assert_eq!(join_cmdline(b"\0"), None);
+        assert_eq!(join_cmdline(b"python3\0-c\0pass\0").as_deref(), Some("python3 -c pass"));
+        // A process that rewrote its arguments without NULs ("nginx: master process").
+        assert_eq!(
+            join_cmdline(b"nginx: master process /usr/sbin/nginx").as_deref(),
+            Some("nginx: master process /usr/sbin/nginx")
+        );
+    }
+
+    #[test]
+    fn status_gives_name_and_effective_uid() {
+        let status =
+            b"Name:\tnginx\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t812\nUid:\t0\t33\t33\t33\nGid:\t0\t33\t33\t33\n";
+        assert_eq!(parse_status(status), (Some("nginx".to_owned()), Some(33)));
+        assert_eq!(parse_status(b"Name:\tx\n"), (Some("x".to_owned()), None));
+        assert_eq!(parse_status(b"Uid:\tgarbage\n"), (None, None));
     }
 
     #[test]
