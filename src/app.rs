@@ -91,7 +91,7 @@ fn scan(args: &ScanArgs, settings: &Settings) -> anyhow::Result<Exit> {
     }
     if args.timings {
         eprintln!(
-            "portghost: timings: dump {:.2} ms, walk {:.2} ms, owners {:.2} ms, classify {:.2} ms, render {:.2} ms",
+            "portghost: timings: dump {:.2} ms, walk {:.2} ms (owner details {:.2} ms of thread time), classify {:.2} ms, render {:.2} ms",
             ms(timings.dump),
             ms(timings.walk),
             ms(timings.owners),

@@ -266,3 +266,38 @@ fn owners_show_their_unit_or_container() {
     assert!(has_line(&["unit", &format!("docker-{FULL}.scope")]), "{text}");
     assert!(has_line(&["container", "docker", FULL]), "{text}");
 }
+
+#[test]
+fn compact_json_with_shared_owners_equals_the_pretty_json() {
+    let report = report();
+    let shared_owners = report
+        .listeners
+        .iter()
+        .flat_map(|c| &c.listener.owners)
+        .filter(|o| {
+            report
+                .listeners
+                .iter()
+                .filter(|c| c.listener.owners.contains(o))
+                .count()
+                > 1
+        })
+        .count();
+    assert!(shared_owners > 0, "the fixture has owners that hold several sockets");
+    let mut pretty = Vec::new();
+    json::render(&mut pretty, &report, true).expect("render");
+    let mut compact = Vec::new();
+    json::render(&mut compact, &report, false).expect("render");
+    let compact_text = String::from_utf8(compact).expect("utf-8");
+    assert_eq!(compact_text.lines().count(), 1, "compact output is one line");
+    let a: Value = serde_json::from_slice(&pretty).expect("pretty parses");
+    let b: Value = serde_json::from_str(&compact_text).expect("compact parses");
+    assert_eq!(a, b);
+    // Owners serialised once and reused are as inert on a terminal as the rest.
+    assert!(
+        !compact_text
+            .chars()
+            .any(|c| c == '\u{1b}' || c == '\u{7f}' || ('\u{80}'..='\u{9f}').contains(&c) || c == '\u{202e}'),
+        "{compact_text}"
+    );
+}

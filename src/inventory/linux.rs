@@ -32,7 +32,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 use sysinfo::System;
 
 /// Size of the netlink receive buffer. The kernel never builds a dump message larger than
@@ -58,15 +58,15 @@ pub(super) fn scan(opts: &ScanOptions) -> anyhow::Result<(Inventory, ScanTimings
     timings.dump = started.elapsed();
 
     let started = Instant::now();
-    let lookup = look_up_owners(opts, &sockets);
-    timings.walk = started.elapsed();
-
-    let started = Instant::now();
-    let details = match &lookup {
-        Lookup::Walked(walk) => describe_owners(walk),
+    let mut lookup = look_up_owners(opts, &sockets);
+    let details = match &mut lookup {
+        Lookup::Walked(walk) => {
+            timings.owners = walk.details_time;
+            name_owners(std::mem::take(&mut walk.details))
+        }
         Lookup::Skipped | Lookup::Unavailable(_) => HashMap::new(),
     };
-    timings.owners = started.elapsed();
+    timings.walk = started.elapsed();
 
     let listeners: Vec<_> = sockets
         .into_iter()
@@ -322,10 +322,12 @@ fn uninspectable_warning(count: usize, hidden: usize) -> String {
 struct Walk {
     /// Owning PIDs of each wanted inode, sorted and deduplicated.
     owners: HashMap<u32, Vec<u32>>,
-    /// `/proc/PID/comm` of each owning PID, read during the walk.
-    names: HashMap<u32, String>,
+    /// The details of each owning PID, read by the walk thread that found it.
+    details: Vec<Owner>,
     /// Processes whose descriptors could not be read for lack of privilege.
     uninspectable: usize,
+    /// Time the walk threads spent reading owner details, added over the threads.
+    details_time: Duration,
 }
 
 /// Runs the owner walk when owners are wanted and there is something to own.
@@ -430,10 +432,12 @@ fn socket_inode(link: &[u8]) -> Option<u32> {
 struct WalkPart {
     /// (inode, pid) for every descriptor that is a wanted socket.
     pairs: Vec<(u32, u32)>,
-    /// (pid, comm) of every owning PID this thread saw.
-    names: Vec<(u32, String)>,
+    /// The details of every owning PID this thread saw.
+    details: Vec<Owner>,
     /// Processes this thread could not inspect.
     uninspectable: usize,
+    /// Time this thread spent reading owner details.
+    details_time: Duration,
 }
 
 /// Size of each walk thread's directory-entry buffer: one `getdents64` call fills it with
@@ -445,15 +449,18 @@ fn walk_worker(pids: &[u32], next: &AtomicUsize, wanted: &HashSet<u32>) -> WalkP
     let mut part = WalkPart::default();
     let mut path = PathBuf::with_capacity(64);
     let mut dirents = vec![MaybeUninit::<u8>::uninit(); DIRENT_BUFFER_LEN];
+    let mut scratch = OwnerScratch::default();
     while let Some(&pid) = pids.get(next.fetch_add(1, Ordering::Relaxed)) {
         let seen = scan_process(pid, wanted, &mut path, &mut dirents, &mut part.pairs);
         if seen.denied {
             part.uninspectable += 1;
         }
-        if seen.owns_wanted
-            && let Some(name) = read_comm(pid, &mut path)
-        {
-            part.names.push((pid, name));
+        if seen.owns_wanted {
+            // Describe the owner right away, on this thread, while its /proc entries are
+            // hot; the walk's dynamic scheduling then spreads the details too.
+            let started = Instant::now();
+            part.details.extend(describe_owner(pid, &mut scratch));
+            part.details_time += started.elapsed();
         }
     }
     part
@@ -535,14 +542,6 @@ fn set_proc_path(path: &mut PathBuf, pid: u32, file: &str) {
     let _ = write!(buf, "/proc/{pid}/{file}");
 }
 
-/// `/proc/PID/comm` without its newline, or `None` when the process is gone.
-fn read_comm(pid: u32, path: &mut PathBuf) -> Option<String> {
-    set_proc_path(path, pid, "comm");
-    let bytes = std::fs::read(&*path).ok()?;
-    let name = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
-    Some(String::from_utf8_lossy(name).into_owned())
-}
-
 /// Joins the per-thread results into one [`Walk`].
 fn merge_parts(parts: Vec<WalkPart>) -> Walk {
     let mut walk = Walk::default();
@@ -550,8 +549,9 @@ fn merge_parts(parts: Vec<WalkPart>) -> Walk {
         for (inode, pid) in part.pairs {
             walk.owners.entry(inode).or_default().push(pid);
         }
-        walk.names.extend(part.names);
+        walk.details.extend(part.details);
         walk.uninspectable += part.uninspectable;
+        walk.details_time += part.details_time;
     }
     for pids in walk.owners.values_mut() {
         pids.sort_unstable();
@@ -564,47 +564,8 @@ fn merge_parts(parts: Vec<WalkPart>) -> Walk {
 // Owner details (/proc/PID/{status,cmdline,exe,cgroup}, for the owning PIDs only)
 // ---------------------------------------------------------------------------------------
 
-/// Owning PIDs per details thread below which one thread does all the reading: starting a
-/// thread costs about as much as describing a few owners.
-const OWNERS_PER_THREAD: usize = 16;
-
-/// Builds an [`Owner`] for every owning PID that is still known, reading the details of
-/// several owners in parallel. A PID with no name (it exited before its `comm` or `status`
-/// could be read) is left out.
-fn describe_owners(walk: &Walk) -> HashMap<u32, Arc<Owner>> {
-    let mut pids: Vec<u32> = walk.owners.values().flatten().copied().collect();
-    pids.sort_unstable();
-    pids.dedup();
-    if pids.is_empty() {
-        return HashMap::new();
-    }
-    let next = AtomicUsize::new(0);
-    let threads = walk_threads(pids.len().div_ceil(OWNERS_PER_THREAD));
-    let work = || {
-        let mut scratch = OwnerScratch::default();
-        let mut found = Vec::new();
-        while let Some(&pid) = pids.get(next.fetch_add(1, Ordering::Relaxed)) {
-            found.extend(describe_owner(pid, walk.names.get(&pid), &mut scratch));
-        }
-        found
-    };
-    let mut owners: Vec<Owner> = std::thread::scope(|scope| {
-        let helpers: Vec<_> = (1..threads)
-            .filter_map(|_| {
-                std::thread::Builder::new()
-                    .name("portghost-owners".to_owned())
-                    .spawn_scoped(scope, work)
-                    .ok()
-            })
-            .collect();
-        // This thread works too, so every owner is described even if no helper could start.
-        let mut owners = work();
-        for helper in helpers {
-            // A helper that panicked leaves its owners undescribed; the rest still count.
-            owners.extend(helper.join().unwrap_or_default());
-        }
-        owners
-    });
+/// Names the owners' users, once per UID, and indexes the owners by PID.
+fn name_owners(mut owners: Vec<Owner>) -> HashMap<u32, Arc<Owner>> {
     let mut user_names: HashMap<u32, Option<String>> = HashMap::new();
     for owner in &mut owners {
         if let Some(uid) = owner.uid {
@@ -621,14 +582,18 @@ struct OwnerScratch {
     buf: Vec<u8>,
 }
 
-/// One owner: the walk's name (else the `Name:` of `/proc/PID/status`), the effective UID
-/// from `/proc/PID/status`, the command line from `/proc/PID/cmdline`, the executable from
-/// `/proc/PID/exe`, and the unit and container from `/proc/PID/cgroup`. The user name is
-/// filled in afterwards, once per UID.
-fn describe_owner(pid: u32, walk_name: Option<&String>, scratch: &mut OwnerScratch) -> Option<Owner> {
+/// One owner: the name from `/proc/PID/comm` (else the `Name:` of `/proc/PID/status`), the
+/// effective UID from `/proc/PID/status`, the command line from `/proc/PID/cmdline`, the
+/// executable from `/proc/PID/exe`, and the unit and container from `/proc/PID/cgroup`.
+/// The user name is filled in afterwards, once per UID. `None` when the process is gone.
+fn describe_owner(pid: u32, scratch: &mut OwnerScratch) -> Option<Owner> {
+    let comm = read_proc_file(pid, "comm", scratch).then(|| {
+        let name = scratch.buf.strip_suffix(b"\n").unwrap_or(&scratch.buf);
+        String::from_utf8_lossy(name).into_owned()
+    });
     let status = read_proc_file(pid, "status", scratch).then(|| parse_status(&scratch.buf));
-    let name = match (walk_name, &status) {
-        (Some(name), _) => name.clone(),
+    let name = match (comm, &status) {
+        (Some(name), _) => name,
         (None, Some((Some(name), _))) => name.clone(),
         (None, _) => return None,
     };
@@ -863,23 +828,40 @@ mod tests {
         assert!(uninspectable_warning(1, 1).starts_with("1 process could not"));
     }
 
+    fn owner(pid: u32) -> Owner {
+        Owner {
+            pid,
+            name: "x".into(),
+            exe: None,
+            cmdline: None,
+            uid: None,
+            user: None,
+            unit: None,
+            exe_deleted: false,
+            container: None,
+        }
+    }
+
     #[test]
     fn merge_sorts_and_dedups_owners() {
         let a = WalkPart {
             pairs: vec![(7, 30), (7, 10), (8, 10)],
-            names: vec![(10, "a".into())],
+            details: vec![owner(10)],
             uninspectable: 1,
+            details_time: Duration::from_millis(2),
         };
         let b = WalkPart {
             pairs: vec![(7, 20), (7, 10)],
-            names: vec![(20, "b".into())],
+            details: vec![owner(20)],
             uninspectable: 2,
+            details_time: Duration::from_millis(3),
         };
         let walk = merge_parts(vec![a, b]);
         assert_eq!(walk.owners.get(&7), Some(&vec![10, 20, 30]));
         assert_eq!(walk.owners.get(&8), Some(&vec![10]));
         assert_eq!(walk.uninspectable, 3);
-        assert_eq!(walk.names.len(), 2);
+        assert_eq!(walk.details.len(), 2);
+        assert_eq!(walk.details_time, Duration::from_millis(5));
     }
 
     #[test]
