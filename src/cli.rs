@@ -96,7 +96,8 @@ pub struct DiffArgs {
     #[arg(long, short = 'f', value_enum, default_value_t = DiffFormat::Text)]
     pub format: DiffFormat,
 
-    /// Exit with status 1 when anything changed.
+    /// Exit with status 1 when anything changed, and 2 when owners hidden in one of the
+    /// scans cannot be compared.
     #[arg(long)]
     pub fail_on_change: bool,
 }

@@ -165,17 +165,18 @@ pub fn parse(file: &str, text: &str) -> Result<Snapshot, FileError> {
     serde_json::from_str(text).map_err(|e| json_error(file, text, &e))
 }
 
-/// Which listener: the comparison key is (network namespace, protocol, address, port).
+/// Which listener: the comparison key is (network namespace, protocol, port, address), in
+/// that sort order.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct ListenerKey {
     /// The namespace label (name, else inode), when the scan recorded one.
     pub netns: Option<String>,
     /// Transport protocol.
     pub protocol: Protocol,
-    /// Local address.
-    pub local_address: IpAddr,
     /// Local port.
     pub port: u16,
+    /// Local address.
+    pub local_address: IpAddr,
 }
 
 impl ListenerKey {
