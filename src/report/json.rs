@@ -342,15 +342,24 @@ pub fn write_json<T: Serialize + ?Sized>(w: &mut dyn Write, value: &T, pretty: b
     // serde_json writes many small pieces; buffer them here, where the writer's type is
     // known, so that `w` is called once per 64 KiB rather than once per piece.
     let mut buffered = io::BufWriter::with_capacity(64 * 1024, w);
+    write_json_to(&mut buffered, value, pretty)?;
+    buffered.flush()
+}
+
+/// [`write_json`] into a writer of known type, without buffering of its own: give it a
+/// `BufWriter` or a `Vec` when writing many values.
+///
+/// # Errors
+/// Errors from writing to `w`.
+pub fn write_json_to<W: Write, T: Serialize + ?Sized>(w: &mut W, value: &T, pretty: bool) -> io::Result<()> {
     if pretty {
-        let mut ser = serde_json::Serializer::with_formatter(&mut buffered, SafeFormatter(PrettyFormatter::new()));
+        let mut ser = serde_json::Serializer::with_formatter(&mut *w, SafeFormatter(PrettyFormatter::new()));
         value.serialize(&mut ser).map_err(io::Error::other)?;
     } else {
-        let mut ser = serde_json::Serializer::with_formatter(&mut buffered, SafeFormatter(CompactFormatter));
+        let mut ser = serde_json::Serializer::with_formatter(&mut *w, SafeFormatter(CompactFormatter));
         value.serialize(&mut ser).map_err(io::Error::other)?;
     }
-    writeln!(buffered)?;
-    buffered.flush()
+    writeln!(w)
 }
 
 /// Renders `report` as the documented JSON object, indented when `pretty`. Compact output

@@ -4,8 +4,12 @@
 //! which writes to any `std::io::Write`. Renderers never scan, never classify and never
 //! read the environment: colour and width arrive as plain values.
 
+pub mod diff;
 pub mod explain;
+pub mod github;
 pub mod json;
+pub mod jsonl;
+pub mod junit;
 pub mod table;
 
 use crate::model::{Listener, Protocol};
