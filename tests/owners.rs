@@ -52,3 +52,30 @@ fn owner_user_is_the_effective_uid_by_name() {
     let cmdline = owner["cmdline"].as_str().expect("cmdline");
     assert!(cmdline.contains(" -c ") && cmdline.contains("setresuid"), "{cmdline}");
 }
+
+#[test]
+fn owner_name_is_exact_even_when_status_would_escape_it() {
+    let mut lab = Lab::new();
+    // A name with a backslash, a newline and a trailing space: /proc/PID/status escapes
+    // the first two, so the name must come from /proc/PID/comm.
+    let (pid, _) = lab.hold_script(
+        "import ctypes, socket, sys\n\
+         ctypes.CDLL(None).prctl(15, b'ev\\\\il\\nx ', 0, 0, 0)\n\
+         s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n\
+         s.bind(('127.0.0.1', 48124)); s.listen(4)\n\
+         print('READY', flush=True)\n\
+         sys.stdin.read()\n",
+    );
+    let comm = std::fs::read(format!("/proc/{pid}/comm")).expect("comm");
+    assert_eq!(comm, b"ev\\il\nx \n", "the kernel kept the name as set");
+    let out = lab.portghost(&["scan", "--format", "json", "--port", "48124"]);
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let owner = v["listeners"]
+        .as_array()
+        .expect("listeners")
+        .iter()
+        .flat_map(|l| l["owners"].as_array().into_iter().flatten())
+        .find(|o| o["pid"] == pid)
+        .unwrap_or_else(|| panic!("no listener owned by {pid}: {v:#}"));
+    assert_eq!(owner["name"], "ev\\il\nx ", "{owner:#}");
+}

@@ -582,27 +582,33 @@ struct OwnerScratch {
     buf: Vec<u8>,
 }
 
-/// One owner: the name from `/proc/PID/comm` (else the `Name:` of `/proc/PID/status`), the
-/// effective UID from `/proc/PID/status`, the command line from `/proc/PID/cmdline`, the
-/// executable from `/proc/PID/exe`, and the unit and container from `/proc/PID/cgroup`.
-/// The user name is filled in afterwards, once per UID. `None` when the process is gone.
+/// One owner: the name and effective UID from `/proc/PID/status` (the name from
+/// `/proc/PID/comm` when `status` had to escape it), the command line from
+/// `/proc/PID/cmdline`, the executable from `/proc/PID/exe`, and the unit and container
+/// from `/proc/PID/cgroup`. The user name is filled in afterwards, once per UID. `None`
+/// when the process is gone.
 fn describe_owner(pid: u32, scratch: &mut OwnerScratch) -> Option<Owner> {
-    let comm = read_proc_file(pid, "comm", scratch).then(|| {
-        let name = scratch.buf.strip_suffix(b"\n").unwrap_or(&scratch.buf);
-        String::from_utf8_lossy(name).into_owned()
-    });
-    let status = read_proc_file(pid, "status", scratch).then(|| parse_status(&scratch.buf));
-    let name = match (comm, &status) {
-        (Some(name), _) => name,
-        (None, Some((Some(name), _))) => name.clone(),
-        (None, _) => return None,
+    let (status_name, uid) = if read_proc_file(pid, "status", scratch) {
+        parse_status(&scratch.buf)
+    } else {
+        (None, None)
+    };
+    // `status` escapes a newline or backslash in the name (as `\n`, or octal on older
+    // kernels); only `comm` has it exactly.
+    let name = match status_name {
+        Some(name) if !name.contains('\\') => name,
+        _ if read_proc_file(pid, "comm", scratch) => {
+            let name = scratch.buf.strip_suffix(b"\n").unwrap_or(&scratch.buf);
+            String::from_utf8_lossy(name).into_owned()
+        }
+        _ => return None,
     };
     let mut owner = Owner {
         pid,
         name,
         exe: None,
         cmdline: None,
-        uid: status.and_then(|(_, uid)| uid),
+        uid,
         user: None,
         unit: None,
         exe_deleted: false,
@@ -640,7 +646,9 @@ fn parse_status(status: &[u8]) -> (Option<String>, Option<u32>) {
     let mut uid = None;
     for line in status.split(|&b| b == b'\n') {
         if let Some(rest) = line.strip_prefix(b"Name:") {
-            name = Some(String::from_utf8_lossy(rest.trim_ascii()).into_owned());
+            // Exactly one tab separates the key; the name itself may have spaces at its ends.
+            let value = rest.strip_prefix(b"\t").unwrap_or(rest);
+            name = Some(String::from_utf8_lossy(value).into_owned());
         } else if let Some(rest) = line.strip_prefix(b"Uid:") {
             uid = rest
                 .split(|b| b.is_ascii_whitespace())
@@ -882,6 +890,7 @@ mod tests {
             b"Name:\tnginx\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t812\nUid:\t0\t33\t33\t33\nGid:\t0\t33\t33\t33\n";
         assert_eq!(parse_status(status), (Some("nginx".to_owned()), Some(33)));
         assert_eq!(parse_status(b"Name:\tx\n"), (Some("x".to_owned()), None));
+        assert_eq!(parse_status(b"Name:\t x \n"), (Some(" x ".to_owned()), None));
         assert_eq!(parse_status(b"Uid:\tgarbage\n"), (None, None));
     }
 
