@@ -5,12 +5,13 @@
 //! [`crate::inventory`].
 
 use crate::classify::{classify, classify_listener, sees_every_process};
-use crate::cli::{Cli, Command, ExplainArgs, Format, ScanArgs};
+use crate::cli::{Cli, Command, DiffArgs, DiffFormat, ExplainArgs, Format, ScanArgs};
+use crate::diff;
 use crate::inventory::{self, NetnsScope, ScanOptions, ScanTimings};
 use crate::model::{Protocol, View};
 use crate::registry::{Registry, iana};
 use crate::report::explain::PortFacts;
-use crate::report::{Report, Verdict, explain, json, table};
+use crate::report::{self, Report, Verdict, explain, github, json, jsonl, junit, table};
 use crate::settings::Settings;
 use anyhow::Context as _;
 use std::io::{self, BufWriter, Write};
@@ -21,7 +22,8 @@ use std::time::{Duration, Instant};
 pub enum Exit {
     /// 0: the command succeeded and, with `--fail-on-unexpected`, nothing shown is unexpected.
     Clean = 0,
-    /// 1: `--fail-on-unexpected` was given and at least one listener shown is unexpected.
+    /// 1: the gate failed: `--fail-on-unexpected` was given and at least one listener shown
+    /// is unexpected, or `diff --fail-on-change` was given and the scans differ.
     Unexpected = 1,
     /// 2: usage error, bad input, or a scan that could not be done.
     Error = 2,
@@ -38,6 +40,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         None => scan(&ScanArgs::default(), &settings),
         Some(Command::Scan(args)) => scan(&args, &settings),
         Some(Command::Explain(args)) => explain_port(&args, &settings),
+        Some(Command::Diff(args)) => diff_scans(&args, &settings),
     }
 }
 
@@ -60,8 +63,20 @@ fn scan_options(args: &ScanArgs) -> ScanOptions {
 /// # Errors
 /// When the socket table cannot be read or the embedded registry is broken.
 pub fn scan_report(args: &ScanArgs) -> anyhow::Result<(Report, ScanTimings, Duration)> {
-    let registry = Registry::builtin().context("loading the embedded registry")?;
-    let (mut inventory, timings) = inventory::scan(&scan_options(args)).context("enumerating listening sockets")?;
+    // The embedded registry is parsed on its own thread while the kernel and /proc are read.
+    let (registry, scanned) = std::thread::scope(|scope| {
+        let loader = std::thread::Builder::new()
+            .name("portghost-registry".to_owned())
+            .spawn_scoped(scope, Registry::builtin);
+        let scanned = inventory::scan(&scan_options(args));
+        let registry = match loader {
+            Ok(handle) => handle.join().unwrap_or_else(|_| Registry::builtin()),
+            Err(_) => Registry::builtin(),
+        };
+        (registry, scanned)
+    });
+    let registry = registry.context("loading the embedded registry")?;
+    let (mut inventory, timings) = scanned.context("enumerating listening sockets")?;
     let started = Instant::now();
     if !args.port.is_empty() {
         inventory.listeners.retain(|l| args.port.contains(&l.port));
@@ -81,6 +96,9 @@ fn scan(args: &ScanArgs, settings: &Settings) -> anyhow::Result<Exit> {
     match args.format {
         Format::Table => table::render(&mut out, &report, settings)?,
         Format::Json => json::render(&mut out, &report, settings.tty)?,
+        Format::Junit => junit::render(&mut out, &report)?,
+        Format::Github => github::render(&mut out, &report)?,
+        Format::Jsonl => jsonl::render(&mut out, &report)?,
     }
     out.flush()?;
     let render_time = render_start.elapsed();
@@ -99,7 +117,7 @@ fn scan(args: &ScanArgs, settings: &Settings) -> anyhow::Result<Exit> {
     }
     if args.timings {
         eprintln!(
-            "portghost: timings: dump {:.2} ms, walk {:.2} ms, owners {:.2} ms, classify {:.2} ms, render {:.2} ms",
+            "portghost: timings: dump {:.2} ms, walk {:.2} ms (owner details {:.2} ms of thread time), classify {:.2} ms, render {:.2} ms",
             ms(timings.dump),
             ms(timings.walk),
             ms(timings.owners),
@@ -161,5 +179,48 @@ fn explain_port(args: &ExplainArgs, settings: &Settings) -> anyhow::Result<Exit>
     let mut out = BufWriter::new(stdout.lock());
     explain::render(&mut out, &facts, settings)?;
     out.flush()?;
+    Ok(Exit::Clean)
+}
+
+/// Reads and parses a scan file for `diff`; errors name the file, and line and column where
+/// the JSON is at fault.
+fn read_snapshot(path: &std::path::Path) -> anyhow::Result<diff::Snapshot> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).with_context(|| format!("{name}: cannot read the scan"))?;
+    Ok(diff::parse(&name, &text)?)
+}
+
+fn diff_scans(args: &DiffArgs, settings: &Settings) -> anyhow::Result<Exit> {
+    let old = read_snapshot(&args.old)?;
+    let (new, new_label) = match &args.new {
+        Some(path) => (read_snapshot(path)?, path.display().to_string()),
+        None => {
+            // Scan now and read the result back through the JSON schema, so both sides are
+            // compared exactly as `scan --format json` would have written them.
+            let (report, _, _) = scan_report(&ScanArgs::default())?;
+            let mut buf = Vec::new();
+            json::render(&mut buf, &report, false)?;
+            let text = String::from_utf8(buf).context("scan JSON is not UTF-8")?;
+            (diff::parse("this host now", &text)?, "this host now".to_string())
+        }
+    };
+    let d = diff::compare(&old, &args.old.display().to_string(), &new, &new_label);
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    match args.format {
+        DiffFormat::Text => report::diff::render_text(&mut out, &d, settings)?,
+        DiffFormat::Json => report::diff::render_json(&mut out, &d, settings.tty)?,
+    }
+    out.flush()?;
+    if args.fail_on_change && d.summary.not_compared > 0 {
+        eprintln!(
+            "portghost: cannot tell whether the owners of {} listener(s) changed: their owners are hidden in one of the scans (see the notes); scan as root",
+            d.summary.not_compared
+        );
+        return Ok(Exit::Error);
+    }
+    if args.fail_on_change && d.summary.drift {
+        return Ok(Exit::Unexpected);
+    }
     Ok(Exit::Clean)
 }

@@ -126,14 +126,19 @@ pub fn suspicious_executable(o: &Owner) -> Vec<String> {
     let Some(exe) = o.exe.as_deref() else {
         return Vec::new();
     };
+    let in_temp_dir = TEMP_DIRS.iter().find(|d| exe.starts_with(**d));
+    let memfd = exe.starts_with("/memfd:");
+    if !memfd && in_temp_dir.is_none() && !o.exe_deleted {
+        return Vec::new();
+    }
     let who = format!("{}({})", o.name, o.pid);
-    if exe.starts_with("/memfd:") {
+    if memfd {
         return vec![format!(
             "{who} runs from an anonymous memory file ({exe}), with no executable on disk: a fileless-malware technique"
         )];
     }
     let mut reasons = Vec::new();
-    if let Some(dir) = TEMP_DIRS.iter().find(|d| exe.starts_with(**d)) {
+    if let Some(dir) = in_temp_dir {
         reasons.push(format!(
             "{who} runs {exe} from {dir}, a world-writable temporary directory"
         ));

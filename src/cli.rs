@@ -28,6 +28,9 @@ pub enum Command {
     Scan(ScanArgs),
     /// Print everything the registry knows about a port, and what listens on it now.
     Explain(ExplainArgs),
+    /// Compare two JSON scans (or one with this host now): listeners added, removed, or
+    /// changed owner, executable, user or address.
+    Diff(DiffArgs),
 }
 
 /// Flags of `portghost scan`.
@@ -88,6 +91,37 @@ pub struct ExplainArgs {
     pub no_live: bool,
 }
 
+/// Flags of `portghost diff`.
+#[derive(Debug, Args, Clone)]
+pub struct DiffArgs {
+    /// The earlier scan: a file written by `portghost scan --format json`.
+    #[arg(value_name = "OLD.json")]
+    pub old: std::path::PathBuf,
+
+    /// The later scan; when omitted, this host is scanned now (with owners, like `scan`).
+    #[arg(value_name = "NEW.json")]
+    pub new: Option<std::path::PathBuf>,
+
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = DiffFormat::Text)]
+    pub format: DiffFormat,
+
+    /// Exit with status 1 when anything changed, and 2 when owners hidden in one of the
+    /// scans cannot be compared.
+    #[arg(long)]
+    pub fail_on_change: bool,
+}
+
+/// `portghost diff --format` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum DiffFormat {
+    /// A readable list of the changes, then a summary line.
+    #[default]
+    Text,
+    /// One JSON object of the changes (schema_version 1), documented in the README.
+    Json,
+}
+
 /// A port with an optional transport, as typed on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PortSpec {
@@ -134,4 +168,11 @@ pub enum Format {
     Table,
     /// One JSON object (schema_version 1), documented in the README.
     Json,
+    /// JUnit XML for CI test reports: one test case per listener, a failure per unexpected one.
+    Junit,
+    /// GitHub Actions workflow commands: an ::error per unexpected listener, ::warning for
+    /// scan warnings and hidden owners, and a closing ::notice.
+    Github,
+    /// JSON Lines for log pipelines: one listener per line, each with host and scanned_at.
+    Jsonl,
 }

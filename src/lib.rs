@@ -4,7 +4,8 @@
 //!
 //! The pipeline is `inventory` (the only OS seam) → `classify` (pure) → `report` (renderers
 //! over any `Write`), with `registry` holding the embedded data. `app` wires them together
-//! for the `portghost` binary; library users can call each stage on its own.
+//! for the `portghost` binary; library users can call each stage on its own. `diff` compares
+//! two saved scans.
 
 #![deny(missing_docs)]
 
@@ -12,6 +13,7 @@ pub mod app;
 pub mod classify;
 pub mod cli;
 pub mod diag;
+pub mod diff;
 pub mod inventory;
 pub mod model;
 pub mod registry;

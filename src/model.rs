@@ -143,6 +143,18 @@ impl Netns {
     pub fn order(&self) -> (bool, u64) {
         (!self.host, self.inode)
     }
+
+    /// A short name for the namespace that survives restarts as far as possible: `host`
+    /// for the host's, else its `ip netns` name, else its container (`docker:3f2a9c1b7d4e`),
+    /// else its inode. Untrusted text: sanitise before printing.
+    pub fn label(&self) -> String {
+        match (&self.name, &self.container) {
+            _ if self.host => "host".to_owned(),
+            (Some(name), _) => name.clone(),
+            (None, Some(c)) => format!("{}:{}", c.runtime, c.id),
+            (None, None) => self.inode.to_string(),
+        }
+    }
 }
 
 /// Whose view of the machine a scan is.

@@ -374,3 +374,73 @@ fn owners_show_their_unit_or_container() {
     assert!(has_line(&["unit", &format!("docker-{FULL}.scope")]), "{text}");
     assert!(has_line(&["container", "docker", FULL]), "{text}");
 }
+
+#[test]
+fn compact_json_with_shared_owners_equals_the_pretty_json() {
+    let report = report();
+    let shared_owners = report
+        .listeners
+        .iter()
+        .flat_map(|c| &c.listener.owners)
+        .filter(|o| {
+            report
+                .listeners
+                .iter()
+                .filter(|c| c.listener.owners.contains(o))
+                .count()
+                > 1
+        })
+        .count();
+    assert!(shared_owners > 0, "the fixture has owners that hold several sockets");
+    let mut pretty = Vec::new();
+    json::render(&mut pretty, &report, true).expect("render");
+    let mut compact = Vec::new();
+    json::render(&mut compact, &report, false).expect("render");
+    let compact_text = String::from_utf8(compact).expect("utf-8");
+    assert_eq!(compact_text.lines().count(), 1, "compact output is one line");
+    let a: Value = serde_json::from_slice(&pretty).expect("pretty parses");
+    let b: Value = serde_json::from_str(&compact_text).expect("compact parses");
+    assert_eq!(a, b);
+    // Owners serialised once and reused are as inert on a terminal as the rest.
+    assert!(
+        !compact_text
+            .chars()
+            .any(|c| c == '\u{1b}' || c == '\u{7f}' || ('\u{80}'..='\u{9f}').contains(&c) || c == '\u{202e}'),
+        "{compact_text}"
+    );
+}
+
+#[test]
+fn ci_formats_name_the_namespace_when_the_scan_spans_several() {
+    use portghost::report::{github, junit};
+    let spanning = two_namespaces();
+    let names: Vec<String> = spanning
+        .listeners
+        .iter()
+        .map(|c| junit::case_name(&c.listener))
+        .collect();
+    assert!(
+        names.iter().all(|n| !n.starts_with("netns")),
+        "case_name alone has no prefix"
+    );
+    let xml = junit::build(&spanning).to_string().expect("xml");
+    assert!(xml.contains(r#"name="netns host: tcp/22 0.0.0.0 sshd""#), "{xml}");
+    assert!(
+        xml.contains(r#"name="netns lab\x1b[2J1: tcp/3237 0.0.0.0 python3""#),
+        "{xml}"
+    );
+    assert!(xml.contains("netns: 4026532301 lab\\x1b[2J1"), "{xml}");
+
+    let mut out = Vec::new();
+    github::render(&mut out, &spanning).expect("render");
+    let text = String::from_utf8(out).expect("utf-8");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("::error ") && l.contains(r"::netns lab\x1b[2J1: 0.0.0.0:3237 python3(4242)")),
+        "{text}"
+    );
+
+    // One namespace: the names stay as they were.
+    let xml = junit::build(&report()).to_string().expect("xml");
+    assert!(!xml.contains("netns "), "{xml}");
+}

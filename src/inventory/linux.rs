@@ -5,9 +5,9 @@
 //! (family, protocol) (TCP in LISTEN, UDP in CLOSE, i.e. bound and unconnected, as `ss -l`
 //! shows them) in each network namespace asked for (entered through [`super::netns`]),
 //! one parallel walk of every process's file descriptors that keeps only the dumped inodes
-//! of every namespace, and `/proc/PID/comm`, `/proc/PID/exe`, `/proc/PID/cgroup` plus
-//! `sysinfo` for the owning PIDs only. Where portghost itself runs and whether `/proc`
-//! hides processes come from [`super::view`].
+//! of every namespace, and `/proc/PID/{comm,status,cmdline,exe,cgroup}` for the owning
+//! PIDs only, with user names from the system's user database (NSS), once per UID. Where
+//! portghost itself runs and whether `/proc` hides processes come from [`super::view`].
 //!
 //! It must not: use `netstat2`, refresh every process (`System::new_all()`), walk `/proc`
 //! more than once per scan for owners, read `/proc/*/ns/net` unless other namespaces are
@@ -27,18 +27,19 @@ use netlink_packet_sock_diag::inet::nlas::Nla;
 use netlink_packet_sock_diag::inet::{ExtensionFlags, InetRequest, InetResponse, SocketId, StateFlags};
 use netlink_sys::protocols::NETLINK_SOCK_DIAG;
 use netlink_sys::{Socket, SocketAddr};
-use rustix::fs::{Mode, OFlags};
+use rustix::fs::{Mode, OFlags, RawDir};
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::io;
+use std::mem::MaybeUninit;
 use std::net::IpAddr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Instant, SystemTime};
-use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System, UpdateKind, Users};
+use std::time::{Duration, Instant, SystemTime};
+use sysinfo::System;
 
 /// Size of the netlink receive buffer. The kernel never builds a dump message larger than
 /// 32 KiB, so a whole datagram always fits.
@@ -92,15 +93,15 @@ pub(super) fn scan(opts: &ScanOptions) -> anyhow::Result<(Inventory, ScanTimings
     } else {
         None
     };
-    let lookup = look_up_owners(opts, &dumped.sockets, hiding);
-    timings.walk = started.elapsed();
-
-    let started = Instant::now();
-    let details = match &lookup {
-        Lookup::Walked(walk) => describe_owners(walk),
+    let mut lookup = look_up_owners(opts, &dumped.sockets, hiding);
+    let details = match &mut lookup {
+        Lookup::Walked(walk) => {
+            timings.owners = walk.details_time;
+            name_owners(std::mem::take(&mut walk.details))
+        }
         Lookup::Skipped | Lookup::Unavailable(_) => HashMap::new(),
     };
-    timings.owners = started.elapsed();
+    timings.walk = started.elapsed();
 
     let listeners: Vec<_> = dumped
         .sockets
@@ -304,9 +305,13 @@ impl OwnNetns {
 /// The container of the first of `pids` (up to [`MAX_CGROUPS_PER_NETNS`]) whose cgroup
 /// names one.
 fn netns_container(pids: &[u32]) -> Option<Container> {
-    pids.iter()
-        .take(MAX_CGROUPS_PER_NETNS)
-        .find_map(|&pid| read_cgroup(pid)?.container)
+    let mut scratch = OwnerScratch::default();
+    pids.iter().take(MAX_CGROUPS_PER_NETNS).find_map(|&pid| {
+        if !read_proc_file(pid, "cgroup", &mut scratch) {
+            return None;
+        }
+        cgroup::attribute(&String::from_utf8_lossy(&scratch.buf)).container
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -550,10 +555,12 @@ fn uninspectable_warning(count: usize, hidden: usize) -> String {
 struct Walk {
     /// Owning PIDs of each wanted inode, sorted and deduplicated.
     owners: HashMap<u32, Vec<u32>>,
-    /// `/proc/PID/comm` of each owning PID, read during the walk.
-    names: HashMap<u32, String>,
+    /// The details of each owning PID, read by the walk thread that found it.
+    details: Vec<Owner>,
     /// Processes whose descriptors could not be read for lack of privilege.
     uninspectable: usize,
+    /// Time the walk threads spent reading owner details, added over the threads.
+    details_time: Duration,
     /// How the `/proc` mount hides other users' processes from this one (`hidepid`): the
     /// walk did not even see them.
     hiding: Option<ProcHiding>,
@@ -666,25 +673,35 @@ fn socket_inode(link: &[u8]) -> Option<u32> {
 struct WalkPart {
     /// (inode, pid) for every descriptor that is a wanted socket.
     pairs: Vec<(u32, u32)>,
-    /// (pid, comm) of every owning PID this thread saw.
-    names: Vec<(u32, String)>,
+    /// The details of every owning PID this thread saw.
+    details: Vec<Owner>,
     /// Processes this thread could not inspect.
     uninspectable: usize,
+    /// Time this thread spent reading owner details.
+    details_time: Duration,
 }
+
+/// Size of each walk thread's directory-entry buffer: one `getdents64` call fills it with
+/// about 1,000 descriptor entries.
+const DIRENT_BUFFER_LEN: usize = 32 * 1024;
 
 /// Pulls PIDs from the shared index until none is left.
 fn walk_worker(pids: &[u32], next: &AtomicUsize, wanted: &HashSet<u32>) -> WalkPart {
     let mut part = WalkPart::default();
     let mut path = PathBuf::with_capacity(64);
+    let mut dirents = vec![MaybeUninit::<u8>::uninit(); DIRENT_BUFFER_LEN];
+    let mut scratch = OwnerScratch::default();
     while let Some(&pid) = pids.get(next.fetch_add(1, Ordering::Relaxed)) {
-        let seen = scan_process(pid, wanted, &mut path, &mut part.pairs);
+        let seen = scan_process(pid, wanted, &mut path, &mut dirents, &mut part.pairs);
         if seen.denied {
             part.uninspectable += 1;
         }
-        if seen.owns_wanted
-            && let Some(name) = read_comm(pid, &mut path)
-        {
-            part.names.push((pid, name));
+        if seen.owns_wanted {
+            // Describe the owner right away, on this thread, while its /proc entries are
+            // hot; the walk's dynamic scheduling then spreads the details too.
+            let started = Instant::now();
+            part.details.extend(describe_owner(pid, &mut scratch));
+            part.details_time += started.elapsed();
         }
     }
     part
@@ -700,11 +717,19 @@ struct ProcessSeen {
 }
 
 /// Reads every descriptor link of `pid`, pushing `(inode, pid)` for wanted sockets.
-fn scan_process(pid: u32, wanted: &HashSet<u32>, path: &mut PathBuf, pairs: &mut Vec<(u32, u32)>) -> ProcessSeen {
+/// `dirents` is scratch space for the directory listing, reused from process to process.
+fn scan_process(
+    pid: u32,
+    wanted: &HashSet<u32>,
+    path: &mut PathBuf,
+    dirents: &mut [MaybeUninit<u8>],
+    pairs: &mut Vec<(u32, u32)>,
+) -> ProcessSeen {
     let mut seen = ProcessSeen::default();
     set_proc_path(path, pid, "fd");
-    // Open the directory once and read each link relative to it: the kernel then resolves
-    // only the descriptor's name, not /proc/PID/fd again for every descriptor.
+    // Open the directory once, list it with raw getdents64 into the reused buffer, and read
+    // each link relative to it: the kernel then resolves only the descriptor's name, not
+    // /proc/PID/fd again for every descriptor. Three syscalls per process besides the links.
     let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
     let dir = match rustix::fs::openat(rustix::fs::CWD, path.as_path(), flags, Mode::empty()) {
         Ok(dir) => dir,
@@ -713,12 +738,10 @@ fn scan_process(pid: u32, wanted: &HashSet<u32>, path: &mut PathBuf, pairs: &mut
             return seen;
         }
     };
-    let Ok(mut entries) = rustix::fs::Dir::read_from(&dir) else {
-        return seen;
-    };
+    let mut entries = RawDir::new(&dir, dirents);
     // `socket:[4294967295]` is 19 bytes; anything that fills the buffer is not a socket.
     let mut target = [0_u8; 64];
-    while let Some(entry) = entries.read() {
+    while let Some(entry) = entries.next() {
         // An error mid-listing means the process is exiting: keep what was read.
         let Ok(entry) = entry else { break };
         let name = entry.file_name();
@@ -760,14 +783,6 @@ fn set_proc_path(path: &mut PathBuf, pid: u32, file: &str) {
     let _ = write!(buf, "/proc/{pid}/{file}");
 }
 
-/// `/proc/PID/comm` without its newline, or `None` when the process is gone.
-fn read_comm(pid: u32, path: &mut PathBuf) -> Option<String> {
-    set_proc_path(path, pid, "comm");
-    let bytes = std::fs::read(&*path).ok()?;
-    let name = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
-    Some(String::from_utf8_lossy(name).into_owned())
-}
-
 /// Joins the per-thread results into one [`Walk`].
 fn merge_parts(parts: Vec<WalkPart>) -> Walk {
     let mut walk = Walk::default();
@@ -775,8 +790,9 @@ fn merge_parts(parts: Vec<WalkPart>) -> Walk {
         for (inode, pid) in part.pairs {
             walk.owners.entry(inode).or_default().push(pid);
         }
-        walk.names.extend(part.names);
+        walk.details.extend(part.details);
         walk.uninspectable += part.uninspectable;
+        walk.details_time += part.details_time;
     }
     for pids in walk.owners.values_mut() {
         pids.sort_unstable();
@@ -786,83 +802,109 @@ fn merge_parts(parts: Vec<WalkPart>) -> Walk {
 }
 
 // ---------------------------------------------------------------------------------------
-// Owner details (/proc/PID/{comm,exe,cgroup} + sysinfo, for the owning PIDs only)
+// Owner details (/proc/PID/{status,cmdline,exe,cgroup}, for the owning PIDs only)
 // ---------------------------------------------------------------------------------------
 
-/// Builds an [`Owner`] for every owning PID that is still known. A PID with no name (it
-/// exited before its `comm` could be read) is left out.
-fn describe_owners(walk: &Walk) -> HashMap<u32, Arc<Owner>> {
-    let mut pids: Vec<u32> = walk.owners.values().flatten().copied().collect();
-    pids.sort_unstable();
-    pids.dedup();
-    if pids.is_empty() {
-        return HashMap::new();
+/// Names the owners' users, once per UID, and indexes the owners by PID.
+fn name_owners(mut owners: Vec<Owner>) -> HashMap<u32, Arc<Owner>> {
+    let mut user_names: HashMap<u32, Option<String>> = HashMap::new();
+    for owner in &mut owners {
+        if let Some(uid) = owner.uid {
+            owner.user = user_names.entry(uid).or_insert_with(|| user_name(uid)).clone();
+        }
     }
-    let system = refresh_owner_processes(&pids);
-    let users = Users::new_with_refreshed_list().ok();
-    pids.into_iter()
-        .filter_map(|pid| {
-            let owner = describe_owner(pid, walk.names.get(&pid), system.as_ref(), users.as_ref())?;
-            Some((pid, Arc::new(owner)))
-        })
-        .collect()
+    owners.into_iter().map(|owner| (owner.pid, Arc::new(owner))).collect()
 }
 
-/// A `sysinfo` view of just `pids`: command line and user.
-fn refresh_owner_processes(pids: &[u32]) -> Option<System> {
-    let mut system = System::new().ok()?;
-    let sys_pids: Vec<Pid> = pids.iter().map(|&pid| Pid::from_u32(pid)).collect();
-    let kind = ProcessRefreshKind::nothing()
-        .without_tasks()
-        .with_cmd(UpdateKind::Always)
-        .with_user(UpdateKind::Always);
-    system.refresh_processes_specifics(ProcessesToUpdate::Some(&sys_pids), false, kind);
-    Some(system)
+/// Buffers reused from owner to owner by one details thread.
+#[derive(Default)]
+struct OwnerScratch {
+    path: PathBuf,
+    buf: Vec<u8>,
 }
 
-/// One owner: the walk's name, else `sysinfo`'s; the executable from `/proc/PID/exe`, the
-/// unit and container from `/proc/PID/cgroup`, and whatever `sysinfo` could read.
-fn describe_owner(
-    pid: u32,
-    walk_name: Option<&String>,
-    system: Option<&System>,
-    users: Option<&Users>,
-) -> Option<Owner> {
-    let process = system.and_then(|s| s.process(Pid::from_u32(pid)));
-    let name = match (walk_name, process) {
-        (Some(name), _) => name.clone(),
-        (None, Some(process)) => process.name().to_string_lossy().into_owned(),
-        (None, None) => return None,
+/// One owner: the name and effective UID from `/proc/PID/status` (the name from
+/// `/proc/PID/comm` when `status` had to escape it), the command line from
+/// `/proc/PID/cmdline`, the executable from `/proc/PID/exe`, and the unit and container
+/// from `/proc/PID/cgroup`. The user name is filled in afterwards, once per UID. `None`
+/// when the process is gone.
+fn describe_owner(pid: u32, scratch: &mut OwnerScratch) -> Option<Owner> {
+    let (status_name, uid) = if read_proc_file(pid, "status", scratch) {
+        parse_status(&scratch.buf)
+    } else {
+        (None, None)
+    };
+    // `status` escapes a newline or backslash in the name (as `\n`, or octal on older
+    // kernels); only `comm` has it exactly.
+    let name = match status_name {
+        Some(name) if !name.contains('\\') => name,
+        _ if read_proc_file(pid, "comm", scratch) => {
+            let name = scratch.buf.strip_suffix(b"\n").unwrap_or(&scratch.buf);
+            String::from_utf8_lossy(name).into_owned()
+        }
+        _ => return None,
     };
     let mut owner = Owner {
         pid,
         name,
         exe: None,
         cmdline: None,
-        uid: None,
+        uid,
         user: None,
         unit: None,
         exe_deleted: false,
         container: None,
     };
+    if read_proc_file(pid, "cmdline", scratch) {
+        owner.cmdline = join_cmdline(&scratch.buf);
+    }
     if let Some((exe, deleted)) = read_exe(pid) {
         owner.exe = Some(exe);
         owner.exe_deleted = deleted;
     }
-    if let Some(attribution) = read_cgroup(pid) {
+    if read_proc_file(pid, "cgroup", scratch) {
+        let attribution = cgroup::attribute(&String::from_utf8_lossy(&scratch.buf));
         owner.unit = attribution.unit;
         owner.container = attribution.container;
     }
-    if let Some(process) = process {
-        owner.cmdline = join_cmdline(process.cmd());
-        if let Some(uid) = process.user_id() {
-            owner.uid = Some(**uid);
-            owner.user = users
-                .and_then(|u| u.get_user_by_id(uid))
-                .map(|user| user.name().to_owned());
+    Some(owner)
+}
+
+/// Reads `/proc/PID/FILE` into `scratch.buf`; false when it cannot be read (the process
+/// exited, or permission).
+fn read_proc_file(pid: u32, file: &str, scratch: &mut OwnerScratch) -> bool {
+    set_proc_path(&mut scratch.path, pid, file);
+    scratch.buf.clear();
+    std::fs::File::open(&scratch.path)
+        .and_then(|mut f| io::Read::read_to_end(&mut f, &mut scratch.buf))
+        .is_ok()
+}
+
+/// The `Name:` and the effective UID (second field of `Uid:`) from the text of
+/// `/proc/PID/status`.
+fn parse_status(status: &[u8]) -> (Option<String>, Option<u32>) {
+    let mut name = None;
+    let mut uid = None;
+    for line in status.split(|&b| b == b'\n') {
+        if let Some(rest) = line.strip_prefix(b"Name:") {
+            // Exactly one tab separates the key; the name itself may have spaces at its ends.
+            let value = rest.strip_prefix(b"\t").unwrap_or(rest);
+            name = Some(String::from_utf8_lossy(value).into_owned());
+        } else if let Some(rest) = line.strip_prefix(b"Uid:") {
+            uid = rest
+                .split(|b| b.is_ascii_whitespace())
+                .filter(|field| !field.is_empty())
+                .nth(1)
+                .and_then(parse_decimal);
+            break;
         }
     }
-    Some(owner)
+    (name, uid)
+}
+
+/// The name of user `uid` from the system's user database (NSS: /etc/passwd, LDAP…).
+fn user_name(uid: u32) -> Option<String> {
+    uzers::get_user_by_uid(uid).map(|user| user.name().to_string_lossy().into_owned())
 }
 
 /// The executable of `pid` from `/proc/PID/exe`, and whether the kernel marks it deleted
@@ -884,20 +926,15 @@ fn in_host_pid_namespace() -> Option<bool> {
     Some(link.as_os_str().as_bytes() == b"pid:[4026531836]")
 }
 
-/// The unit and container of `pid` from `/proc/PID/cgroup`; `None` when it cannot be read
-/// (the process exited, or the kernel has no cgroups).
-fn read_cgroup(pid: u32) -> Option<cgroup::Attribution> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
-    Some(cgroup::attribute(&text))
-}
-
-/// Arguments joined by single spaces; `None` when there are none.
-fn join_cmdline(args: &[OsString]) -> Option<String> {
-    if args.is_empty() {
+/// The NUL-separated arguments of `/proc/PID/cmdline` joined by single spaces; `None`
+/// when there are none (a kernel thread, or a zombie).
+fn join_cmdline(raw: &[u8]) -> Option<String> {
+    let raw = raw.strip_suffix(b"\0").unwrap_or(raw);
+    if raw.is_empty() {
         return None;
     }
-    let joined: Vec<_> = args.iter().map(|arg| arg.to_string_lossy()).collect();
-    Some(joined.join(" "))
+    let joined: Vec<u8> = raw.iter().map(|&b| if b == 0 { b' ' } else { b }).collect();
+    Some(String::from_utf8_lossy(&joined).into_owned())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1045,30 +1082,62 @@ mod tests {
         assert!(uninspectable_warning(1, 1).starts_with("1 process could not"));
     }
 
+    fn owner(pid: u32) -> Owner {
+        Owner {
+            pid,
+            name: "x".into(),
+            exe: None,
+            cmdline: None,
+            uid: None,
+            user: None,
+            unit: None,
+            exe_deleted: false,
+            container: None,
+        }
+    }
+
     #[test]
     fn merge_sorts_and_dedups_owners() {
         let a = WalkPart {
             pairs: vec![(7, 30), (7, 10), (8, 10)],
-            names: vec![(10, "a".into())],
+            details: vec![owner(10)],
             uninspectable: 1,
+            details_time: Duration::from_millis(2),
         };
         let b = WalkPart {
             pairs: vec![(7, 20), (7, 10)],
-            names: vec![(20, "b".into())],
+            details: vec![owner(20)],
             uninspectable: 2,
+            details_time: Duration::from_millis(3),
         };
         let walk = merge_parts(vec![a, b]);
         assert_eq!(walk.owners.get(&7), Some(&vec![10, 20, 30]));
         assert_eq!(walk.owners.get(&8), Some(&vec![10]));
         assert_eq!(walk.uninspectable, 3);
-        assert_eq!(walk.names.len(), 2);
+        assert_eq!(walk.details.len(), 2);
+        assert_eq!(walk.details_time, Duration::from_millis(5));
     }
 
     #[test]
     fn cmdline_joins_with_spaces() {
-        assert_eq!(join_cmdline(&[]), None);
-        let args: Vec<OsString> = vec!["python3".into(), "-c".into(), "pass".into()];
-        assert_eq!(join_cmdline(&args).as_deref(), Some("python3 -c pass"));
+        assert_eq!(join_cmdline(b""), None);
+        assert_eq!(join_cmdline(b"\0"), None);
+        assert_eq!(join_cmdline(b"python3\0-c\0pass\0").as_deref(), Some("python3 -c pass"));
+        // A process that rewrote its arguments without NULs ("nginx: master process").
+        assert_eq!(
+            join_cmdline(b"nginx: master process /usr/sbin/nginx").as_deref(),
+            Some("nginx: master process /usr/sbin/nginx")
+        );
+    }
+
+    #[test]
+    fn status_gives_name_and_effective_uid() {
+        let status =
+            b"Name:\tnginx\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t812\nUid:\t0\t33\t33\t33\nGid:\t0\t33\t33\t33\n";
+        assert_eq!(parse_status(status), (Some("nginx".to_owned()), Some(33)));
+        assert_eq!(parse_status(b"Name:\tx\n"), (Some("x".to_owned()), None));
+        assert_eq!(parse_status(b"Name:\t x \n"), (Some(" x ".to_owned()), None));
+        assert_eq!(parse_status(b"Uid:\tgarbage\n"), (None, None));
     }
 
     #[test]

@@ -73,9 +73,11 @@ impl ScanOptions {
 pub struct ScanTimings {
     /// Socket dump from the kernel.
     pub dump: Duration,
-    /// Walk of every process's file descriptors to find socket owners.
+    /// Walk of every process's file descriptors to find socket owners, including reading
+    /// the owners' details (the walk threads describe each owner as they find it).
     pub walk: Duration,
-    /// Reading name, executable, command line, user and cgroup of the owner processes.
+    /// Time spent reading name, executable, command line, user and cgroup of the owner
+    /// processes, added over the walk threads: part of `walk`, not after it.
     pub owners: Duration,
 }
 

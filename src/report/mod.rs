@@ -4,8 +4,12 @@
 //! which writes to any `std::io::Write`. Renderers never scan, never classify and never
 //! read the environment: colour and width arrive as plain values.
 
+pub mod diff;
 pub mod explain;
+pub mod github;
 pub mod json;
+pub mod jsonl;
+pub mod junit;
 pub mod table;
 
 use crate::model::{Listener, Netns, Protocol, View};
@@ -220,6 +224,12 @@ pub struct Report {
 }
 
 impl Report {
+    /// True when the scan covered more than one network namespace (`--all-netns` on a
+    /// host that has several): renderers then say which namespace each listener is in.
+    pub fn spans_namespaces(&self) -> bool {
+        self.namespaces.len() > 1
+    }
+
     /// Keeps only the listeners for which `keep` is true and recounts the summary.
     /// `complete` and `warnings` still describe the whole scan.
     pub fn retain(&mut self, keep: impl FnMut(&Classified) -> bool) {

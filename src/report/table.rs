@@ -28,35 +28,39 @@ fn placement(o: &Owner) -> Option<String> {
     Some(terminal_safe(&text).into_owned())
 }
 
+/// Owners grouped by name and placement, PIDs in the order given:
+/// `nginx(812,813) nginx.service python3(4242)`. Sanitised for a terminal.
+pub fn owners_text<'a>(owners: impl IntoIterator<Item = &'a Owner>) -> String {
+    let mut groups: Vec<(String, Option<String>, Vec<u32>)> = Vec::new();
+    for o in owners {
+        let name = terminal_safe(&o.name).into_owned();
+        let place = placement(o);
+        match groups.iter_mut().find(|g| g.0 == name && g.1 == place) {
+            Some(g) => g.2.push(o.pid),
+            None => groups.push((name, place, vec![o.pid])),
+        }
+    }
+    groups
+        .iter()
+        .map(|(name, place, pids)| {
+            let mut shown: Vec<String> = pids.iter().take(MAX_PIDS_SHOWN).map(u32::to_string).collect();
+            if pids.len() > MAX_PIDS_SHOWN {
+                shown.push(format!("+{}", pids.len() - MAX_PIDS_SHOWN));
+            }
+            match place {
+                Some(place) => format!("{name}({}) {place}", shown.join(",")),
+                None => format!("{name}({})", shown.join(",")),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// The PROCESS cell: owners grouped by name and placement, `nginx(812,813) nginx.service`,
 /// or why there are none.
 pub fn owners_cell(l: &Listener) -> String {
     match l.owner_status {
-        OwnerStatus::Known => {
-            let mut groups: Vec<(String, Option<String>, Vec<u32>)> = Vec::new();
-            for o in &l.owners {
-                let name = terminal_safe(&o.name).into_owned();
-                let place = placement(o);
-                match groups.iter_mut().find(|g| g.0 == name && g.1 == place) {
-                    Some(g) => g.2.push(o.pid),
-                    None => groups.push((name, place, vec![o.pid])),
-                }
-            }
-            groups
-                .iter()
-                .map(|(name, place, pids)| {
-                    let mut shown: Vec<String> = pids.iter().take(MAX_PIDS_SHOWN).map(u32::to_string).collect();
-                    if pids.len() > MAX_PIDS_SHOWN {
-                        shown.push(format!("+{}", pids.len() - MAX_PIDS_SHOWN));
-                    }
-                    match place {
-                        Some(place) => format!("{name}({}) {place}", shown.join(",")),
-                        None => format!("{name}({})", shown.join(",")),
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join(" ")
-        }
+        OwnerStatus::Known => owners_text(l.owners.iter().map(|o| &**o)),
         OwnerStatus::Permission => "? (hidden: permission)".to_string(),
         OwnerStatus::NoProcess => "- (no process)".to_string(),
         OwnerStatus::Unavailable => "? (no process table)".to_string(),

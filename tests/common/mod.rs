@@ -188,6 +188,19 @@ impl Lab {
         (pid, rest.trim().to_string())
     }
 
+    /// Kills the child with PID `pid` that [`Lab::hold`] started and waits for it, so its
+    /// sockets are closed when this returns.
+    pub fn stop(&mut self, pid: u32) {
+        let i = self
+            .children
+            .iter()
+            .position(|c| c.id() == pid)
+            .expect("stop: not a child of this lab");
+        let mut child = self.children.remove(i);
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
     /// Takes responsibility for killing `pid` (a process a child started) when the lab drops.
     pub fn adopt(&mut self, pid: u32) {
         self.adopted.push(pid);

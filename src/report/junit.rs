@@ -1,0 +1,201 @@
+//! The JUnit XML output (`--format junit`), for the test-report views of CI systems
+//! (GitLab, Jenkins, GitHub test-report actions).
+//!
+//! Owns the mapping of a scan onto JUnit: one test suite `portghost` per scan, one test case
+//! per listener, a failure for each unexpected listener. Test-case names leave out PIDs so
+//! that CI history links the same listener across runs; when the scan spans several network
+//! namespaces they start with the namespace (`netns lab1: tcp/3237 0.0.0.0 python3`). Every string from a process goes
+//! through [`terminal_safe`] first, so control characters show as visible escapes (`\x1b`)
+//! instead of being dropped or breaking the XML; quick-junit does the XML escaping. Writes
+//! to any `Write`.
+
+use crate::model::{Listener, OwnerStatus};
+use crate::report::{Classified, Report, Verdict};
+use crate::sanitize::terminal_safe;
+use quick_junit::{NonSuccessKind, Property, Report as JunitReport, TestCase, TestCaseStatus, TestSuite};
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+/// Name of the test suite and of the report.
+pub const SUITE_NAME: &str = "portghost";
+
+/// The address part of a test-case name: `0.0.0.0`, `[::1]`.
+fn address(l: &Listener) -> String {
+    match l.local_address {
+        std::net::IpAddr::V4(a) => a.to_string(),
+        std::net::IpAddr::V6(a) => format!("[{a}]"),
+    }
+}
+
+/// The owner part of a test-case name: distinct process names in PID order (`nginx`,
+/// `master,worker`), or why there are none. No PIDs: a restart must not rename the case.
+fn owner_names(l: &Listener) -> String {
+    match l.owner_status {
+        OwnerStatus::Known => {
+            let mut names: Vec<String> = Vec::new();
+            for o in &l.owners {
+                let n = terminal_safe(&o.name).into_owned();
+                if !names.contains(&n) {
+                    names.push(n);
+                }
+            }
+            names.join(",")
+        }
+        OwnerStatus::Permission | OwnerStatus::Unavailable => "(owner hidden)".to_string(),
+        OwnerStatus::NoProcess => "(no process)".to_string(),
+        OwnerStatus::NotLooked => "(owners not looked up)".to_string(),
+    }
+}
+
+/// The stable test-case name of a listener: `tcp/22 0.0.0.0 sshd`.
+pub fn case_name(l: &Listener) -> String {
+    format!("{}/{} {} {}", l.protocol, l.port, address(l), owner_names(l))
+}
+
+/// The test case's system-out: the socket (and its network namespace, when the scan spans
+/// several), every owner with its details, the service and every finding, one per line.
+fn details(c: &Classified, spans_namespaces: bool) -> String {
+    let l = &c.listener;
+    let mut s = String::new();
+    let _ = writeln!(s, "listener: {} {}", l.protocol, l.endpoint());
+    let _ = writeln!(s, "exposure: {}", l.exposure().as_str());
+    if let Some(ns) = l.netns.as_ref().filter(|_| spans_namespaces) {
+        let _ = writeln!(s, "netns: {} {}", ns.inode, terminal_safe(&ns.label()));
+    }
+    if let Some(inode) = l.inode {
+        let _ = writeln!(s, "inode: {inode}");
+    }
+    match l.owner_status {
+        OwnerStatus::Known => {
+            for o in &l.owners {
+                let _ = write!(s, "owner: {}({})", terminal_safe(&o.name), o.pid);
+                if let Some(user) = &o.user {
+                    let _ = write!(s, " user {}", terminal_safe(user));
+                } else if let Some(uid) = o.uid {
+                    let _ = write!(s, " uid {uid}");
+                }
+                if let Some(exe) = &o.exe {
+                    let _ = write!(s, " exe {}", terminal_safe(exe));
+                }
+                if let Some(unit) = &o.unit {
+                    let _ = write!(s, " unit {}", terminal_safe(unit));
+                }
+                if let Some(ct) = &o.container {
+                    let _ = write!(s, " container {}:{}", terminal_safe(&ct.runtime), terminal_safe(&ct.id));
+                }
+                s.push('\n');
+            }
+        }
+        status => {
+            let _ = writeln!(s, "owner: none shown: {}", status.reason());
+        }
+    }
+    match c.service {
+        Some(svc) if !svc.description.is_empty() => {
+            let _ = writeln!(s, "service: {} ({})", svc.name, svc.description);
+        }
+        Some(svc) => {
+            let _ = writeln!(s, "service: {}", svc.name);
+        }
+        None => {}
+    }
+    let _ = writeln!(s, "verdict: {}", c.verdict);
+    for f in &c.findings {
+        let _ = writeln!(
+            s,
+            "{} {}: {}",
+            f.severity.as_str(),
+            f.kind.as_str(),
+            terminal_safe(&f.message)
+        );
+    }
+    s
+}
+
+fn test_case(c: &Classified, name: String, spans_namespaces: bool) -> TestCase {
+    let status = match (c.verdict, c.findings.first()) {
+        (Verdict::Unexpected, first) => {
+            let mut st = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            match first {
+                Some(f) => {
+                    st.set_message(terminal_safe(&f.message).into_owned())
+                        .set_type(f.kind.as_str());
+                }
+                None => {
+                    st.set_message("unexpected listener");
+                }
+            }
+            let all: Vec<String> = c
+                .findings
+                .iter()
+                .map(|f| {
+                    format!(
+                        "{} {}: {}",
+                        f.severity.as_str(),
+                        f.kind.as_str(),
+                        terminal_safe(&f.message)
+                    )
+                })
+                .collect();
+            st.set_description(all.join("\n"));
+            st
+        }
+        _ => TestCaseStatus::success(),
+    };
+    let mut case = TestCase::new(name, status);
+    case.set_classname(format!("{SUITE_NAME}.{}", c.listener.protocol))
+        .set_system_out(details(c, spans_namespaces));
+    case
+}
+
+/// Builds the JUnit report of a scan: suite `portghost` with properties `host`,
+/// `scanned_at`, `complete` and `privileged`, the scan time as its timestamp when it parses
+/// as RFC 3339, scan warnings as its system-err, and one test case per listener in report
+/// order. Names that would repeat (two sockets on one address and port) get ` #2`, ` #3`.
+pub fn build(report: &Report) -> JunitReport {
+    let mut suite = TestSuite::new(SUITE_NAME);
+    suite
+        .add_property(Property::new("host", terminal_safe(&report.host).into_owned()))
+        .add_property(Property::new("scanned_at", report.scanned_at.as_str()))
+        .add_property(Property::new("complete", report.complete.to_string()))
+        .add_property(Property::new("privileged", report.privileged.to_string()));
+    if let Ok(ts) = chrono::DateTime::parse_from_rfc3339(&report.scanned_at) {
+        suite.set_timestamp(ts);
+    }
+    if !report.warnings.is_empty() {
+        let text: Vec<String> = report
+            .warnings
+            .iter()
+            .map(|w| format!("warning: {}", terminal_safe(w)))
+            .collect();
+        suite.set_system_err(text.join("\n"));
+    }
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for c in &report.listeners {
+        let base = match &c.listener.netns {
+            Some(ns) if report.spans_namespaces() => {
+                format!("netns {}: {}", terminal_safe(&ns.label()), case_name(&c.listener))
+            }
+            _ => case_name(&c.listener),
+        };
+        let n = seen.entry(base.clone()).or_insert(0);
+        *n += 1;
+        let name = if *n == 1 { base } else { format!("{base} #{n}") };
+        suite.add_test_case(test_case(c, name, report.spans_namespaces()));
+    }
+    let mut junit = JunitReport::new(SUITE_NAME);
+    junit.add_test_suite(suite);
+    junit
+}
+
+/// Renders `report` as a JUnit XML document.
+///
+/// # Errors
+/// Errors from writing to `out`. The document is built in memory first, so a write error
+/// (a closed pipe) reaches the caller as the plain `io::Error` it is.
+pub fn render(out: &mut impl Write, report: &Report) -> io::Result<()> {
+    let xml = build(report).to_string().map_err(io::Error::other)?;
+    out.write_all(xml.as_bytes())?;
+    writeln!(out)
+}
