@@ -14,6 +14,7 @@ pub mod cli;
 pub mod diag;
 pub mod inventory;
 pub mod model;
+pub mod policy;
 pub mod registry;
 pub mod report;
 pub mod sanitize;
