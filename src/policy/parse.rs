@@ -92,7 +92,20 @@ fn backticked(keys: &[&str]) -> String {
 /// does not exist, `expires` on a deny rule, both `port` and `ports`, or a rule without any
 /// key that selects listeners.
 pub fn parse(file: &str, text: &str) -> Result<Policy, FileError> {
-    let doc = DeTable::parse(text).map_err(|e| FileError::from_toml(file, text, &e))?;
+    let doc = DeTable::parse(text).map_err(|e| {
+        let mut err = FileError::from_toml(file, text, &e);
+        if err.message == "duplicate key" {
+            let key: String = e
+                .span()
+                .and_then(|s| text.get(s.start..))
+                .unwrap_or("")
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
+                .collect();
+            err.message = format!("duplicate key `{key}`: each key may appear once in a table");
+        }
+        err
+    })?;
     parse_document(file, text, doc.get_ref()).map_err(|p| FileError::at(file, text, Some(p.span.start), p.message))
 }
 
