@@ -8,6 +8,7 @@
 use super::{AddressMatch, Date, Mode, Pattern, Policy, PortMatch, Rule, RuleKind, VERSION};
 use crate::diag::{FileError, line_col};
 use crate::model::Protocol;
+use crate::sanitize::terminal_safe;
 use ipnet::IpNet;
 use std::net::IpAddr;
 use std::ops::Range;
@@ -104,9 +105,11 @@ pub fn parse(file: &str, text: &str) -> Result<Policy, FileError> {
                 .collect();
             err.message = format!("duplicate key `{key}`: each key may appear once in a table");
         }
+        err.message = terminal_safe(&err.message).into_owned();
         err
     })?;
-    parse_document(file, text, doc.get_ref()).map_err(|p| FileError::at(file, text, Some(p.span.start), p.message))
+    parse_document(file, text, doc.get_ref())
+        .map_err(|p| FileError::at(file, text, Some(p.span.start), terminal_safe(&p.message)))
 }
 
 /// The entries of a table in the order they are written.
