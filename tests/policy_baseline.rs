@@ -153,6 +153,20 @@ fn baseline_parses_and_allows_exactly_what_it_allowed() {
 }
 
 #[test]
+fn owners_without_a_name_or_path_still_give_a_policy_that_parses() {
+    let mut nameless = (*owner(5, "", "", "", 1002)).clone();
+    nameless.exe = Some(String::new());
+    let mut inv = inventory();
+    inv.listeners = vec![listener(Protocol::Tcp, "127.0.0.1", 8085, vec![Arc::new(nameless)])];
+    let report = classify(inv, Registry::builtin().expect("registry"));
+    let b = baseline::generate(&report, Mode::Allowlist);
+    let policy = parse::parse("b.toml", &b.text).unwrap_or_else(|e| panic!("{e}\n{}", b.text));
+    let rule = &policy.allow[0];
+    assert!(rule.process.is_empty() && rule.exe.is_empty(), "{}", b.text);
+    assert_eq!(rule.user, vec!["1002"], "the UID stands in for a missing user name");
+}
+
+#[test]
 fn uncommenting_a_held_back_ghost_rule_allows_it_by_its_port() {
     let b = baseline::generate(&registry_report(), Mode::Allowlist);
     let mut out = String::new();

@@ -46,8 +46,10 @@ struct Key {
     protocol: Protocol,
     port: u16,
     scope: String,
-    /// Empty when the owners are unknown.
-    process: Vec<String>,
+    /// Whether the owners are known; when not, the rule binds no identity.
+    known: bool,
+    /// `None` when an owner has no usable name (an empty `comm`).
+    process: Option<Vec<String>>,
     /// `None` when an owner's executable is unknown: the rule then does not bind it.
     exe: Option<Vec<String>>,
     /// `None` when an owner's user is unknown.
@@ -107,21 +109,26 @@ fn service_comment(c: &Classified) -> String {
 fn key(c: &Classified, held: bool) -> Key {
     let l = &c.listener;
     let known = owners_known(l);
+    let nonempty = |s: Option<String>| s.filter(|s| !s.is_empty());
     let (process, exe, user) = if known {
-        let process = set(l.owners.iter().map(|o| Some(o.name.clone()))).unwrap_or_default();
-        let exe = set(l.owners.iter().map(|o| o.exe.as_deref().map(escape_glob)));
+        let process = set(l.owners.iter().map(|o| nonempty(Some(o.name.clone()))));
+        let exe = set(l
+            .owners
+            .iter()
+            .map(|o| o.exe.as_deref().filter(|e| e.starts_with('/')).map(escape_glob)));
         let user = set(l
             .owners
             .iter()
-            .map(|o| o.user.clone().or_else(|| o.uid.map(|u| u.to_string()))));
+            .map(|o| nonempty(o.user.clone()).or_else(|| o.uid.map(|u| u.to_string()))));
         (process, exe, user)
     } else {
-        (Vec::new(), None, None)
+        (None, None, None)
     };
     Key {
         protocol: l.protocol,
         port: l.port,
         scope: scope(l),
+        known,
         process,
         exe,
         user,
@@ -184,13 +191,11 @@ fn rule_text(k: &Key, g: &Group) -> String {
         format!("protocol = {}", toml_string(k.protocol.as_str())),
         format!("address = {}", toml_string(&k.scope)),
     ];
-    if !k.process.is_empty() {
-        lines.push(format!("process = {}", toml_strings(&k.process)));
-        if let Some(exe) = k.exe.as_deref().filter(|e| !e.is_empty()) {
-            lines.push(format!("exe = {}", toml_strings(exe)));
-        }
-        if let Some(user) = k.user.as_deref().filter(|u| !u.is_empty()) {
-            lines.push(format!("user = {}", toml_strings(user)));
+    if k.known {
+        for (key, values) in [("process", &k.process), ("exe", &k.exe), ("user", &k.user)] {
+            if let Some(v) = values.as_deref().filter(|v| !v.is_empty()) {
+                lines.push(format!("{key} = {}", toml_strings(v)));
+            }
         }
     }
     lines.push(format!("comment = {}", toml_string(&g.comment)));
