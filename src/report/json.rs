@@ -6,7 +6,7 @@
 use crate::model::{Exposure, Family, Listener, Owner, OwnerStatus, Protocol};
 use crate::registry::ghosts::{GhostEntry, GhostStatus, UnofficialUse};
 use crate::registry::iana::IanaRecord;
-use crate::report::{Classified, Finding, Report, Summary, Verdict};
+use crate::report::{Classified, Finding, PolicyInfo, Report, Summary, Verdict};
 use crate::sanitize::is_dangerous;
 use serde::Serialize;
 use serde::ser::SerializeSeq as _;
@@ -36,6 +36,9 @@ pub struct ScanJson<'a> {
     pub privileged: bool,
     /// Problems that made the scan less than complete.
     pub warnings: &'a [String],
+    /// The policy the listeners were judged with (`path`, `mode`, `allow_rules`,
+    /// `deny_rules`, `warnings`), or null when none was used.
+    pub policy: Option<&'a PolicyInfo>,
     /// Counts over `listeners`.
     pub summary: &'a Summary,
     /// The listeners, unexpected first.
@@ -271,6 +274,7 @@ impl<'a> ScanJson<'a> {
             complete: r.complete,
             privileged: r.privileged,
             warnings: &r.warnings,
+            policy: r.policy.as_ref(),
             summary: &r.summary,
             listeners: ListenersJson {
                 listeners: &r.listeners,
