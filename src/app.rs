@@ -110,20 +110,8 @@ pub fn scan_report(
     args: &ScanArgs,
     policy: Option<PolicyContext<'_>>,
 ) -> anyhow::Result<(Report, ScanTimings, Duration)> {
-    // The embedded registry is parsed on its own thread while the kernel and /proc are read.
-    let (registry, scanned) = std::thread::scope(|scope| {
-        let loader = std::thread::Builder::new()
-            .name("portghost-registry".to_owned())
-            .spawn_scoped(scope, Registry::builtin);
-        let scanned = inventory::scan(&scan_options(args));
-        let registry = match loader {
-            Ok(handle) => handle.join().unwrap_or_else(|_| Registry::builtin()),
-            Err(_) => Registry::builtin(),
-        };
-        (registry, scanned)
-    });
-    let registry = registry.context("loading the embedded registry")?;
-    let (mut inventory, timings) = scanned.context("enumerating listening sockets")?;
+    let registry = Registry::builtin().context("loading the embedded registry")?;
+    let (mut inventory, timings) = inventory::scan(&scan_options(args)).context("enumerating listening sockets")?;
     let started = Instant::now();
     if !args.port.is_empty() {
         inventory.listeners.retain(|l| args.port.contains(&l.port));
