@@ -85,6 +85,14 @@ fn main() {
         parse.as_secs_f64() * 1e3
     );
 
+    let index = per_op(21, 1, || {
+        black_box(Registry::from_builtin_entries(ghosts::BUILTIN_ENTRIES).expect("registry"));
+    });
+    println!(
+        "ghost registry index, lazy (builtin):   {:>10.3} ms  (once per run; entries parsed on first lookup)",
+        index.as_secs_f64() * 1e3
+    );
+
     let registry = Registry::builtin().expect("registry");
     let ports: Vec<u16> = (0..10_000u32).map(|i| (1 + (i * 7919) % 65535) as u16).collect();
     let iana_lookup = per_op(11, ports.len(), || {

@@ -4,18 +4,21 @@
 //! classification rules and no rendering details, and reaches the OS only through
 //! [`crate::inventory`].
 
-use crate::classify::{classify, classify_listener, sees_every_process};
-use crate::cli::{Cli, Command, DiffArgs, DiffFormat, ExplainArgs, Format, ScanArgs};
+use crate::classify::{classify_listener, classify_with, sees_every_process};
+use crate::cli::{BaselineArgs, Cli, Command, DiffArgs, DiffFormat, ExplainArgs, Format, PolicyMode, ScanArgs};
 use crate::diff;
 use crate::inventory::{self, NetnsScope, ScanOptions, ScanTimings};
-use crate::model::{Protocol, View};
+use crate::model::{OwnerStatus, Protocol, View};
+use crate::policy::{self, Date, Mode, Policy, PolicyContext, baseline};
 use crate::registry::{Registry, iana};
 use crate::report::explain::PortFacts;
-use crate::report::{self, Report, Verdict, explain, github, json, jsonl, junit, table};
+use crate::report::{self, Classified, Report, Severity, Verdict, explain, github, json, jsonl, junit, table};
+use crate::sanitize::terminal_safe;
 use crate::settings::Settings;
 use anyhow::Context as _;
 use std::io::{self, BufWriter, Write};
-use std::time::{Duration, Instant};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
 
 /// The exit-code contract, documented in the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +44,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Some(Command::Scan(args)) => scan(&args, &settings),
         Some(Command::Explain(args)) => explain_port(&args, &settings),
         Some(Command::Diff(args)) => diff_scans(&args, &settings),
+        Some(Command::Baseline(args)) => write_baseline(&args),
     }
 }
 
@@ -58,30 +62,66 @@ fn scan_options(args: &ScanArgs) -> ScanOptions {
     }
 }
 
-/// Scans, classifies and filters as `args` asks, without rendering.
+/// Today's date in UTC, from the system clock.
+///
+/// # Errors
+/// Only if the clock is before 1970 or after 9999.
+pub fn today() -> anyhow::Result<Date> {
+    let now = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    Date::from_rfc3339_prefix(&now).with_context(|| format!("the system clock reads {now}, which is not a usable date"))
+}
+
+/// The policy file `scan` should use: `--policy FILE`, nothing with `--no-policy`, else the
+/// first of [`policy::DISCOVERY_PATHS`] that exists.
+pub fn policy_path(args: &ScanArgs) -> Option<PathBuf> {
+    if args.no_policy {
+        return None;
+    }
+    if let Some(p) = &args.policy {
+        return Some(p.clone());
+    }
+    policy::DISCOVERY_PATHS
+        .iter()
+        .map(Path::new)
+        .find(|p| p.exists())
+        .map(Path::to_path_buf)
+}
+
+/// Loads the policy `scan` should use, and says on stderr which one it is.
+///
+/// # Errors
+/// The policy cannot be read or is malformed: the message names the file, line and column.
+pub fn load_policy(args: &ScanArgs) -> anyhow::Result<Option<Policy>> {
+    let Some(path) = policy_path(args) else {
+        return Ok(None);
+    };
+    let policy = policy::load(&path)?;
+    eprintln!(
+        "portghost: policy: {} ({}, {} rule{})",
+        terminal_safe(&policy.file),
+        policy.mode,
+        policy.rule_count(),
+        if policy.rule_count() == 1 { "" } else { "s" }
+    );
+    Ok(Some(policy))
+}
+
+/// Scans, classifies (with `policy`, when given) and filters as `args` asks, without
+/// rendering.
 ///
 /// # Errors
 /// When the socket table cannot be read or the embedded registry is broken.
-pub fn scan_report(args: &ScanArgs) -> anyhow::Result<(Report, ScanTimings, Duration)> {
-    // The embedded registry is parsed on its own thread while the kernel and /proc are read.
-    let (registry, scanned) = std::thread::scope(|scope| {
-        let loader = std::thread::Builder::new()
-            .name("portghost-registry".to_owned())
-            .spawn_scoped(scope, Registry::builtin);
-        let scanned = inventory::scan(&scan_options(args));
-        let registry = match loader {
-            Ok(handle) => handle.join().unwrap_or_else(|_| Registry::builtin()),
-            Err(_) => Registry::builtin(),
-        };
-        (registry, scanned)
-    });
-    let registry = registry.context("loading the embedded registry")?;
-    let (mut inventory, timings) = scanned.context("enumerating listening sockets")?;
+pub fn scan_report(
+    args: &ScanArgs,
+    policy: Option<PolicyContext<'_>>,
+) -> anyhow::Result<(Report, ScanTimings, Duration)> {
+    let registry = Registry::builtin().context("loading the embedded registry")?;
+    let (mut inventory, timings) = inventory::scan(&scan_options(args)).context("enumerating listening sockets")?;
     let started = Instant::now();
     if !args.port.is_empty() {
         inventory.listeners.retain(|l| args.port.contains(&l.port));
     }
-    let mut report = classify(inventory, registry);
+    let mut report = classify_with(inventory, registry, policy);
     if args.unexpected {
         report.retain(|c| c.verdict == Verdict::Unexpected);
     }
@@ -89,7 +129,10 @@ pub fn scan_report(args: &ScanArgs) -> anyhow::Result<(Report, ScanTimings, Dura
 }
 
 fn scan(args: &ScanArgs, settings: &Settings) -> anyhow::Result<Exit> {
-    let (report, timings, classify_time) = scan_report(args)?;
+    let policy = load_policy(args)?;
+    let today = today()?;
+    let ctx = policy.as_ref().map(|policy| PolicyContext { policy, today });
+    let (report, timings, classify_time) = scan_report(args, ctx)?;
     let render_start = Instant::now();
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
@@ -108,6 +151,9 @@ fn scan(args: &ScanArgs, settings: &Settings) -> anyhow::Result<Exit> {
     for w in &report.warnings {
         eprintln!("portghost: warning: {w}");
     }
+    for w in report.policy.iter().flat_map(|p| &p.warnings) {
+        eprintln!("portghost: warning: {}", terminal_safe(w));
+    }
     if report.summary.owners_hidden > 0 && !report.privileged {
         eprintln!(
             "portghost: {} listener(s) have hidden owners; run as root, or grant CAP_SYS_PTRACE and \
@@ -125,8 +171,125 @@ fn scan(args: &ScanArgs, settings: &Settings) -> anyhow::Result<Exit> {
             ms(render_time)
         );
     }
+    let mut exit = Exit::Clean;
     if args.fail_on_unexpected && report.summary.unexpected > 0 {
-        return Ok(Exit::Unexpected);
+        for c in report.listeners.iter().filter(|c| c.verdict == Verdict::Unexpected) {
+            eprintln!("portghost: unexpected: {}", gate_line(c));
+        }
+        exit = Exit::Unexpected;
+    }
+    if args.require_complete {
+        let problems = incompleteness(&report);
+        if !problems.is_empty() {
+            for p in &problems {
+                eprintln!("portghost: incomplete: {p}");
+            }
+            eprintln!(
+                "portghost: --require-complete: the scan did not see everything ({} problem{}), so it cannot be trusted; \
+                 run as root, or grant CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH",
+                problems.len(),
+                if problems.len() == 1 { "" } else { "s" }
+            );
+            exit = Exit::Error;
+        }
+    }
+    Ok(exit)
+}
+
+/// `tcp 0.0.0.0:9090 python3(4242): reason; reason`: one unexpected listener and every
+/// finding that is more than context, safe for a terminal.
+pub fn gate_line(c: &Classified) -> String {
+    let l = &c.listener;
+    let mut reasons: Vec<&str> = c
+        .findings
+        .iter()
+        .filter(|f| f.severity != Severity::Info)
+        .map(|f| f.message.as_str())
+        .collect();
+    let fallback = c.reason();
+    if reasons.is_empty() {
+        reasons.push(&fallback);
+    }
+    let owners = table::owners_cell(l);
+    let owners = if owners.is_empty() {
+        String::new()
+    } else {
+        format!(" {owners}")
+    };
+    format!(
+        "{} {}{owners}: {}",
+        l.protocol,
+        l.endpoint(),
+        terminal_safe(&reasons.join("; "))
+    )
+}
+
+/// Why the listeners shown and the scan are not the whole truth, one sentence each:
+/// owners hidden or not looked up, and the scan's own warnings. Empty when complete.
+pub fn incompleteness(report: &Report) -> Vec<String> {
+    let mut out: Vec<String> = report
+        .listeners
+        .iter()
+        .filter(|c| c.listener.owner_status.is_hidden() || c.listener.owner_status == OwnerStatus::NotLooked)
+        .map(|c| {
+            format!(
+                "{} {}: {}",
+                c.listener.protocol,
+                c.listener.endpoint(),
+                c.listener.owner_status.reason()
+            )
+        })
+        .collect();
+    out.extend(report.warnings.iter().map(|w| terminal_safe(w).into_owned()));
+    out
+}
+
+/// `portghost baseline`: scans without a policy and writes a policy allowing what listens.
+fn write_baseline(args: &BaselineArgs) -> anyhow::Result<Exit> {
+    let scan_args = ScanArgs {
+        port: args.port.clone(),
+        tcp: args.tcp,
+        udp: args.udp,
+        no_policy: true,
+        ..ScanArgs::default()
+    };
+    let (report, _, _) = scan_report(&scan_args, None)?;
+    let mode = match args.mode {
+        PolicyMode::Allowlist => Mode::Allowlist,
+        PolicyMode::Ghosts => Mode::Ghosts,
+    };
+    let b = baseline::generate(&report, mode);
+    // What is written must load: a baseline that the gate rejects helps nobody.
+    policy::parse::parse("baseline", &b.text).context("the generated baseline does not parse (a bug in portghost)")?;
+    let target = match &args.output {
+        Some(path) => {
+            std::fs::write(path, &b.text).with_context(|| format!("writing {}", path.display()))?;
+            terminal_safe(&path.display().to_string()).into_owned()
+        }
+        None => {
+            let stdout = io::stdout();
+            let mut out = stdout.lock();
+            out.write_all(b.text.as_bytes())?;
+            out.flush()?;
+            "stdout".to_string()
+        }
+    };
+    for w in &b.warnings {
+        eprintln!("portghost: warning: {}", terminal_safe(w));
+    }
+    eprintln!(
+        "portghost: baseline: {} listener{} -> {} rule{}, {} commented out for review, written to {target}",
+        report.listeners.len(),
+        if report.listeners.len() == 1 { "" } else { "s" },
+        b.rules,
+        if b.rules == 1 { "" } else { "s" },
+        b.held_back
+    );
+    if report.summary.owners_hidden > 0 && !report.privileged {
+        eprintln!(
+            "portghost: {} listener(s) have hidden owners and could not be bound to a program; run baseline as root",
+            report.summary.owners_hidden
+        );
     }
     Ok(Exit::Clean)
 }
@@ -197,7 +360,7 @@ fn diff_scans(args: &DiffArgs, settings: &Settings) -> anyhow::Result<Exit> {
         None => {
             // Scan now and read the result back through the JSON schema, so both sides are
             // compared exactly as `scan --format json` would have written them.
-            let (report, _, _) = scan_report(&ScanArgs::default())?;
+            let (report, _, _) = scan_report(&ScanArgs::default(), None)?;
             let mut buf = Vec::new();
             json::render(&mut buf, &report, false)?;
             let text = String::from_utf8(buf).context("scan JSON is not UTF-8")?;

@@ -4,10 +4,11 @@
 //! I/O, no clock, no environment, no OS calls. Every function here is total.
 
 use crate::model::{Inventory, Listener, Owner, OwnerStatus};
+use crate::policy::{PolicyContext, rules};
 use crate::registry::Registry;
 use crate::registry::ghosts::{GhostEntry, GhostStatus, UnofficialUse};
 use crate::registry::iana::{self, IanaRecord};
-use crate::report::{Classified, Finding, FindingKind, Report, Severity, Summary, Verdict};
+use crate::report::{Classified, Finding, FindingKind, PolicyInfo, Report, Severity, Summary, Verdict};
 use std::sync::Arc;
 
 /// First port of IANA's Dynamic and/or Private range (RFC 6335), never assigned.
@@ -17,12 +18,25 @@ const DYNAMIC_PORTS_START: u16 = 49152;
 /// network namespace (the host's first), then unexpected first, then by protocol, port and
 /// address. The listeners move into the report.
 pub fn classify(inventory: Inventory, registry: &Registry) -> Report {
+    classify_with(inventory, registry, None)
+}
+
+/// Like [`classify`], then judges every listener with the policy in `policy`, if any (see
+/// [`rules::apply`]). The report names the policy and carries its warnings (expired allow
+/// rules, as of `policy.today`); `complete` still only says whether the scan saw everything.
+pub fn classify_with(inventory: Inventory, registry: &Registry, policy: Option<PolicyContext<'_>>) -> Report {
     let complete = inventory.warnings.is_empty() && !inventory.listeners.iter().any(|l| l.owner_status.is_hidden());
     let sees_all = sees_every_process(&inventory);
     let mut listeners: Vec<Classified> = inventory
         .listeners
         .into_iter()
-        .map(|l| classify_listener(l, registry, sees_all))
+        .map(|l| {
+            let mut c = classify_listener(l, registry, sees_all);
+            if let Some(ctx) = policy {
+                rules::apply(ctx, &mut c);
+            }
+            c
+        })
         .collect();
     listeners.sort_by(|a, b| {
         let key = |c: &Classified| {
@@ -48,6 +62,13 @@ pub fn classify(inventory: Inventory, registry: &Registry) -> Report {
         namespaces,
         summary: Summary::of(&listeners),
         listeners,
+        policy: policy.map(|ctx| PolicyInfo {
+            path: ctx.policy.file.clone(),
+            mode: ctx.policy.mode,
+            allow_rules: ctx.policy.allow.len(),
+            deny_rules: ctx.policy.deny.len(),
+            warnings: ctx.policy.warnings(ctx.today),
+        }),
     }
 }
 

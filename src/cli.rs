@@ -5,6 +5,7 @@
 
 use crate::model::Protocol;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
 
 /// Lists every listening socket with the processes that own it, and flags the unexpected
 /// listeners: ghost ports whose standard was withdrawn or whose vendor is gone, historic
@@ -31,6 +32,10 @@ pub enum Command {
     /// Compare two JSON scans (or one with this host now): listeners added, removed, or
     /// changed owner, executable, user or address.
     Diff(DiffArgs),
+    /// Write a policy that allows exactly what listens now; ghost ports, historic and
+    /// restricted services, suspicious executables and hidden owners are written as
+    /// commented-out rules for a person to decide.
+    Baseline(BaselineArgs),
 }
 
 /// Flags of `portghost scan`.
@@ -77,6 +82,54 @@ pub struct ScanArgs {
     /// /proc/1234/ns/net. Needs root unless it is portghost's own.
     #[arg(long, value_name = "NAME|PATH")]
     pub netns: Option<String>,
+
+    /// Judge the listeners with this policy file. Without it, ./portghost.toml, then
+    /// /etc/portghost/policy.toml, is used when it exists.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_policy")]
+    pub policy: Option<PathBuf>,
+
+    /// Use no policy file, even when ./portghost.toml or /etc/portghost/policy.toml exists.
+    #[arg(long)]
+    pub no_policy: bool,
+
+    /// Exit with status 2 unless the scan saw everything: every owner of every listener
+    /// shown, and every part of the scan.
+    #[arg(long)]
+    pub require_complete: bool,
+}
+
+/// Flags of `portghost baseline`.
+#[derive(Debug, Args, Default, Clone)]
+pub struct BaselineArgs {
+    /// Write the policy to this file instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Only listeners on these ports (repeat the flag or separate with commas).
+    #[arg(long, short = 'p', value_delimiter = ',')]
+    pub port: Vec<u16>,
+
+    /// Only TCP listeners.
+    #[arg(long, short = 't')]
+    pub tcp: bool,
+
+    /// Only UDP sockets.
+    #[arg(long, short = 'u')]
+    pub udp: bool,
+
+    /// The mode of the policy written.
+    #[arg(long, value_enum, default_value_t = PolicyMode::Allowlist)]
+    pub mode: PolicyMode,
+}
+
+/// `--mode` values of `portghost baseline`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum PolicyMode {
+    /// Anything the policy does not allow is unexpected.
+    #[default]
+    Allowlist,
+    /// Only registry findings and deny rules make a listener unexpected.
+    Ghosts,
 }
 
 /// Flags of `portghost explain`.

@@ -16,6 +16,7 @@ pub mod diag;
 pub mod diff;
 pub mod inventory;
 pub mod model;
+pub mod policy;
 pub mod registry;
 pub mod report;
 pub mod sanitize;

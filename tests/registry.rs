@@ -242,6 +242,30 @@ fn embedded_json_form_equals_the_toml_files() {
 }
 
 #[test]
+fn lazily_parsed_builtin_answers_every_lookup_like_the_toml_files() {
+    let from_toml = Registry::from_ghost_files(ghosts::BUILTIN_FILES).expect("TOML parses");
+    // A fresh lazy registry, so no entry was parsed before these lookups.
+    let lazy = Registry::from_builtin_entries(ghosts::BUILTIN_ENTRIES).expect("index loads");
+    assert_eq!(ghosts::BUILTIN_ENTRIES.len(), from_toml.ghosts().len());
+    let mut hits = 0;
+    let mut uses = 0;
+    for port in 0..=u16::MAX {
+        for protocol in [Protocol::Tcp, Protocol::Udp] {
+            let expected = from_toml.ghost(port, protocol);
+            assert_eq!(lazy.ghost(port, protocol), expected, "{port}/{protocol}");
+            hits += usize::from(expected.is_some());
+            let want: Vec<_> = from_toml.unofficial_uses(port, protocol);
+            assert_eq!(lazy.unofficial_uses(port, protocol), want, "{port}/{protocol}");
+            uses += want.len();
+        }
+    }
+    let pairs: usize = from_toml.ghosts().iter().map(|g| g.transports.len()).sum();
+    assert_eq!(hits, pairs, "every (port, transport) pair of every entry is found");
+    assert!(hits > 286, "286 ports, most on both transports");
+    assert!(uses > 0);
+}
+
+#[test]
 fn every_field_of_every_record_matches_the_csv_crate() {
     let mut rdr = csv::Reader::from_path(CSV).expect("readable");
     let mut pos = 0;

@@ -235,6 +235,31 @@ pub fn glob_match(pattern: &str, name: &str) -> bool {
     p[pi..].iter().all(|c| *c == '*')
 }
 
+/// One ghost entry as the build script embeds it for lazy loading: `(TOML path, port,
+/// transports mask, unofficial uses, JSON)`. The mask has bit 1 for tcp and bit 2 for udp;
+/// each unofficial use is `(first port, last port, transports mask)`; the JSON is the entry
+/// exactly as in the TOML file, parsed only when a listener needs it.
+pub type BuiltinEntry = (&'static str, u16, u8, &'static [(u16, u16, u8)], &'static str);
+
+/// Every entry of [`BUILTIN_FILES`], in file order, as the build script indexed them.
+pub const BUILTIN_ENTRIES: &[BuiltinEntry] = include!(concat!(env!("OUT_DIR"), "/ghost_entries.rs"));
+
+/// The mask bit of `protocol` in [`BuiltinEntry`] masks.
+pub fn transport_bit(protocol: Protocol) -> u8 {
+    match protocol {
+        Protocol::Tcp => 1,
+        Protocol::Udp => 2,
+    }
+}
+
+/// Parses one embedded entry's JSON with the checks of [`parse_file`]; `None` if it is
+/// malformed, which the test suite rules out for every embedded entry.
+pub fn parse_entry_json(file: &str, json: &str) -> Option<GhostEntry> {
+    let entry: GhostEntry = serde_json::from_str(json).ok()?;
+    check_entries(file, "", std::slice::from_ref(&entry)).ok()?;
+    Some(entry)
+}
+
 /// One entry of the ghost registry: a port on one or more transports.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -6,7 +6,7 @@
 use crate::model::{Exposure, Family, Listener, Netns, Owner, OwnerStatus, Protocol, View};
 use crate::registry::ghosts::{GhostEntry, GhostStatus, UnofficialUse};
 use crate::registry::iana::IanaRecord;
-use crate::report::{Classified, Finding, Report, Summary, Verdict};
+use crate::report::{Classified, Finding, PolicyInfo, Report, Summary, Verdict};
 use crate::sanitize::is_dangerous;
 use serde::Serialize;
 use serde::ser::SerializeSeq as _;
@@ -40,6 +40,9 @@ pub struct ScanJson<'a> {
     pub view: Option<View>,
     /// Every network namespace scanned, the host's first.
     pub namespaces: &'a [Arc<Netns>],
+    /// The policy the listeners were judged with (`path`, `mode`, `allow_rules`,
+    /// `deny_rules`, `warnings`), or null when none was used.
+    pub policy: Option<&'a PolicyInfo>,
     /// Counts over `listeners`.
     pub summary: &'a Summary,
     /// The listeners, unexpected first.
@@ -280,6 +283,7 @@ impl<'a> ScanJson<'a> {
             warnings: &r.warnings,
             view: r.view,
             namespaces: &r.namespaces,
+            policy: r.policy.as_ref(),
             summary: &r.summary,
             listeners: ListenersJson {
                 listeners: &r.listeners,

@@ -13,6 +13,7 @@ pub mod junit;
 pub mod table;
 
 use crate::model::{Listener, Netns, Protocol, View};
+use crate::policy::Mode;
 use crate::registry::ghosts::GhostEntry;
 use crate::registry::iana::IanaRecord;
 use serde::Serialize;
@@ -97,6 +98,13 @@ pub enum FindingKind {
     SuspiciousExecutable,
     /// Every process was inspected and none holds the socket.
     NoOwner,
+    /// A policy rule allows the listener.
+    Allowed,
+    /// The policy allows no such listener (allowlist mode), or a rule matches but may not
+    /// allow it (a flagged port not named explicitly, or a suspicious executable).
+    NotAllowed,
+    /// A policy deny rule matches the listener.
+    Denied,
 }
 
 impl FindingKind {
@@ -112,6 +120,9 @@ impl FindingKind {
             FindingKind::OwnerHidden => "owner-hidden",
             FindingKind::SuspiciousExecutable => "suspicious-executable",
             FindingKind::NoOwner => "no-owner",
+            FindingKind::Allowed => "allowed",
+            FindingKind::NotAllowed => "not-allowed",
+            FindingKind::Denied => "denied",
         }
     }
 }
@@ -221,6 +232,24 @@ pub struct Report {
     pub listeners: Vec<Classified>,
     /// Counts over `listeners`.
     pub summary: Summary,
+    /// The policy the listeners were judged with, if any.
+    pub policy: Option<PolicyInfo>,
+}
+
+/// What a report says about the policy it was judged with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PolicyInfo {
+    /// The policy file, as the user named it (or as it was discovered).
+    pub path: String,
+    /// `allowlist` or `ghosts`.
+    pub mode: Mode,
+    /// Number of `[[allow]]` rules.
+    pub allow_rules: usize,
+    /// Number of `[[deny]]` rules.
+    pub deny_rules: usize,
+    /// Problems with the policy that did not stop the scan, one sentence each: expired
+    /// allow rules. They do not make the scan incomplete.
+    pub warnings: Vec<String>,
 }
 
 impl Report {

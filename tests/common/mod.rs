@@ -155,7 +155,17 @@ impl Lab {
     /// Like [`Lab::hold`], with the Python interpreter at `interpreter` (for example a copy
     /// placed somewhere suspicious).
     pub fn hold_with(&mut self, interpreter: &std::path::Path, specs: &[&str]) -> u32 {
-        let (pid, rest) = self.start_python(interpreter, HOLDER, specs);
+        let (pid, rest) = self.start_python(&[], interpreter, HOLDER, specs);
+        assert!(rest.is_empty(), "listener child failed to bind {specs:?}");
+        pid
+    }
+
+    /// Like [`Lab::hold`], with the child running as user `nobody` (65534) through
+    /// `setpriv`, which execs the interpreter (so the PID is the interpreter's). Ports must
+    /// be 1024 or above. Only meaningful when the tests run as root.
+    pub fn hold_as_nobody(&mut self, specs: &[&str]) -> u32 {
+        let prefix = ["--reuid=65534", "--regid=65534", "--clear-groups"];
+        let (pid, rest) = self.start_python(&prefix, &python(), HOLDER, specs);
         assert!(rest.is_empty(), "listener child failed to bind {specs:?}");
         pid
     }
@@ -163,14 +173,27 @@ impl Lab {
     /// Starts `python3 -c script` (which must print a line starting with `READY` once set
     /// up, and exit when stdin closes) and returns its PID and the rest of that line.
     pub fn hold_script(&mut self, script: &str) -> (u32, String) {
-        self.start_python(&python(), script, &[])
+        self.start_python(&[], &python(), script, &[])
     }
 
-    /// Runs `python3 -c script args…` in the lab, waits for its `READY` line and returns
-    /// its PID and what followed `READY` on that line.
-    fn start_python(&mut self, interpreter: &std::path::Path, script: &str, args: &[&str]) -> (u32, String) {
-        let mut child = self
-            .command(interpreter)
+    /// Runs `python3 -c script args…` in the lab (through `setpriv setpriv_args…` when
+    /// those are given), waits for its `READY` line and returns its PID and what followed
+    /// `READY` on that line.
+    fn start_python(
+        &mut self,
+        setpriv_args: &[&str],
+        interpreter: &std::path::Path,
+        script: &str,
+        args: &[&str],
+    ) -> (u32, String) {
+        let mut cmd = if setpriv_args.is_empty() {
+            self.command(interpreter)
+        } else {
+            let mut c = self.command(std::path::Path::new("setpriv"));
+            c.args(setpriv_args).arg(interpreter);
+            c
+        };
+        let mut child = cmd
             .arg("-c")
             .arg(script)
             .args(args)
@@ -220,7 +243,8 @@ impl Lab {
     }
 
     /// Runs the portghost binary as user `nobody` (65534) through `setpriv`, for tests of
-    /// the unprivileged view. Only meaningful when the tests run as root.
+    /// the unprivileged view. Only meaningful when the tests run as root. A `scan` uses no
+    /// policy unless the arguments name one.
     pub fn portghost_as_nobody(&self, args: &[&str]) -> Output {
         let bin = PathBuf::from(env!("CARGO_BIN_EXE_portghost"));
         let mut full = vec![
@@ -229,7 +253,7 @@ impl Lab {
             "--clear-groups",
             bin.to_str().expect("utf-8 path"),
         ];
-        full.extend_from_slice(args);
+        full.extend(without_discovery(args));
         self.run("setpriv", &full)
     }
 
@@ -257,9 +281,20 @@ impl Lab {
     }
 
     /// Runs the portghost binary with `args` in this lab (stdin closed, colour env cleared).
+    /// A `scan` uses no policy unless the arguments name one, so that a policy file on the
+    /// machine (./portghost.toml, /etc/portghost/policy.toml) cannot change the results.
     pub fn portghost(&self, args: &[&str]) -> Output {
+        self.portghost_in(None, &without_discovery(args))
+    }
+
+    /// Runs the portghost binary with exactly `args` (policy discovery included) in this
+    /// lab, in the working directory `cwd` when given.
+    pub fn portghost_in(&self, cwd: Option<&std::path::Path>, args: &[&str]) -> Output {
         let bin = PathBuf::from(env!("CARGO_BIN_EXE_portghost"));
         let mut cmd = self.command(&bin);
+        if let Some(dir) = cwd {
+            cmd.current_dir(dir);
+        }
         cmd.args(args)
             .env_remove("NO_COLOR")
             .env_remove("CLICOLOR_FORCE")
@@ -269,6 +304,15 @@ impl Lab {
         assert!(start.elapsed() < Duration::from_secs(60), "portghost hung");
         out
     }
+}
+
+/// `args` with `--no-policy` after `scan` when they name no policy.
+fn without_discovery<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    let mut out = args.to_vec();
+    if args.first() == Some(&"scan") && !args.iter().any(|a| *a == "--policy" || *a == "--no-policy") {
+        out.insert(1, "--no-policy");
+    }
+    out
 }
 
 impl Drop for Lab {

@@ -1,0 +1,306 @@
+//! `portghost baseline`: a policy that allows exactly what listens now.
+//!
+//! Owns turning a classified scan ([`Report`]) into policy text: one rule per distinct
+//! (protocol, port, address scope, process names, executables, users), so the IPv4 and
+//! IPv6 sockets of one daemon share a rule. Listeners that must not be allowed silently
+//! (ghost ports, historic protocols, restricted services on the network, suspicious
+//! executables, owners that could not be seen) are written as commented-out rules with a
+//! `# portghost:` line saying why, and reported back so the caller can warn. Pure: the
+//! caller does the scan and the writing.
+
+use super::Mode;
+use super::rules::{describe, owners_known};
+use crate::model::{Listener, OwnerStatus, Protocol};
+use crate::report::{Classified, Report, Severity, Verdict};
+use crate::sanitize::{is_dangerous, terminal_safe};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// A generated policy and what it left for a person to decide.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Baseline {
+    /// The policy file's text; it parses with [`super::parse::parse`].
+    pub text: String,
+    /// Number of active `[[allow]]` rules written.
+    pub rules: usize,
+    /// Number of rules written commented out.
+    pub held_back: usize,
+    /// One sentence per listener that was not allowed, saying why.
+    pub warnings: Vec<String>,
+}
+
+/// The address scope a rule binds: `loopback`, `wildcard`, or the exact address.
+pub fn scope(l: &Listener) -> String {
+    if l.is_loopback() {
+        "loopback".to_string()
+    } else if l.is_wildcard() {
+        "wildcard".to_string()
+    } else {
+        l.local_address.to_string()
+    }
+}
+
+/// What one rule binds; listeners with equal keys share a rule.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Key {
+    protocol: Protocol,
+    port: u16,
+    scope: String,
+    /// Whether the owners are known; when not, the rule binds no identity.
+    known: bool,
+    /// `None` when an owner has no usable name (an empty `comm`).
+    process: Option<Vec<String>>,
+    /// `None` when an owner's executable is unknown: the rule then does not bind it.
+    exe: Option<Vec<String>>,
+    /// `None` when an owner's user is unknown.
+    user: Option<Vec<String>>,
+    held: bool,
+}
+
+/// The listeners behind one rule.
+#[derive(Debug, Default)]
+struct Group {
+    comment: String,
+    reasons: Vec<String>,
+}
+
+/// Sorted, without repeats; `None` when any value is missing.
+fn set(values: impl Iterator<Item = Option<String>>) -> Option<Vec<String>> {
+    let mut v: Vec<String> = values.collect::<Option<Vec<String>>>()?;
+    v.sort();
+    v.dedup();
+    Some(v)
+}
+
+/// Why `c` must not be allowed without a person deciding; empty when it may be.
+fn hold_reasons(c: &Classified) -> Vec<String> {
+    let mut reasons: Vec<String> = Vec::new();
+    if c.verdict == Verdict::Unexpected {
+        reasons.extend(
+            c.findings
+                .iter()
+                .filter(|f| matches!(f.severity, Severity::High | Severity::Medium))
+                .map(|f| format!("{}: {}", f.kind.as_str(), f.message)),
+        );
+    }
+    if !owners_known(&c.listener) {
+        let why = match c.listener.owner_status {
+            OwnerStatus::Permission => {
+                "owners hidden (permission): the rule cannot name the program; run baseline as root"
+            }
+            OwnerStatus::Unavailable => "owners hidden (no process table): the rule cannot name the program",
+            OwnerStatus::NoProcess => "no process holds the socket: the rule cannot name a program",
+            OwnerStatus::NotLooked | OwnerStatus::Known => "no owner found: the rule cannot name a program",
+        };
+        reasons.push(why.to_string());
+    }
+    reasons
+}
+
+/// "ssh: The Secure Shell (SSH) Protocol", or why there is no IANA name.
+fn service_comment(c: &Classified) -> String {
+    match c.service {
+        Some(s) if s.description.is_empty() => s.name.to_string(),
+        Some(s) => format!("{}: {}", s.name, s.description),
+        None => format!("{}/{}: no IANA registration", c.listener.port, c.listener.protocol),
+    }
+}
+
+fn key(c: &Classified, held: bool) -> Key {
+    let l = &c.listener;
+    let known = owners_known(l);
+    let nonempty = |s: Option<String>| s.filter(|s| !s.is_empty());
+    let (process, exe, user) = if known {
+        let process = set(l.owners.iter().map(|o| nonempty(Some(o.name.clone()))));
+        let exe = set(l
+            .owners
+            .iter()
+            .map(|o| o.exe.as_deref().filter(|e| e.starts_with('/')).map(escape_glob)));
+        let user = set(l
+            .owners
+            .iter()
+            .map(|o| nonempty(o.user.clone()).or_else(|| o.uid.map(|u| u.to_string()))));
+        (process, exe, user)
+    } else {
+        (None, None, None)
+    };
+    Key {
+        protocol: l.protocol,
+        port: l.port,
+        scope: scope(l),
+        known,
+        process,
+        exe,
+        user,
+        held,
+    }
+}
+
+/// `path` as a glob that matches exactly it: glob metacharacters are escaped.
+pub fn escape_glob(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for c in path.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '{' | '}' | '\\' | '!' | ',') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `s` as a TOML basic string on one line. Quotes and backslashes are escaped, and so is
+/// every character [`is_dangerous`] (controls, DEL, bidirectional overrides), so the file
+/// shows them as `\uXXXX` while the value stays exact.
+pub fn toml_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if is_dangerous(c) => {
+                let _ = write!(out, "\\u{:04X}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A string or a list of strings, as TOML.
+fn toml_strings(values: &[String]) -> String {
+    match values {
+        [one] => toml_string(one),
+        many => format!(
+            "[{}]",
+            many.iter().map(|v| toml_string(v)).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
+/// Text safe for a single-line TOML comment.
+fn comment_text(s: &str) -> String {
+    terminal_safe(s).into_owned()
+}
+
+fn rule_text(k: &Key, g: &Group) -> String {
+    let mut lines = vec![
+        "[[allow]]".to_string(),
+        format!("port = {}", k.port),
+        format!("protocol = {}", toml_string(k.protocol.as_str())),
+        format!("address = {}", toml_string(&k.scope)),
+    ];
+    if k.known {
+        for (key, values) in [("process", &k.process), ("exe", &k.exe), ("user", &k.user)] {
+            if let Some(v) = values.as_deref().filter(|v| !v.is_empty()) {
+                lines.push(format!("{key} = {}", toml_strings(v)));
+            }
+        }
+    }
+    lines.push(format!("comment = {}", toml_string(&g.comment)));
+    let mut out = String::new();
+    for line in lines {
+        if k.held {
+            out.push_str("# ");
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
+/// Writes a policy in `mode` that allows every listener of `report` that may be allowed,
+/// and holds back (as commented-out rules, with a warning each) those that need a person's
+/// decision. `report` must be classified without a policy, so that its verdicts are the
+/// registry's.
+pub fn generate(report: &Report, mode: Mode) -> Baseline {
+    let mut groups: BTreeMap<Key, Group> = BTreeMap::new();
+    let mut warnings = Vec::new();
+    for c in &report.listeners {
+        let reasons = hold_reasons(c);
+        let held = !reasons.is_empty();
+        if held {
+            warnings.push(format!(
+                "{} on {} is not allowed by the baseline: {}; it is written as a commented-out rule for you to decide",
+                describe(&c.listener),
+                c.listener.endpoint(),
+                reasons.join("; ")
+            ));
+        }
+        let g = groups.entry(key(c, held)).or_default();
+        g.comment = service_comment(c);
+        for r in reasons {
+            if !g.reasons.contains(&r) {
+                g.reasons.push(r);
+            }
+        }
+    }
+    let rules = groups.keys().filter(|k| !k.held).count();
+    let held_back = groups.len() - rules;
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "# portghost baseline of host {}, scanned at {}.",
+        comment_text(&report.host),
+        comment_text(&report.scanned_at)
+    );
+    let _ = writeln!(
+        text,
+        "# It allows exactly the listeners seen then, each bound to its port, protocol, address, process, executable and user."
+    );
+    let _ = writeln!(
+        text,
+        "# {} listener{}: {rules} rule{}, {held_back} commented out for review (see the \"# portghost:\" lines).",
+        report.listeners.len(),
+        if report.listeners.len() == 1 { "" } else { "s" },
+        if rules == 1 { "" } else { "s" },
+    );
+    let _ = writeln!(
+        text,
+        "# Check it with: portghost scan --policy FILE --fail-on-unexpected"
+    );
+    let _ = writeln!(text, "version = {}", super::VERSION);
+    let _ = writeln!(text, "mode = {}", toml_string(mode.as_str()));
+    for (k, g) in &groups {
+        text.push('\n');
+        if k.held {
+            for r in &g.reasons {
+                let _ = writeln!(text, "# portghost: not allowed, decide: {}", comment_text(r));
+            }
+        }
+        text.push_str(&rule_text(k, g));
+    }
+    Baseline {
+        text,
+        rules,
+        held_back,
+        warnings,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_stay_on_one_line_and_exact() {
+        let s = "a\"b\\c\nd\u{1b}e\u{202e}f";
+        let t = toml_string(s);
+        assert!(!t.contains('\n'));
+        assert_eq!(t, "\"a\\\"b\\\\c\\u000Ad\\u001Be\\u202Ef\"");
+        let v: toml::Value = toml::from_str(&format!("x = {t}")).expect("parses");
+        assert_eq!(v.get("x").and_then(|x| x.as_str()), Some(s));
+    }
+
+    #[test]
+    fn escaped_globs_match_only_the_path() {
+        for path in ["/usr/sbin/sshd", "/opt/a*b/[x]/{y,z}!", "/weird\\path"] {
+            let p = super::super::Pattern::new(&escape_glob(path)).expect("glob");
+            assert!(p.is_match(path), "{path}");
+            assert!(!p.is_match(&format!("{path}x")), "{path}");
+        }
+        let p = super::super::Pattern::new(&escape_glob("/opt/a*b")).expect("glob");
+        assert!(!p.is_match("/opt/aXb"));
+    }
+}

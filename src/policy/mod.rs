@@ -1,0 +1,395 @@
+//! Policy files: which listeners a host may have, bound to the programs that hold them.
+//!
+//! Owns the policy model ([`Policy`], [`Rule`]), its strict TOML parser ([`parse`]), rule
+//! matching and the verdicts a policy gives ([`rules`]), and the generation of a policy
+//! from a scan ([`baseline`]). Everything here is pure except [`load`], which reads the
+//! one file it is given. It never scans the OS, reads the clock or the environment: the
+//! caller passes today's date in.
+
+pub mod baseline;
+pub mod parse;
+pub mod rules;
+
+use crate::diag::FileError;
+use crate::model::Protocol;
+use globset::GlobMatcher;
+use ipnet::IpNet;
+use serde::Serialize;
+use std::fmt;
+use std::net::IpAddr;
+use std::path::Path;
+
+/// The policy file format version this portghost reads.
+pub const VERSION: i64 = 1;
+
+/// Where `portghost scan` looks for a policy when neither `--policy` nor `--no-policy` is
+/// given, in order: the first file that exists is used.
+pub const DISCOVERY_PATHS: [&str; 2] = ["./portghost.toml", "/etc/portghost/policy.toml"];
+
+/// How a policy judges listeners that no rule mentions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Anything no `allow` rule allows is unexpected (the default).
+    #[default]
+    Allowlist,
+    /// Only registry findings and `deny` rules make a listener unexpected; `allow` rules
+    /// can still make listeners `expected`.
+    Ghosts,
+}
+
+impl Mode {
+    /// The name used in the file, the JSON and messages: `allowlist` or `ghosts`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Allowlist => "allowlist",
+            Mode::Ghosts => "ghosts",
+        }
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Mode {
+    type Err = String;
+
+    /// Parses `allowlist` or `ghosts`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "allowlist" => Ok(Mode::Allowlist),
+            "ghosts" => Ok(Mode::Ghosts),
+            other => Err(format!(
+                "{other:?} is not a mode (expected \"allowlist\" or \"ghosts\")"
+            )),
+        }
+    }
+}
+
+/// A calendar date, as written in `expires = 2027-06-30`. Ordered chronologically.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Date {
+    /// Year, 1 to 9999.
+    pub year: u16,
+    /// Month, 1 to 12.
+    pub month: u8,
+    /// Day of the month, 1 to the length of that month.
+    pub day: u8,
+}
+
+impl Date {
+    /// The date if `year`-`month`-`day` exists in the Gregorian calendar.
+    pub fn new(year: u16, month: u8, day: u8) -> Option<Date> {
+        let leap = year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
+        let days = match month {
+            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+            4 | 6 | 9 | 11 => 30,
+            2 if leap => 29,
+            2 => 28,
+            _ => return None,
+        };
+        ((1..=9999).contains(&year) && (1..=days).contains(&day)).then_some(Date { year, month, day })
+    }
+
+    /// The date at the start of an RFC 3339 timestamp (`2026-11-21T08:28:04Z` gives
+    /// 2026-11-21), or of a plain `YYYY-MM-DD` string.
+    pub fn from_rfc3339_prefix(s: &str) -> Option<Date> {
+        s.get(..10)?.parse().ok()
+    }
+}
+
+impl fmt::Display for Date {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+}
+
+impl std::str::FromStr for Date {
+    type Err = String;
+
+    /// Parses exactly `YYYY-MM-DD`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("{s:?} is not a date like 2027-06-30");
+        let b = s.as_bytes();
+        if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+            return Err(bad());
+        }
+        let num = |r: std::ops::Range<usize>| -> Option<u16> {
+            let part = s.get(r)?;
+            part.bytes().all(|c| c.is_ascii_digit()).then(|| part.parse().ok())?
+        };
+        let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) else {
+            return Err(bad());
+        };
+        Date::new(
+            y,
+            u8::try_from(m).map_err(|_| bad())?,
+            u8::try_from(d).map_err(|_| bad())?,
+        )
+        .ok_or_else(bad)
+    }
+}
+
+/// One entry of `port` / `ports`: a single port, or an inclusive range written `"8000-8100"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PortMatch {
+    /// Exactly this port. Only this form counts as naming a port explicitly.
+    Single(u16),
+    /// Every port from the first to the second, both included, first <= second.
+    Range(u16, u16),
+}
+
+impl PortMatch {
+    /// True when `port` is this port or lies in this range.
+    pub fn contains(self, port: u16) -> bool {
+        match self {
+            PortMatch::Single(p) => p == port,
+            PortMatch::Range(a, b) => (a..=b).contains(&port),
+        }
+    }
+}
+
+impl fmt::Display for PortMatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PortMatch::Single(p) => write!(f, "{p}"),
+            PortMatch::Range(a, b) => write!(f, "{a}-{b}"),
+        }
+    }
+}
+
+/// The `address` of a rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AddressMatch {
+    /// A loopback address (`127.0.0.0/8`, `::1`). Does not match a wildcard listener.
+    Loopback,
+    /// The wildcard address `0.0.0.0` or `::` (a dual-stack `[::]` listener included).
+    Wildcard,
+    /// Exactly this local address (an IPv4-mapped IPv6 address equals its IPv4 form).
+    Ip(IpAddr),
+    /// Any local address inside this network. A wildcard listener is never inside one.
+    Cidr(IpNet),
+}
+
+impl fmt::Display for AddressMatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AddressMatch::Loopback => f.write_str("loopback"),
+            AddressMatch::Wildcard => f.write_str("wildcard"),
+            AddressMatch::Ip(ip) => write!(f, "{ip}"),
+            AddressMatch::Cidr(net) => write!(f, "{net}"),
+        }
+    }
+}
+
+/// A glob as written in the policy, with its compiled matcher. `*` and `?` do not cross
+/// `/`; `**` does; `[abc]` and `{a,b}` work as in a shell. Matching is case-sensitive.
+#[derive(Debug, Clone)]
+pub struct Pattern {
+    /// The glob as written.
+    pub text: String,
+    matcher: GlobMatcher,
+}
+
+impl Pattern {
+    /// Compiles `text`.
+    ///
+    /// # Errors
+    /// The glob syntax error, as a sentence.
+    pub fn new(text: &str) -> Result<Pattern, String> {
+        let glob = globset::GlobBuilder::new(text)
+            .literal_separator(true)
+            .backslash_escape(true)
+            .build()
+            .map_err(|e| e.kind().to_string())?;
+        Ok(Pattern {
+            text: text.to_string(),
+            matcher: glob.compile_matcher(),
+        })
+    }
+
+    /// True when `s` matches the glob.
+    pub fn is_match(&self, s: &str) -> bool {
+        self.matcher.is_match(s)
+    }
+}
+
+impl PartialEq for Pattern {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for Pattern {}
+
+/// Whether a rule allows or denies what it matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RuleKind {
+    /// An `[[allow]]` rule.
+    Allow,
+    /// A `[[deny]]` rule.
+    Deny,
+}
+
+impl RuleKind {
+    /// `allow` or `deny`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleKind::Allow => "allow",
+            RuleKind::Deny => "deny",
+        }
+    }
+}
+
+/// One `[[allow]]` or `[[deny]]` rule. Every field that is present must match; an empty
+/// list or `None` matches anything. Identity fields (`process`, `exe`, `user`, `unit`,
+/// `container`) must hold for every owner of the socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    /// Allow or deny.
+    pub kind: RuleKind,
+    /// 1-based line of the rule's `[[allow]]` / `[[deny]]` header in the file.
+    pub line: usize,
+    /// Ports the rule covers (`port` or `ports`); empty: any port.
+    pub ports: Vec<PortMatch>,
+    /// Transport protocol; `None`: both.
+    pub protocol: Option<Protocol>,
+    /// Local address; `None`: any.
+    pub address: Option<AddressMatch>,
+    /// Process names (`/proc/PID/comm`), compared exactly; empty: any.
+    pub process: Vec<String>,
+    /// Globs on the executable path; empty: any.
+    pub exe: Vec<Pattern>,
+    /// User names, or decimal UIDs; empty: any.
+    pub user: Vec<String>,
+    /// Globs on the systemd unit; empty: any.
+    pub unit: Vec<Pattern>,
+    /// Globs on `RUNTIME:FULL_ID` or `RUNTIME:SHORT_ID` of the container; empty: any.
+    pub container: Vec<Pattern>,
+    /// Free text saying why the rule exists.
+    pub comment: Option<String>,
+    /// Last day the rule applies (allow rules only); from the next day it matches nothing.
+    pub expires: Option<Date>,
+}
+
+impl Rule {
+    /// True when the rule names `port` as a single port (`port = 3237`, or `3237` in a
+    /// `ports` list). A range, or a rule without ports, does not name it.
+    pub fn names_port(&self, port: u16) -> bool {
+        self.ports.contains(&PortMatch::Single(port))
+    }
+
+    /// True when the rule has expired on `today`: its `expires` date is before today.
+    pub fn expired(&self, today: Date) -> bool {
+        self.expires.is_some_and(|d| d < today)
+    }
+}
+
+/// A parsed, validated policy file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    /// The file's name as the user gave it (`policy.toml`, `/etc/portghost/policy.toml`),
+    /// used in every message that points at a rule.
+    pub file: String,
+    /// How listeners that no rule mentions are judged.
+    pub mode: Mode,
+    /// The `[[allow]]` rules, in file order.
+    pub allow: Vec<Rule>,
+    /// The `[[deny]]` rules, in file order.
+    pub deny: Vec<Rule>,
+}
+
+impl Policy {
+    /// Total number of rules.
+    pub fn rule_count(&self) -> usize {
+        self.allow.len() + self.deny.len()
+    }
+
+    /// `policy.toml:7`, where a rule sits.
+    pub fn at(&self, rule: &Rule) -> String {
+        format!("{}:{}", self.file, rule.line)
+    }
+
+    /// One warning for every allow rule that has expired on `today`:
+    /// "rule at policy.toml:7 expired on 2026-01-01 and no longer allows anything".
+    pub fn warnings(&self, today: Date) -> Vec<String> {
+        self.allow
+            .iter()
+            .filter_map(|r| {
+                let d = r.expires.filter(|_| r.expired(today))?;
+                Some(format!(
+                    "rule at {} expired on {d} and no longer allows anything",
+                    self.at(r)
+                ))
+            })
+            .collect()
+    }
+}
+
+/// A policy and the day to judge with, as [`crate::classify::classify_with`] needs them.
+#[derive(Debug, Clone, Copy)]
+pub struct PolicyContext<'a> {
+    /// The policy.
+    pub policy: &'a Policy,
+    /// Today's date (UTC), for `expires`.
+    pub today: Date,
+}
+
+/// Reads and parses the policy at `path`; messages name the file as `path` is written.
+///
+/// # Errors
+/// A [`FileError`] naming the file (and, for a parse error, the line, column and key):
+/// the file cannot be read or is not valid UTF-8, or any problem [`parse::parse`] reports.
+pub fn load(path: &Path) -> Result<Policy, FileError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| FileError {
+        file: file.clone(),
+        line: None,
+        column: None,
+        message: format!("cannot read the policy: {e}"),
+    })?;
+    parse::parse(&file, &text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_parse_strictly_and_order() {
+        assert_eq!(
+            "2027-06-30".parse::<Date>(),
+            Ok(Date {
+                year: 2027,
+                month: 6,
+                day: 30
+            })
+        );
+        for bad in [
+            "2027-6-30",
+            "2027-06-31",
+            "2027-13-01",
+            "2026-02-29",
+            "20270630",
+            "2027-06-3x",
+            "+027-06-30",
+        ] {
+            assert!(bad.parse::<Date>().is_err(), "{bad}");
+        }
+        assert!("2024-02-29".parse::<Date>().is_ok());
+        assert!("2000-02-29".parse::<Date>().is_ok());
+        assert!("1900-02-29".parse::<Date>().is_err());
+        let a: Date = "2026-12-31".parse().expect("date");
+        let b: Date = "2027-01-01".parse().expect("date");
+        assert!(a < b);
+        assert_eq!(
+            Date::from_rfc3339_prefix("2026-11-21T08:28:04Z")
+                .map(|d| d.to_string())
+                .as_deref(),
+            Some("2026-11-21")
+        );
+    }
+}

@@ -1,0 +1,410 @@
+//! Rule matching and the verdicts a policy gives.
+//!
+//! Owns how a [`Rule`] is compared with a [`Listener`] ([`evaluate`]) and how a policy turns
+//! the registry's judgement of a listener into the final one ([`apply`]): deny wins, expired
+//! allow rules match nothing, a listener the registry flags needs a rule that names its
+//! port, suspicious executables are never allowed, and identity rules fail closed when the
+//! owners cannot be seen. Pure: no I/O, no clock.
+
+use super::{AddressMatch, Mode, Policy, PolicyContext, Rule, RuleKind};
+use crate::model::{Listener, Owner, OwnerStatus};
+use crate::report::{Classified, Finding, FindingKind, Severity, Verdict};
+use std::net::IpAddr;
+
+/// A key of a rule that selects listeners.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Field {
+    /// `port` / `ports`.
+    Port,
+    /// `protocol`.
+    Protocol,
+    /// `address`.
+    Address,
+    /// `process`.
+    Process,
+    /// `exe`.
+    Exe,
+    /// `user`.
+    User,
+    /// `unit`.
+    Unit,
+    /// `container`.
+    Container,
+}
+
+impl Field {
+    /// The identity fields, in the order messages name them.
+    pub const IDENTITY: [Field; 5] = [Field::Process, Field::Exe, Field::User, Field::Unit, Field::Container];
+
+    /// A noun for messages: "a process", "an executable".
+    pub fn noun(self) -> &'static str {
+        match self {
+            Field::Port => "a port",
+            Field::Protocol => "a protocol",
+            Field::Address => "an address",
+            Field::Process => "a process",
+            Field::Exe => "an executable",
+            Field::User => "a user",
+            Field::Unit => "a systemd unit",
+            Field::Container => "a container",
+        }
+    }
+}
+
+/// How one rule fares against one listener (expiry aside).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Evaluation {
+    /// The fields the listener does not satisfy, in rule-key order.
+    pub mismatched: Vec<Field>,
+    /// The first identity field the rule names when the listener's owners are unknown
+    /// (hidden, not looked up, or none): the rule can neither match nor be ruled out.
+    pub unverifiable: Option<Field>,
+}
+
+impl Evaluation {
+    /// True when every field of the rule holds for the listener.
+    pub fn matches(&self) -> bool {
+        self.mismatched.is_empty() && self.unverifiable.is_none()
+    }
+}
+
+/// `a` with an IPv4-mapped IPv6 address turned into its IPv4 form.
+fn canonical(a: IpAddr) -> IpAddr {
+    match a {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(a, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// True when the listener's local address satisfies `m`.
+pub fn address_matches(m: &AddressMatch, l: &Listener) -> bool {
+    match m {
+        AddressMatch::Loopback => l.is_loopback(),
+        AddressMatch::Wildcard => l.is_wildcard(),
+        AddressMatch::Ip(ip) => canonical(*ip) == canonical(l.local_address),
+        AddressMatch::Cidr(net) => !l.is_wildcard() && net.contains(&canonical(l.local_address)),
+    }
+}
+
+/// True when `owner` satisfies the identity field `field` of `rule` (a field the rule does
+/// not name is satisfied). A value the owner does not have (no readable exe, no user, no
+/// unit, no container) never satisfies a named field.
+pub fn owner_satisfies(rule: &Rule, field: Field, o: &Owner) -> bool {
+    match field {
+        Field::Process => rule.process.is_empty() || rule.process.contains(&o.name),
+        Field::Exe => rule.exe.is_empty() || o.exe.as_deref().is_some_and(|e| rule.exe.iter().any(|p| p.is_match(e))),
+        Field::User => {
+            rule.user.is_empty()
+                || rule
+                    .user
+                    .iter()
+                    .any(|u| o.user.as_deref() == Some(u.as_str()) || o.uid.is_some_and(|uid| uid.to_string() == *u))
+        }
+        Field::Unit => {
+            rule.unit.is_empty()
+                || o.unit
+                    .as_deref()
+                    .is_some_and(|u| rule.unit.iter().any(|p| p.is_match(u)))
+        }
+        Field::Container => {
+            rule.container.is_empty()
+                || o.container.as_ref().is_some_and(|c| {
+                    let full = format!("{}:{}", c.runtime, c.full_id);
+                    let short = format!("{}:{}", c.runtime, c.id);
+                    rule.container.iter().any(|p| p.is_match(&full) || p.is_match(&short))
+                })
+        }
+        Field::Port | Field::Protocol | Field::Address => true,
+    }
+}
+
+/// True when `rule` names `field` (has a value for it).
+pub fn names(rule: &Rule, field: Field) -> bool {
+    match field {
+        Field::Port => !rule.ports.is_empty(),
+        Field::Protocol => rule.protocol.is_some(),
+        Field::Address => rule.address.is_some(),
+        Field::Process => !rule.process.is_empty(),
+        Field::Exe => !rule.exe.is_empty(),
+        Field::User => !rule.user.is_empty(),
+        Field::Unit => !rule.unit.is_empty(),
+        Field::Container => !rule.container.is_empty(),
+    }
+}
+
+/// True when the owners of `l` are known well enough to test identity fields: the status
+/// is `known` and there is at least one owner.
+pub fn owners_known(l: &Listener) -> bool {
+    l.owner_status == OwnerStatus::Known && !l.owners.is_empty()
+}
+
+/// Compares `rule` with `l`, ignoring `expires`. Identity fields must hold for every owner;
+/// when the owners are not known, a named identity field makes the rule unverifiable.
+pub fn evaluate(rule: &Rule, l: &Listener) -> Evaluation {
+    let mut ev = Evaluation::default();
+    if !rule.ports.is_empty() && !rule.ports.iter().any(|p| p.contains(l.port)) {
+        ev.mismatched.push(Field::Port);
+    }
+    if rule.protocol.is_some_and(|p| p != l.protocol) {
+        ev.mismatched.push(Field::Protocol);
+    }
+    if rule.address.as_ref().is_some_and(|a| !address_matches(a, l)) {
+        ev.mismatched.push(Field::Address);
+    }
+    let known = owners_known(l);
+    for field in Field::IDENTITY {
+        if !names(rule, field) {
+            continue;
+        }
+        if !known {
+            ev.unverifiable.get_or_insert(field);
+        } else if !l.owners.iter().all(|o| owner_satisfies(rule, field, o)) {
+            ev.mismatched.push(field);
+        }
+    }
+    ev
+}
+
+/// `tcp/9090 python3(4242)`: the listener and its owners, grouped by name, for messages.
+pub fn describe(l: &Listener) -> String {
+    let owners = match l.owner_status {
+        OwnerStatus::Known if !l.owners.is_empty() => {
+            let mut groups: Vec<(&str, Vec<u32>)> = Vec::new();
+            for o in &l.owners {
+                match groups.iter_mut().find(|g| g.0 == o.name) {
+                    Some(g) => g.1.push(o.pid),
+                    None => groups.push((&o.name, vec![o.pid])),
+                }
+            }
+            groups
+                .iter()
+                .map(|(n, pids)| {
+                    let pids: Vec<String> = pids.iter().map(u32::to_string).collect();
+                    format!("{n}({})", pids.join(","))
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        }
+        OwnerStatus::Known => "(no owner)".to_string(),
+        OwnerStatus::Permission | OwnerStatus::Unavailable => "(owner hidden)".to_string(),
+        OwnerStatus::NoProcess => "(no process)".to_string(),
+        OwnerStatus::NotLooked => "(owner not looked up)".to_string(),
+    };
+    format!("{}/{} {owners}", l.protocol, l.port)
+}
+
+/// Why the owners of `l` are unknown, and what would help: "owners hidden (permission)",
+/// "; run as root".
+fn unknown_owners(l: &Listener) -> (&'static str, &'static str) {
+    match l.owner_status {
+        OwnerStatus::Permission => ("owners hidden (permission)", "; run as root"),
+        OwnerStatus::Unavailable => ("owners hidden (no process table)", ""),
+        OwnerStatus::NotLooked => ("owners not looked up", "; scan without --no-owners"),
+        OwnerStatus::NoProcess => ("no process holds the socket", ""),
+        OwnerStatus::Known => ("no owner found", ""),
+    }
+}
+
+fn or_list<T: std::fmt::Display>(items: &[T]) -> String {
+    items.iter().map(ToString::to_string).collect::<Vec<_>>().join(" or ")
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    if n == 1 { one.to_string() } else { many.to_string() }
+}
+
+/// The condition of `rule` on `field`, as a phrase: "over udp", "for process nginx".
+fn qualifier(rule: &Rule, field: Field) -> String {
+    match field {
+        Field::Port => {
+            let ports: Vec<String> = rule.ports.iter().map(ToString::to_string).collect();
+            format!("on {} {}", plural(ports.len(), "port", "ports"), ports.join(", "))
+        }
+        Field::Protocol => format!("over {}", rule.protocol.map_or("", |p| p.as_str())),
+        Field::Address => match &rule.address {
+            Some(AddressMatch::Loopback) => "on loopback".to_string(),
+            Some(AddressMatch::Wildcard) => "on the wildcard address".to_string(),
+            Some(a) => format!("on {a}"),
+            None => String::new(),
+        },
+        Field::Process => format!(
+            "for {} {}",
+            plural(rule.process.len(), "process", "processes"),
+            or_list(&rule.process)
+        ),
+        Field::Exe => {
+            let globs: Vec<&str> = rule.exe.iter().map(|p| p.text.as_str()).collect();
+            format!(
+                "for {} {}",
+                plural(globs.len(), "executable", "executables"),
+                or_list(&globs)
+            )
+        }
+        Field::User => format!(
+            "for {} {}",
+            plural(rule.user.len(), "user", "users"),
+            or_list(&rule.user)
+        ),
+        Field::Unit => {
+            let globs: Vec<&str> = rule.unit.iter().map(|p| p.text.as_str()).collect();
+            format!("in {} {}", plural(globs.len(), "unit", "units"), or_list(&globs))
+        }
+        Field::Container => {
+            let globs: Vec<&str> = rule.container.iter().map(|p| p.text.as_str()).collect();
+            format!(
+                "in {} {}",
+                plural(globs.len(), "container", "containers"),
+                or_list(&globs)
+            )
+        }
+    }
+}
+
+/// Why no allow rule of `policy` allows `l`, naming the rule that came closest:
+/// "no rule matches port 9090", "rule at policy.toml:7 allows port 8080 for process nginx
+/// only", "rule at policy.toml:7 expired on 2026-01-01 and no longer allows anything".
+pub fn why_not_allowed(ctx: PolicyContext<'_>, l: &Listener) -> String {
+    let policy = ctx.policy;
+    if let Some(r) = policy
+        .allow
+        .iter()
+        .find(|r| r.expired(ctx.today) && evaluate(r, l).matches())
+    {
+        let d = r.expires.map(|d| d.to_string()).unwrap_or_default();
+        return format!("rule at {} expired on {d} and no longer allows anything", policy.at(r));
+    }
+    let best = policy
+        .allow
+        .iter()
+        .filter(|r| !r.expired(ctx.today))
+        .map(|r| (r, evaluate(r, l)))
+        .filter(|(_, ev)| !ev.mismatched.contains(&Field::Port))
+        .min_by_key(|(_, ev)| (ev.mismatched.len(), ev.unverifiable.is_none()));
+    let Some((rule, ev)) = best else {
+        return format!("no rule matches port {}", l.port);
+    };
+    let at = policy.at(rule);
+    if ev.mismatched.is_empty() {
+        let field = ev.unverifiable.unwrap_or(Field::Process);
+        let (why, hint) = unknown_owners(l);
+        return format!(
+            "{why}: rule at {at} names {}, so it cannot vouch for this listener{hint}",
+            field.noun()
+        );
+    }
+    let what = if rule.ports.is_empty() {
+        "any port".to_string()
+    } else {
+        format!("port {}", l.port)
+    };
+    let conditions: Vec<String> = ev.mismatched.iter().map(|&f| qualifier(rule, f)).collect();
+    format!("rule at {at} allows {what} {} only", conditions.join(", "))
+}
+
+/// " (comment)" when the rule has a comment.
+fn comment(rule: &Rule) -> String {
+    rule.comment.as_deref().map(|c| format!(" ({c})")).unwrap_or_default()
+}
+
+/// The kind of the registry finding that makes a listener unexpected, for messages.
+fn registry_flag(c: &Classified) -> &'static str {
+    c.findings
+        .iter()
+        .find(|f| matches!(f.severity, Severity::High | Severity::Medium))
+        .map_or("flagged", |f| f.kind.as_str())
+}
+
+/// Applies `ctx.policy` to a listener the registry has judged, changing its verdict and
+/// adding a finding that names the rule or explains why none applies:
+///
+/// 1. A matching deny rule makes it unexpected (`denied`, high); so does a deny rule that
+///    names an identity when the owners cannot be seen (it cannot be ruled out).
+/// 2. A matching, unexpired allow rule makes it `expected` (`allowed`, info), unless the
+///    registry judged it unexpected and the rule does not name its port explicitly, or an
+///    owner runs a suspicious executable: then it stays unexpected (`not-allowed`, high).
+/// 3. Otherwise, in allowlist mode, it is unexpected (`not-allowed`, high), with the rule
+///    that came closest; in ghosts mode the registry's verdict stands.
+pub fn apply(ctx: PolicyContext<'_>, c: &mut Classified) {
+    let policy: &Policy = ctx.policy;
+    let who = describe(&c.listener);
+    for rule in &policy.deny {
+        debug_assert_eq!(rule.kind, RuleKind::Deny);
+        let ev = evaluate(rule, &c.listener);
+        if !ev.mismatched.is_empty() {
+            continue;
+        }
+        let message = match ev.unverifiable {
+            None => format!("{who} is denied by rule at {}{}", policy.at(rule), comment(rule)),
+            Some(field) => {
+                let (why, hint) = unknown_owners(&c.listener);
+                format!(
+                    "{who} may be denied by rule at {}{}: {why}, and the rule names {}, so it cannot be ruled out{hint}",
+                    policy.at(rule),
+                    comment(rule),
+                    field.noun()
+                )
+            }
+        };
+        push_first(c, FindingKind::Denied, Severity::High, message);
+        c.verdict = Verdict::Unexpected;
+        return;
+    }
+
+    let flagged = c.verdict == Verdict::Unexpected;
+    let suspicious = c.findings.iter().any(|f| f.kind == FindingKind::SuspiciousExecutable);
+    let matching: Vec<&Rule> = policy
+        .allow
+        .iter()
+        .filter(|r| !r.expired(ctx.today) && evaluate(r, &c.listener).matches())
+        .collect();
+    let not_allowed = |reason: String| format!("{who} is not allowed by {}: {reason}", policy.file);
+    if let Some(first) = matching.first() {
+        if suspicious {
+            let message = not_allowed(format!(
+                "rule at {} matches, but an owner runs a suspicious executable, which no rule can allow",
+                policy.at(first)
+            ));
+            push_first(c, FindingKind::NotAllowed, Severity::High, message);
+            return;
+        }
+        let blessing = if flagged {
+            matching.iter().find(|r| r.names_port(c.listener.port))
+        } else {
+            matching.first()
+        };
+        match blessing {
+            Some(rule) => {
+                let message = format!("{who} is allowed by rule at {}{}", policy.at(rule), comment(rule));
+                push_first(c, FindingKind::Allowed, Severity::Info, message);
+                c.verdict = Verdict::Expected;
+            }
+            None => {
+                let message = not_allowed(format!(
+                    "rule at {} matches but does not name port {} explicitly, and only a rule that names the port can allow a {} listener",
+                    policy.at(first),
+                    c.listener.port,
+                    registry_flag(c)
+                ));
+                push_first(c, FindingKind::NotAllowed, Severity::High, message);
+            }
+        }
+        return;
+    }
+    if policy.mode == Mode::Allowlist {
+        let message = not_allowed(why_not_allowed(ctx, &c.listener));
+        push_first(c, FindingKind::NotAllowed, Severity::High, message);
+        c.verdict = Verdict::Unexpected;
+    }
+}
+
+/// Puts a finding in front of the others: the policy's word comes first.
+fn push_first(c: &mut Classified, kind: FindingKind, severity: Severity, message: String) {
+    c.findings.insert(
+        0,
+        Finding {
+            kind,
+            severity,
+            message,
+        },
+    );
+}
