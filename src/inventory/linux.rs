@@ -618,8 +618,10 @@ fn walk_processes(wanted: &HashSet<u32>) -> io::Result<Walk> {
 
 /// Number of walk threads for `processes` processes.
 fn walk_threads(processes: usize) -> usize {
-    std::thread::available_parallelism()
-        .map_or(1, std::num::NonZeroUsize::get)
+    // The CPUs this process may run on. Unlike `available_parallelism`, this reads no
+    // cgroup files: a CPU quota does not make the kernel-bound walk any slower per thread.
+    rustix::thread::sched_getaffinity(None)
+        .map_or(1, |cpus| cpus.count() as usize)
         .min(MAX_WALK_THREADS)
         .min(processes)
         .max(1)
@@ -875,9 +877,23 @@ fn describe_owner(pid: u32, scratch: &mut OwnerScratch) -> Option<Owner> {
 fn read_proc_file(pid: u32, file: &str, scratch: &mut OwnerScratch) -> bool {
     set_proc_path(&mut scratch.path, pid, file);
     scratch.buf.clear();
-    std::fs::File::open(&scratch.path)
-        .and_then(|mut f| io::Read::read_to_end(&mut f, &mut scratch.buf))
-        .is_ok()
+    let flags = OFlags::RDONLY | OFlags::CLOEXEC;
+    let Ok(fd) = rustix::fs::openat(rustix::fs::CWD, scratch.path.as_path(), flags, Mode::empty()) else {
+        return false;
+    };
+    // Plain reads until end of file: no fstat or seek first, which tell nothing about a
+    // /proc file (its size is always 0).
+    loop {
+        if scratch.buf.capacity() - scratch.buf.len() < 512 {
+            scratch.buf.reserve(4096);
+        }
+        match rustix::io::read(&fd, rustix::buffer::spare_capacity(&mut scratch.buf)) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(rustix::io::Errno::INTR) => {}
+            Err(_) => return false,
+        }
+    }
 }
 
 /// The `Name:` and the effective UID (second field of `Uid:`) from the text of
