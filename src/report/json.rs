@@ -68,13 +68,14 @@ impl Serialize for ListenersJson<'_> {
     }
 }
 
-/// Compact JSON of the owners and IANA records in a report, each serialised once and then
-/// copied into every listener that refers to it. On a host where 500 processes hold 50,000
+/// Compact JSON of the owners, IANA records and network namespaces in a report, each
+/// serialised once and then copied into every listener that refers to it. On a host where 500 processes hold 50,000
 /// sockets, this serialises 500 owners instead of 50,000.
 #[derive(Debug, Default)]
 pub struct SharedJson {
     owners: HashMap<*const Owner, Box<RawValue>>,
     services: HashMap<*const IanaRecord, Box<RawValue>>,
+    namespaces: HashMap<*const Netns, Box<RawValue>>,
 }
 
 impl SharedJson {
@@ -95,6 +96,11 @@ impl SharedJson {
                 && let Entry::Vacant(slot) = shared.services.entry(std::ptr::from_ref(service))
             {
                 slot.insert(compact(service)?);
+            }
+            if let Some(netns) = &c.listener.netns
+                && let Entry::Vacant(slot) = shared.namespaces.entry(Arc::as_ptr(netns))
+            {
+                slot.insert(compact(netns.as_ref())?);
             }
         }
         Ok(shared)
@@ -129,6 +135,27 @@ impl Serialize for OwnersJson<'_> {
             }
         }
         seq.end()
+    }
+}
+
+/// A listener's network namespace, taken from [`SharedJson`] when it is there.
+#[derive(Debug)]
+pub struct NetnsJson<'a> {
+    /// The namespace.
+    pub netns: &'a Netns,
+    /// Already-serialised namespaces, if any.
+    pub shared: Option<&'a SharedJson>,
+}
+
+impl Serialize for NetnsJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self
+            .shared
+            .and_then(|sh| sh.namespaces.get(&std::ptr::from_ref(self.netns)))
+        {
+            Some(raw) => raw.serialize(s),
+            None => self.netns.serialize(s),
+        }
     }
 }
 
@@ -175,7 +202,7 @@ pub struct ListenerJson<'a> {
     /// UID that created the socket, or null.
     pub uid: Option<u32>,
     /// The network namespace (`inode`, `name`, `container`, `host`), or null.
-    pub netns: Option<&'a Netns>,
+    pub netns: Option<NetnsJson<'a>>,
     /// Every process holding the socket.
     pub owners: OwnersJson<'a>,
     /// `known`, `permission`, `no-process`, `unavailable` or `not-looked`.
@@ -246,7 +273,7 @@ impl<'a> ListenerJson<'a> {
             dual_stack: l.is_dual_stack(),
             inode: l.inode,
             uid: l.uid,
-            netns: l.netns.as_deref(),
+            netns: l.netns.as_deref().map(|netns| NetnsJson { netns, shared: None }),
             owners: OwnersJson {
                 owners: &l.owners,
                 shared: None,
@@ -264,6 +291,9 @@ impl<'a> ListenerJson<'a> {
     /// serialised once.
     pub fn with_shared(mut self, shared: Option<&'a SharedJson>) -> ListenerJson<'a> {
         self.owners.shared = shared;
+        if let Some(netns) = &mut self.netns {
+            netns.shared = shared;
+        }
         if let Some(service) = &mut self.service {
             service.shared = shared;
         }
