@@ -17,6 +17,17 @@ fn getent_name(uid: u32) -> Option<String> {
     line.split(':').next().filter(|n| !n.is_empty()).map(str::to_owned)
 }
 
+/// The owner object with `pid` in a `scan --format json` output.
+fn owner_with_pid(v: &Value, pid: u32) -> &Value {
+    v["listeners"]
+        .as_array()
+        .expect("listeners")
+        .iter()
+        .flat_map(|l| l["owners"].as_array().into_iter().flatten())
+        .find(|o| o["pid"] == pid)
+        .unwrap_or_else(|| panic!("no listener owned by {pid}: {v:#}"))
+}
+
 #[test]
 fn owner_user_is_the_effective_uid_by_name() {
     if !Lab::root() {
@@ -37,13 +48,7 @@ fn owner_user_is_the_effective_uid_by_name() {
     let out = lab.portghost(&["scan", "--format", "json", "--port", "48123"]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let v: Value = serde_json::from_slice(&out.stdout).expect("json");
-    let owner = v["listeners"]
-        .as_array()
-        .expect("listeners")
-        .iter()
-        .flat_map(|l| l["owners"].as_array().into_iter().flatten())
-        .find(|o| o["pid"] == pid)
-        .unwrap_or_else(|| panic!("no listener owned by {pid}: {v:#}"));
+    let owner = owner_with_pid(&v, pid);
     assert_eq!(owner["uid"], 65534, "the effective UID, as ps shows it: {owner:#}");
     match getent_name(65534) {
         Some(name) => assert_eq!(owner["user"], name.as_str(), "{owner:#}"),
@@ -70,12 +75,6 @@ fn owner_name_is_exact_even_when_status_would_escape_it() {
     assert_eq!(comm, b"ev\\il\nx \n", "the kernel kept the name as set");
     let out = lab.portghost(&["scan", "--format", "json", "--port", "48124"]);
     let v: Value = serde_json::from_slice(&out.stdout).expect("json");
-    let owner = v["listeners"]
-        .as_array()
-        .expect("listeners")
-        .iter()
-        .flat_map(|l| l["owners"].as_array().into_iter().flatten())
-        .find(|o| o["pid"] == pid)
-        .unwrap_or_else(|| panic!("no listener owned by {pid}: {v:#}"));
+    let owner = owner_with_pid(&v, pid);
     assert_eq!(owner["name"], "ev\\il\nx ", "{owner:#}");
 }
