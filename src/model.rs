@@ -81,7 +81,8 @@ pub struct Owner {
     pub exe: Option<String>,
     /// Command line, arguments joined by single spaces, when readable.
     pub cmdline: Option<String>,
-    /// Real user ID of the process, when known.
+    /// User ID of the process, when known: the effective UID on Linux (as `ps` shows it,
+    /// from `/proc/PID/status`), the real UID from `sysinfo` elsewhere.
     pub uid: Option<u32>,
     /// User name for `uid`, when the user database has one.
     pub user: Option<String>,
