@@ -633,18 +633,5 @@ proptest! {
 }
 
 fn base_rule() -> Rule {
-    Rule {
-        kind: RuleKind::Allow,
-        line: 1,
-        ports: Vec::new(),
-        protocol: None,
-        address: None,
-        process: Vec::new(),
-        exe: Vec::new(),
-        user: Vec::new(),
-        unit: Vec::new(),
-        container: Vec::new(),
-        comment: None,
-        expires: None,
-    }
+    Rule::new(RuleKind::Allow, 1)
 }

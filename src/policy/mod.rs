@@ -276,6 +276,25 @@ pub struct Rule {
 }
 
 impl Rule {
+    /// A rule of `kind` whose header is on `line`, with no matcher, comment or expiry yet:
+    /// it matches every listener until fields are set.
+    pub fn new(kind: RuleKind, line: usize) -> Rule {
+        Rule {
+            kind,
+            line,
+            ports: Vec::new(),
+            protocol: None,
+            address: None,
+            process: Vec::new(),
+            exe: Vec::new(),
+            user: Vec::new(),
+            unit: Vec::new(),
+            container: Vec::new(),
+            comment: None,
+            expires: None,
+        }
+    }
+
     /// True when the rule names `port` as a single port (`port = 3237`, or `3237` in a
     /// `ports` list). A range, or a rule without ports, does not name it.
     pub fn names_port(&self, port: u16) -> bool {

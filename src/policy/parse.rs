@@ -249,20 +249,7 @@ fn strings(key: &str, value: &Spanned<DeValue<'_>>) -> Check<Vec<(String, Range<
 
 fn parse_rule(kind: RuleKind, line: usize, span: Range<usize>, t: &DeTable<'_>) -> Check<Rule> {
     let header = format!("[[{}]]", kind.as_str());
-    let mut rule = Rule {
-        kind,
-        line,
-        ports: Vec::new(),
-        protocol: None,
-        address: None,
-        process: Vec::new(),
-        exe: Vec::new(),
-        user: Vec::new(),
-        unit: Vec::new(),
-        container: Vec::new(),
-        comment: None,
-        expires: None,
-    };
+    let mut rule = Rule::new(kind, line);
     let mut has_matcher = false;
     let mut port_key: Option<&str> = None;
     for (key, value) in in_order(t) {

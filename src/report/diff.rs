@@ -10,7 +10,6 @@ use crate::report::json::write_json;
 use crate::report::table::owners_text;
 use crate::sanitize::terminal_safe;
 use crate::settings::Settings;
-use comfy_table::{ContentArrangement, Table, presets};
 use owo_colors::OwoColorize;
 use std::io::{self, Write};
 
@@ -170,18 +169,7 @@ pub fn render_text(w: &mut impl Write, diff: &Diff, settings: &Settings) -> io::
         ]);
     }
     if !rows.is_empty() {
-        let mut table = Table::new();
-        table.load_preset(presets::NOTHING);
-        match settings.width {
-            Some(width) => {
-                table
-                    .set_width(width)
-                    .set_content_arrangement(ContentArrangement::Dynamic);
-            }
-            None => {
-                table.set_content_arrangement(ContentArrangement::Disabled);
-            }
-        }
+        let mut table = super::table::new_table(settings);
         table.set_header(
             ["CHANGE", "PROTO", "LOCAL ADDRESS", "PROCESS", "DETAIL"]
                 .iter()

@@ -173,9 +173,9 @@ pub fn render(w: &mut dyn Write, report: &Report, settings: &Settings) -> io::Re
     }
 }
 
-/// One table of `rows` under the column header, followed by a blank line.
-fn write_table(w: &mut dyn Write, rows: &[Classified], settings: &Settings) -> io::Result<()> {
-    let color = settings.color;
+/// An empty table in portghost's style: no borders, wrapped to `settings.width` when there
+/// is one (a terminal), never wrapped otherwise.
+pub fn new_table(settings: &Settings) -> Table {
     let mut table = Table::new();
     table.load_preset(presets::NOTHING);
     match settings.width {
@@ -188,6 +188,13 @@ fn write_table(w: &mut dyn Write, rows: &[Classified], settings: &Settings) -> i
             table.set_content_arrangement(ContentArrangement::Disabled);
         }
     }
+    table
+}
+
+/// One table of `rows` under the column header, followed by a blank line.
+fn write_table(w: &mut dyn Write, rows: &[Classified], settings: &Settings) -> io::Result<()> {
+    let color = settings.color;
+    let mut table = new_table(settings);
     let header = ["PROTO", "LOCAL ADDRESS", "PROCESS", "SERVICE", "VERDICT", "REASON"];
     table.set_header(
         header
