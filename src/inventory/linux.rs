@@ -1,9 +1,9 @@
 //! Linux inventory: the `NETLINK_SOCK_DIAG` socket dump, the `/proc/*/fd` owner walk and
 //! the details of the owning processes.
 //!
-//! Owns every Linux-specific read behind [`super::scan`]: one kernel-filtered dump per
-//! (family, protocol) (TCP in LISTEN, UDP in CLOSE, i.e. bound and unconnected, as `ss -l`
-//! shows them) in each network namespace asked for (entered through [`super::netns`]),
+//! Owns every Linux-specific read behind [`super::scan`]: the kernel-filtered socket dump
+//! of [`super::sockdiag`] in each network namespace asked for (entered through
+//! [`super::netns`]),
 //! one parallel walk of every process's file descriptors that keeps only the dumped inodes
 //! of every namespace, and `/proc/PID/{comm,status,cmdline,exe,cgroup}` for the owning
 //! PIDs only, with user names from the system's user database (NSS), once per UID. Where
@@ -16,34 +16,23 @@
 //! error).
 
 use super::netns::{self, Entered};
+use super::sockdiag::{RawSocket, dump_sockets};
 use super::view::{self, ProcHiding};
 use super::{NetnsScope, ScanOptions, ScanTimings, cgroup};
-use crate::model::{Container, Inventory, Listener, Netns, Owner, OwnerStatus, Protocol};
+use crate::model::{Container, Inventory, Listener, Netns, Owner, OwnerStatus};
 use anyhow::{Context, bail};
-use netlink_packet_core::{NLM_F_DUMP, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload};
-use netlink_packet_sock_diag::SockDiagMessage;
-use netlink_packet_sock_diag::constants::{AF_INET, AF_INET6, IPPROTO_TCP, IPPROTO_UDP};
-use netlink_packet_sock_diag::inet::nlas::Nla;
-use netlink_packet_sock_diag::inet::{ExtensionFlags, InetRequest, InetResponse, SocketId, StateFlags};
-use netlink_sys::protocols::NETLINK_SOCK_DIAG;
-use netlink_sys::{Socket, SocketAddr};
 use rustix::fs::{Mode, OFlags, RawDir};
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::io;
 use std::mem::MaybeUninit;
-use std::net::IpAddr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 use sysinfo::System;
-
-/// Size of the netlink receive buffer. The kernel never builds a dump message larger than
-/// 32 KiB, so a whole datagram always fits.
-const RECV_BUFFER_LEN: usize = 64 * 1024;
 
 /// Most threads used for the `/proc` walk.
 const MAX_WALK_THREADS: usize = 4;
@@ -163,7 +152,7 @@ fn dump_namespaces(
     let mut dumped = Dumped::default();
     match &opts.netns {
         NetnsScope::Own => {
-            let sockets = dump_sockets(opts)?;
+            let sockets = dump_sockets(opts.tcp, opts.udp)?;
             dumped.add(own.map(|own| own.describe(placement)), sockets);
         }
         NetnsScope::All => {
@@ -177,7 +166,8 @@ fn dump_namespaces(
             let found = every.found;
             let host = netns::HostNetns::read(host_pid_namespace);
             let targets: Vec<netns::Target> = found.iter().map(|f| netns::Target::of(f, own.dev)).collect();
-            let results = netns::run_inside(&targets, || dump_sockets(opts)).context("entering network namespaces")?;
+            let results = netns::run_inside(&targets, || dump_sockets(opts.tcp, opts.udp))
+                .context("entering network namespaces")?;
             for ((found, target), result) in found.iter().zip(&targets).zip(results) {
                 let inode = found.inode;
                 match result {
@@ -209,10 +199,10 @@ fn dump_namespaces(
             let target = netns::resolve(arg, own.dev).map_err(anyhow::Error::msg)?;
             let inode = target.ns.inode;
             let sockets = if target.ns == own {
-                dump_sockets(opts)?
+                dump_sockets(opts.tcp, opts.udp)?
             } else {
                 require_sys_admin(status, "--netns")?;
-                let mut results = netns::run_inside(std::slice::from_ref(&target), || dump_sockets(opts))
+                let mut results = netns::run_inside(std::slice::from_ref(&target), || dump_sockets(opts.tcp, opts.udp))
                     .context("entering the network namespace")?;
                 match results.pop() {
                     Some(Entered::Ran(sockets)) => sockets.with_context(|| format!("in network namespace {inode}"))?,
@@ -312,198 +302,6 @@ fn netns_container(pids: &[u32]) -> Option<Container> {
         }
         cgroup::attribute(&String::from_utf8_lossy(&scratch.buf)).container
     })
-}
-
-// ---------------------------------------------------------------------------------------
-// Socket dump (NETLINK_SOCK_DIAG)
-// ---------------------------------------------------------------------------------------
-
-/// One socket as the kernel reported it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct RawSocket {
-    protocol: Protocol,
-    address: IpAddr,
-    port: u16,
-    inode: u32,
-    uid: u32,
-    /// `INET_DIAG_SKV6ONLY` of an IPv6 socket.
-    v6only: Option<bool>,
-    /// The namespace it was dumped in, once known.
-    netns: Option<Arc<Netns>>,
-}
-
-/// Dumps every wanted (family, protocol) pair over one netlink socket.
-fn dump_sockets(opts: &ScanOptions) -> anyhow::Result<Vec<RawSocket>> {
-    let mut sockets = Vec::new();
-    let wanted: Vec<Protocol> = [Protocol::Tcp, Protocol::Udp]
-        .into_iter()
-        .filter(|p| opts.wants(*p))
-        .collect();
-    if wanted.is_empty() {
-        return Ok(sockets);
-    }
-
-    let socket = open_diag_socket().context("opening a NETLINK_SOCK_DIAG socket")?;
-    let mut buf = vec![0_u8; RECV_BUFFER_LEN];
-    let mut sequence = 0_u32;
-    for protocol in wanted {
-        for family in [AF_INET, AF_INET6] {
-            sequence += 1;
-            dump_one(&socket, &mut buf, sequence, family, protocol, &mut sockets).with_context(|| {
-                format!(
-                    "dumping {} {protocol} sockets with NETLINK_SOCK_DIAG",
-                    family_name(family)
-                )
-            })?;
-        }
-    }
-    Ok(sockets)
-}
-
-/// A netlink socket connected to the kernel.
-fn open_diag_socket() -> io::Result<Socket> {
-    let mut socket = Socket::new(NETLINK_SOCK_DIAG)?;
-    socket.bind_auto()?;
-    socket.connect(&SocketAddr::new(0, 0))?;
-    Ok(socket)
-}
-
-/// `IPv4` or `IPv6`, for error messages.
-fn family_name(family: u8) -> &'static str {
-    if family == AF_INET6 { "IPv6" } else { "IPv4" }
-}
-
-/// Sends one dump request and collects its answers into `out`.
-fn dump_one(
-    socket: &Socket,
-    buf: &mut [u8],
-    sequence: u32,
-    family: u8,
-    protocol: Protocol,
-    out: &mut Vec<RawSocket>,
-) -> anyhow::Result<()> {
-    let request = diag_request(sequence, family, protocol);
-    socket.send(&request, 0).context("sending the dump request")?;
-    receive_dump(socket, buf, sequence, protocol, out)
-}
-
-/// The serialized `inet_diag_req_v2` asking for the listeners of one (family, protocol).
-fn diag_request(sequence: u32, family: u8, protocol: Protocol) -> Vec<u8> {
-    let (ipproto, states) = match protocol {
-        Protocol::Tcp => (IPPROTO_TCP, StateFlags::LISTEN),
-        // A bound, unconnected UDP socket is in TCP_CLOSE ("UNCONN" in ss); connected
-        // client sockets are ESTABLISHED and are not listeners.
-        Protocol::Udp => (IPPROTO_UDP, StateFlags::CLOSE),
-    };
-    let socket_id = if family == AF_INET6 {
-        SocketId::new_v6()
-    } else {
-        SocketId::new_v4()
-    };
-    let mut header = NetlinkHeader::default();
-    header.flags = NLM_F_REQUEST | NLM_F_DUMP;
-    header.sequence_number = sequence;
-    let request = InetRequest {
-        family,
-        protocol: ipproto,
-        extensions: ExtensionFlags::empty(),
-        states,
-        socket_id,
-    };
-    let mut packet = NetlinkMessage::new(header, SockDiagMessage::InetRequest(request).into());
-    packet.finalize();
-    let mut bytes = vec![0_u8; packet.buffer_len()];
-    packet.serialize(&mut bytes);
-    bytes
-}
-
-/// Reads datagrams until the kernel's `NLMSG_DONE` for `sequence`.
-fn receive_dump(
-    socket: &Socket,
-    buf: &mut [u8],
-    sequence: u32,
-    protocol: Protocol,
-    out: &mut Vec<RawSocket>,
-) -> anyhow::Result<()> {
-    loop {
-        // MSG_TRUNC makes recv return the real datagram length, so truncation is visible.
-        let len = socket
-            .recv(&mut &mut buf[..], libc::MSG_TRUNC)
-            .context("receiving the dump")?;
-        if len > buf.len() {
-            bail!(
-                "a netlink datagram of {len} bytes did not fit the {} byte buffer",
-                buf.len()
-            );
-        }
-        if len == 0 {
-            bail!("the netlink socket returned no data before the end of the dump");
-        }
-        let datagram = buf.get(..len).unwrap_or_default();
-        if parse_datagram(datagram, sequence, protocol, out)? == Progress::Done {
-            return Ok(());
-        }
-    }
-}
-
-/// Whether a dump has more datagrams to come.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Progress {
-    More,
-    Done,
-}
-
-/// Parses every netlink message of one datagram (a multipart dump packs several).
-fn parse_datagram(
-    mut datagram: &[u8],
-    sequence: u32,
-    protocol: Protocol,
-    out: &mut Vec<RawSocket>,
-) -> anyhow::Result<Progress> {
-    while !datagram.is_empty() {
-        let message = NetlinkMessage::<SockDiagMessage>::deserialize(datagram).context("parsing a netlink message")?;
-        let len = message.header.length as usize;
-        if len == 0 {
-            bail!("a netlink message claims a length of 0");
-        }
-        // Messages are 4-byte aligned within a datagram.
-        datagram = datagram.get(len.next_multiple_of(4)..).unwrap_or_default();
-        if message.header.sequence_number != sequence {
-            continue;
-        }
-        match message.payload {
-            NetlinkPayload::InnerMessage(SockDiagMessage::InetResponse(response)) => {
-                out.push(raw_socket(&response, protocol));
-            }
-            NetlinkPayload::Done(done) if done.code < 0 => {
-                return Err(io::Error::from_raw_os_error(-done.code)).context("the kernel aborted the dump");
-            }
-            NetlinkPayload::Done(_) => return Ok(Progress::Done),
-            NetlinkPayload::Error(error) if error.code.is_some() => {
-                return Err(error.to_io()).context("the kernel refused the dump request");
-            }
-            NetlinkPayload::Overrun(_) => bail!("the kernel reported a netlink overrun"),
-            _ => {}
-        }
-    }
-    Ok(Progress::More)
-}
-
-/// The fields portghost keeps from one `inet_diag_msg`.
-fn raw_socket(response: &InetResponse, protocol: Protocol) -> RawSocket {
-    let header = &response.header;
-    RawSocket {
-        protocol,
-        address: header.socket_id.source_address,
-        port: header.socket_id.source_port,
-        inode: header.inode,
-        uid: header.uid,
-        v6only: response.nlas.iter().find_map(|nla| match nla {
-            Nla::SkV6Only(v6only) => Some(*v6only),
-            _ => None,
-        }),
-        netns: None,
-    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1154,14 +952,5 @@ mod tests {
         assert_eq!(parse_status(b"Name:\tx\n"), (Some("x".to_owned()), None));
         assert_eq!(parse_status(b"Name:\t x \n"), (Some(" x ".to_owned()), None));
         assert_eq!(parse_status(b"Uid:\tgarbage\n"), (None, None));
-    }
-
-    #[test]
-    fn truncated_or_garbage_datagrams_are_errors_not_panics() {
-        let mut out = Vec::new();
-        for bytes in [&[0_u8; 3][..], &[0xff; 16][..], &[16, 0, 0, 0, 3, 0, 0, 0][..]] {
-            assert!(parse_datagram(bytes, 1, Protocol::Tcp, &mut out).is_err());
-        }
-        assert!(out.is_empty());
     }
 }

@@ -13,6 +13,8 @@ mod netns;
 #[cfg(not(target_os = "linux"))]
 mod portable;
 #[cfg(target_os = "linux")]
+mod sockdiag;
+#[cfg(target_os = "linux")]
 mod view;
 
 use crate::model::{Inventory, Protocol};
