@@ -18,7 +18,7 @@
 use super::netns::{self, Entered};
 use super::sockdiag::{RawSocket, dump_sockets};
 use super::view::{self, ProcHiding};
-use super::{NetnsScope, ScanOptions, ScanTimings, cgroup};
+use super::{NetnsScope, ScanOptions, ScanTimings, cgroup, parallelism};
 use crate::model::{Container, Inventory, Listener, Netns, Owner, OwnerStatus};
 use anyhow::{Context, bail};
 use rustix::fs::{Mode, OFlags, RawDir};
@@ -29,13 +29,10 @@ use std::io;
 use std::mem::MaybeUninit;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 use sysinfo::System;
-
-/// Most threads used for the `/proc` walk.
-const MAX_WALK_THREADS: usize = 4;
 
 /// `CAP_DAC_READ_SEARCH` and `CAP_SYS_PTRACE`: together they let a non-root process read
 /// every other process's file descriptors.
@@ -57,21 +54,6 @@ pub(super) fn scan(opts: &ScanOptions) -> anyhow::Result<(Inventory, ScanTimings
     let status = std::fs::read_to_string("/proc/self/status").ok();
     let host_pid_namespace = in_host_pid_namespace();
     let mut warnings = Vec::new();
-
-    let started = Instant::now();
-    let own = OwnNetns::read(host_pid_namespace);
-    let placement = view::placement(host_pid_namespace, own.as_ref().map(|o| o.host));
-    let dumped = dump_namespaces(
-        opts,
-        status.as_deref(),
-        host_pid_namespace,
-        own,
-        &placement,
-        &mut warnings,
-    )?;
-    timings.dump = started.elapsed();
-
-    let started = Instant::now();
     let privileged = match &status {
         Some(status) => privileged_from_status(status),
         // Without /proc only the effective UID can be known.
@@ -82,15 +64,43 @@ pub(super) fn scan(opts: &ScanOptions) -> anyhow::Result<(Inventory, ScanTimings
     } else {
         None
     };
-    let mut lookup = look_up_owners(opts, &dumped.sockets, hiding);
+
+    let dump = |warnings: &mut Vec<String>, timings: &mut ScanTimings| {
+        let started = Instant::now();
+        let own = OwnNetns::read(host_pid_namespace);
+        let placement = view::placement(host_pid_namespace, own.as_ref().map(|o| o.host));
+        let dumped = dump_namespaces(opts, status.as_deref(), host_pid_namespace, own, &placement, warnings);
+        timings.dump = started.elapsed();
+        dumped.map(|dumped| (dumped, placement))
+    };
+    let started = Instant::now();
+    let (dumped, placement, mut lookup) = if opts.owners {
+        // The walk starts now and the dump runs alongside it: both are mostly kernel time.
+        let (dumped, lookup) = walk_processes(
+            || dump(&mut warnings, &mut timings),
+            |(dumped, _)| dumped.sockets.iter().map(|s| s.inode).collect(),
+        );
+        let (dumped, placement) = dumped?;
+        (
+            dumped,
+            placement,
+            lookup.map_or_else(Lookup::Unavailable, |mut walk| {
+                walk.hiding = hiding;
+                Lookup::Walked(walk)
+            }),
+        )
+    } else {
+        let (dumped, placement) = dump(&mut warnings, &mut timings)?;
+        (dumped, placement, Lookup::Skipped)
+    };
     let details = match &mut lookup {
         Lookup::Walked(walk) => {
             timings.owners = walk.details_time;
+            timings.walk = started.elapsed();
             name_owners(std::mem::take(&mut walk.details))
         }
         Lookup::Skipped | Lookup::Unavailable(_) => HashMap::new(),
     };
-    timings.walk = started.elapsed();
 
     let listeners: Vec<_> = dumped
         .sockets
@@ -364,65 +374,119 @@ struct Walk {
     hiding: Option<ProcHiding>,
 }
 
-/// Runs the owner walk when owners are wanted, over every namespace's sockets at once
-/// (socket inodes are unique across the host). `hiding` says how `/proc` hides
-/// processes from this one.
-fn look_up_owners(opts: &ScanOptions, sockets: &[RawSocket], hiding: Option<ProcHiding>) -> Lookup {
-    if !opts.owners {
-        return Lookup::Skipped;
-    }
-    let wanted: HashSet<u32> = sockets.iter().map(|s| s.inode).collect();
-    match walk_processes(&wanted) {
-        Ok(mut walk) => {
-            walk.hiding = hiding;
-            Lookup::Walked(walk)
-        }
-        Err(error) => Lookup::Unavailable(error),
-    }
-}
-
-/// Walks every process's descriptors once, on up to [`MAX_WALK_THREADS`] threads.
+/// Walks every process's descriptors once, on up to [`super::MAX_THREADS`] threads, while
+/// this thread runs `dump`; `wanted` turns the dump's result into the socket inodes whose
+/// owners are wanted. This thread joins the walk once the dump is done; the walk threads
+/// keep every socket inode they meet until the wanted ones are known, then only those.
 ///
-/// Fails only when `/proc` itself cannot be listed.
-fn walk_processes(wanted: &HashSet<u32>) -> io::Result<Walk> {
-    let pids = list_pids()?;
-    if wanted.is_empty() {
-        return Ok(Walk::default());
-    }
-    let next = AtomicUsize::new(0);
-    let threads = walk_threads(pids.len());
-    let parts = std::thread::scope(|scope| {
+/// Returns the dump's result and the walk, which fails only when `/proc` itself cannot be
+/// listed.
+fn walk_processes<D>(
+    dump: impl FnOnce() -> anyhow::Result<D>,
+    wanted: impl FnOnce(&D) -> HashSet<u32>,
+) -> (anyhow::Result<D>, io::Result<Walk>) {
+    let pids = match list_pids() {
+        Ok(pids) => pids,
+        Err(error) => return (dump(), Err(error)),
+    };
+    let shared = WalkShared {
+        pids,
+        next: AtomicUsize::new(0),
+        wanted: WantedInodes::default(),
+    };
+    let threads = walk_threads(shared.pids.len());
+    std::thread::scope(|scope| {
         let helpers: Vec<_> = (1..threads)
             .filter_map(|_| {
                 std::thread::Builder::new()
                     .name("portghost-walk".to_owned())
-                    .spawn_scoped(scope, || walk_worker(&pids, &next, wanted))
+                    .spawn_scoped(scope, || walk_worker(&shared))
                     .ok()
             })
             .collect();
-        // This thread works too, so the walk completes even if no helper could start.
-        let mut parts = vec![walk_worker(&pids, &next, wanted)];
-        for helper in helpers {
-            parts.push(
-                helper
-                    .join()
-                    .map_err(|_| io::Error::other("a /proc walk thread panicked"))?,
-            );
+        let dumped = dump();
+        let inodes = dumped.as_ref().map(wanted).unwrap_or_default();
+        if inodes.is_empty() {
+            // No socket to find an owner for, or no scan at all: stop the walk.
+            shared.next.store(shared.pids.len(), Ordering::Relaxed);
         }
-        Ok::<_, io::Error>(parts)
-    })?;
-    Ok(merge_parts(parts))
+        shared.wanted.publish(inodes);
+        // This thread works too, so the walk completes even if no helper could start.
+        let mut parts = vec![walk_worker(&shared)];
+        let mut panicked = false;
+        for helper in helpers {
+            match helper.join() {
+                Ok(part) => parts.push(part),
+                Err(_) => panicked = true,
+            }
+        }
+        let walk = if panicked {
+            Err(io::Error::other("a /proc walk thread panicked"))
+        } else {
+            Ok(merge_parts(parts))
+        };
+        (dumped, walk)
+    })
+}
+
+/// What the walk threads share.
+struct WalkShared {
+    /// Every process, in `/proc` order.
+    pids: Vec<u32>,
+    /// Index of the next process to walk: dynamic scheduling.
+    next: AtomicUsize,
+    /// The dumped socket inodes, once the dump is done.
+    wanted: WantedInodes,
+}
+
+/// The dumped socket inodes, published once by the dumping thread for the walk threads
+/// that started before it finished.
+#[derive(Default)]
+struct WantedInodes {
+    /// The inodes, once published.
+    inodes: OnceLock<HashSet<u32>>,
+    /// Taken by a thread that waits for them.
+    lock: Mutex<()>,
+    /// Signalled on publication.
+    published: Condvar,
+}
+
+impl WantedInodes {
+    /// Publishes the inodes and wakes every waiting thread. Only the first call counts.
+    fn publish(&self, inodes: HashSet<u32>) {
+        let _ = self.inodes.set(inodes);
+        // Taking the lock orders this wake-up after any waiter's check.
+        drop(self.lock.lock());
+        self.published.notify_all();
+    }
+
+    /// The inodes if they are published yet; never blocks.
+    fn get(&self) -> Option<&HashSet<u32>> {
+        self.inodes.get()
+    }
+
+    /// The inodes, waiting for their publication.
+    fn wait(&self) -> &HashSet<u32> {
+        let mut guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            if let Some(inodes) = self.inodes.get() {
+                return inodes;
+            }
+            guard = self.published.wait(guard).unwrap_or_else(PoisonError::into_inner);
+        }
+    }
 }
 
 /// Number of walk threads for `processes` processes.
 fn walk_threads(processes: usize) -> usize {
-    // The CPUs this process may run on. Unlike `available_parallelism`, this reads no
-    // cgroup files: a CPU quota does not make the kernel-bound walk any slower per thread.
-    rustix::thread::sched_getaffinity(None)
-        .map_or(1, |cpus| cpus.count() as usize)
-        .min(MAX_WALK_THREADS)
-        .min(processes)
-        .max(1)
+    parallelism().min(processes).max(1)
+}
+
+/// The CPUs this process may run on, at least 1. Unlike `available_parallelism`, this
+/// reads no cgroup files: a CPU quota does not make the kernel-bound walk any slower per
+/// thread.
+pub(super) fn cpus() -> usize {
+    rustix::thread::sched_getaffinity(None).map_or(1, |cpus| cpus.count() as usize)
 }
 
 /// Every numeric entry of `/proc`. An empty list means `/proc` is not procfs.
@@ -485,47 +549,65 @@ struct WalkPart {
 /// about 1,000 descriptor entries.
 const DIRENT_BUFFER_LEN: usize = 32 * 1024;
 
-/// Pulls PIDs from the shared index until none is left.
-fn walk_worker(pids: &[u32], next: &AtomicUsize, wanted: &HashSet<u32>) -> WalkPart {
+/// Pulls PIDs from the shared index until none is left. The socket inodes of a process
+/// walked before the dump was done are kept, and judged once it is.
+fn walk_worker(shared: &WalkShared) -> WalkPart {
     let mut part = WalkPart::default();
     let mut path = PathBuf::with_capacity(64);
     let mut dirents = vec![MaybeUninit::<u8>::uninit(); DIRENT_BUFFER_LEN];
     let mut scratch = OwnerScratch::default();
-    while let Some(&pid) = pids.get(next.fetch_add(1, Ordering::Relaxed)) {
-        let seen = scan_process(pid, wanted, &mut path, &mut dirents, &mut part.pairs);
-        if seen.denied {
+    let mut sockets = Vec::new();
+    // Processes walked before the wanted inodes were known: (pid, range in `early`).
+    let mut pending: Vec<(u32, std::ops::Range<usize>)> = Vec::new();
+    let mut early: Vec<u32> = Vec::new();
+    while let Some(&pid) = shared.pids.get(shared.next.fetch_add(1, Ordering::Relaxed)) {
+        sockets.clear();
+        if scan_process(pid, &mut path, &mut dirents, &mut sockets) {
             part.uninspectable += 1;
         }
-        if seen.owns_wanted {
-            // Describe the owner right away, on this thread, while its /proc entries are
-            // hot; the walk's dynamic scheduling then spreads the details too.
-            let started = Instant::now();
-            part.details.extend(describe_owner(pid, &mut scratch));
-            part.details_time += started.elapsed();
+        if sockets.is_empty() {
+            continue;
+        }
+        match shared.wanted.get() {
+            Some(wanted) => keep_owned(pid, &sockets, wanted, &mut part, &mut scratch),
+            None => {
+                let start = early.len();
+                early.extend_from_slice(&sockets);
+                pending.push((pid, start..early.len()));
+            }
+        }
+    }
+    if !pending.is_empty() {
+        let wanted = shared.wanted.wait();
+        for (pid, range) in pending {
+            let sockets = early.get(range).unwrap_or_default();
+            keep_owned(pid, sockets, wanted, &mut part, &mut scratch);
         }
     }
     part
 }
 
-/// What the descriptors of one process showed.
-#[derive(Debug, Default, Clone, Copy)]
-struct ProcessSeen {
-    /// At least one descriptor is a wanted socket.
-    owns_wanted: bool,
-    /// Some or all descriptors were hidden for lack of privilege.
-    denied: bool,
+/// Records `pid` as an owner of each of its `sockets` that is `wanted`, and, if it owns
+/// any, describes it right away, on this thread, while its `/proc` entries are hot.
+fn keep_owned(pid: u32, sockets: &[u32], wanted: &HashSet<u32>, part: &mut WalkPart, scratch: &mut OwnerScratch) {
+    let before = part.pairs.len();
+    part.pairs.extend(
+        sockets
+            .iter()
+            .filter(|inode| wanted.contains(inode))
+            .map(|&inode| (inode, pid)),
+    );
+    if part.pairs.len() > before {
+        let started = Instant::now();
+        part.details.extend(describe_owner(pid, scratch));
+        part.details_time += started.elapsed();
+    }
 }
 
-/// Reads every descriptor link of `pid`, pushing `(inode, pid)` for wanted sockets.
+/// Reads every descriptor link of `pid`, pushing the inode of each socket onto `sockets`.
 /// `dirents` is scratch space for the directory listing, reused from process to process.
-fn scan_process(
-    pid: u32,
-    wanted: &HashSet<u32>,
-    path: &mut PathBuf,
-    dirents: &mut [MaybeUninit<u8>],
-    pairs: &mut Vec<(u32, u32)>,
-) -> ProcessSeen {
-    let mut seen = ProcessSeen::default();
+/// Returns true when some or all descriptors were hidden for lack of privilege.
+fn scan_process(pid: u32, path: &mut PathBuf, dirents: &mut [MaybeUninit<u8>], sockets: &mut Vec<u32>) -> bool {
     set_proc_path(path, pid, "fd");
     // Open the directory once, list it with raw getdents64 into the reused buffer, and read
     // each link relative to it: the kernel then resolves only the descriptor's name, not
@@ -533,10 +615,7 @@ fn scan_process(
     let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
     let dir = match rustix::fs::openat(rustix::fs::CWD, path.as_path(), flags, Mode::empty()) {
         Ok(dir) => dir,
-        Err(errno) => {
-            seen.denied = is_denied_errno(errno);
-            return seen;
-        }
+        Err(errno) => return is_denied_errno(errno),
     };
     let mut entries = RawDir::new(&dir, dirents);
     // `socket:[4294967295]` is 19 bytes; anything that fills the buffer is not a socket.
@@ -550,23 +629,15 @@ fn scan_process(
         }
         match rustix::fs::readlinkat_raw(&dir, name, &mut target[..]) {
             Ok(len) if len < target.len() => {
-                if let Some(inode) = target.get(..len).and_then(socket_inode)
-                    && wanted.contains(&inode)
-                {
-                    pairs.push((inode, pid));
-                    seen.owns_wanted = true;
-                }
+                sockets.extend(target.get(..len).and_then(socket_inode));
             }
             Ok(_) => {}
-            Err(errno) if is_denied_errno(errno) => {
-                // Every other descriptor of this process will be refused too.
-                seen.denied = true;
-                break;
-            }
+            // Every other descriptor of this process will be refused too.
+            Err(errno) if is_denied_errno(errno) => return true,
             Err(_) => {}
         }
     }
-    seen
+    false
 }
 
 /// True for "not allowed" (EACCES, EPERM); false for a process that is gone (ENOENT,

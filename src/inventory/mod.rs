@@ -76,11 +76,27 @@ pub struct ScanTimings {
     /// Socket dump from the kernel.
     pub dump: Duration,
     /// Walk of every process's file descriptors to find socket owners, including reading
-    /// the owners' details (the walk threads describe each owner as they find it).
+    /// the owners' details (the walk threads describe each owner as they find it). The
+    /// walk starts with the dump and runs alongside it, so this includes the dump.
     pub walk: Duration,
     /// Time spent reading name, executable, command line, user and cgroup of the owner
     /// processes, added over the walk threads: part of `walk`, not after it.
     pub owners: Duration,
+}
+
+/// Most threads a scan uses for its parallel phases: the `/proc` walk, classification and
+/// rendering.
+pub const MAX_THREADS: usize = 4;
+
+/// How many threads portghost's parallel phases use: one per CPU this process may run on,
+/// at least 1 and at most [`MAX_THREADS`]. On Linux this is the CPU affinity mask; a CPU
+/// quota does not count, since most of a scan is kernel work on behalf of the process.
+pub fn parallelism() -> usize {
+    #[cfg(target_os = "linux")]
+    let cpus = linux::cpus();
+    #[cfg(not(target_os = "linux"))]
+    let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    cpus.clamp(1, MAX_THREADS)
 }
 
 /// Enumerates the listeners of the network namespaces [`ScanOptions::netns`] selects
