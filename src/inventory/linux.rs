@@ -112,7 +112,7 @@ pub(super) fn scan(opts: &ScanOptions) -> anyhow::Result<(Inventory, ScanTimings
         .filter(|l| l.owner_status == OwnerStatus::Permission)
         .count();
     warnings.extend(lookup.warnings(hidden));
-    let mut inventory = Inventory {
+    let inventory = Inventory {
         host: host_name(),
         scanned_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
         listeners,
@@ -122,7 +122,6 @@ pub(super) fn scan(opts: &ScanOptions) -> anyhow::Result<(Inventory, ScanTimings
         view: placement.view,
         namespaces: dumped.namespaces,
     };
-    inventory.sort();
     Ok((inventory, timings))
 }
 
@@ -361,8 +360,9 @@ fn uninspectable_warning(count: usize, hidden: usize) -> String {
 /// What the walk of every process's descriptors found.
 #[derive(Debug, Default)]
 struct Walk {
-    /// Owning PIDs of each wanted inode, sorted and deduplicated.
-    owners: HashMap<u32, Vec<u32>>,
+    /// (inode, PID) for every descriptor that is a wanted socket, sorted and
+    /// deduplicated: the owners of one inode are adjacent.
+    owners: Vec<(u32, u32)>,
     /// The details of each owning PID, read by the walk thread that found it.
     details: Vec<Owner>,
     /// Processes whose descriptors could not be read for lack of privilege.
@@ -658,18 +658,27 @@ fn set_proc_path(path: &mut PathBuf, pid: u32, file: &str) {
 fn merge_parts(parts: Vec<WalkPart>) -> Walk {
     let mut walk = Walk::default();
     for part in parts {
-        for (inode, pid) in part.pairs {
-            walk.owners.entry(inode).or_default().push(pid);
-        }
+        walk.owners.extend(part.pairs);
         walk.details.extend(part.details);
         walk.uninspectable += part.uninspectable;
         walk.details_time += part.details_time;
     }
-    for pids in walk.owners.values_mut() {
-        pids.sort_unstable();
-        pids.dedup();
-    }
+    walk.owners.sort_unstable();
+    walk.owners.dedup();
     walk
+}
+
+impl Walk {
+    /// The PIDs holding socket `inode`, ascending.
+    fn owners_of(&self, inode: u32) -> impl Iterator<Item = u32> + '_ {
+        let start = self.owners.partition_point(|&(i, _)| i < inode);
+        self.owners
+            .get(start..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(move |&&(i, _)| i == inode)
+            .map(|&(_, pid)| pid)
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -830,11 +839,8 @@ fn join_cmdline(raw: &[u8]) -> Option<String> {
 fn to_listener(socket: RawSocket, lookup: &Lookup, details: &HashMap<u32, Arc<Owner>>) -> Listener {
     let owners: Vec<Arc<Owner>> = match lookup {
         Lookup::Walked(walk) => walk
-            .owners
-            .get(&socket.inode)
-            .into_iter()
-            .flatten()
-            .filter_map(|pid| details.get(pid).cloned())
+            .owners_of(socket.inode)
+            .filter_map(|pid| details.get(&pid).cloned())
             .collect(),
         Lookup::Skipped | Lookup::Unavailable(_) => Vec::new(),
     };
@@ -996,8 +1002,9 @@ mod tests {
             details_time: Duration::from_millis(3),
         };
         let walk = merge_parts(vec![a, b]);
-        assert_eq!(walk.owners.get(&7), Some(&vec![10, 20, 30]));
-        assert_eq!(walk.owners.get(&8), Some(&vec![10]));
+        assert_eq!(walk.owners_of(7).collect::<Vec<_>>(), [10, 20, 30]);
+        assert_eq!(walk.owners_of(8).collect::<Vec<_>>(), [10]);
+        assert_eq!(walk.owners_of(9).count(), 0);
         assert_eq!(walk.uninspectable, 3);
         assert_eq!(walk.details.len(), 2);
         assert_eq!(walk.details_time, Duration::from_millis(5));

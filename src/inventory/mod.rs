@@ -107,6 +107,9 @@ pub fn parallelism() -> usize {
 /// skipped, not an error. One walk of `/proc` finds the owners in every namespace: socket
 /// inodes are unique across the host. A namespace that disappears mid-scan is a warning.
 ///
+/// The listeners come in no particular order; [`Inventory::sort`] puts them in the
+/// canonical one, and classification sorts them for a report.
+///
 /// # Errors
 /// Fails when a socket table cannot be read (for example the kernel refuses the
 /// `NETLINK_SOCK_DIAG` dump), when `--all-netns` or another namespace's `--netns` lacks

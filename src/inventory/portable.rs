@@ -65,7 +65,6 @@ pub(super) fn scan(opts: &ScanOptions) -> anyhow::Result<(Inventory, ScanTimings
             "{hidden} listeners have no visible owner; run as root to see other users' processes"
         ));
     }
-    inventory.sort();
     Ok((inventory, timings))
 }
 
