@@ -3,7 +3,7 @@
 //! Owns the rules that turn a listener into a verdict and findings. It must stay pure: no
 //! I/O, no clock, no environment, no OS calls. Every function here is total.
 
-use crate::model::{Inventory, Listener, Owner, OwnerStatus};
+use crate::model::{Inventory, Listener, Owner, OwnerStatus, Protocol};
 use crate::policy::{PolicyContext, rules};
 use crate::registry::Registry;
 use crate::registry::ghosts::{GhostEntry, GhostStatus, UnofficialUse};
@@ -199,8 +199,17 @@ fn matching_use<'a>(
 }
 
 /// `3237/tcp`.
-fn port_proto(l: &Listener) -> String {
-    format!("{}/{}", l.port, l.protocol)
+fn port_proto(l: &Listener) -> PortProto {
+    PortProto(l.port, l.protocol)
+}
+
+/// A port and transport protocol, displayed as `3237/tcp` without allocating.
+struct PortProto(u16, Protocol);
+
+impl std::fmt::Display for PortProto {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.0, self.1)
+    }
 }
 
 /// `apparenet-tps (appareNet Test Packet Sequencer)`, or a phrase for an unassigned port.

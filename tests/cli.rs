@@ -230,3 +230,37 @@ fn ipv6_only_wildcard_is_not_dual_stack() {
     assert_eq!(l["dual_stack"], false);
     assert_eq!(l["exposure"], "wildcard");
 }
+
+#[test]
+fn timings_name_every_phase_on_stderr_and_leave_stdout_alone() {
+    let mut lab = Lab::new();
+    let pid = lab.hold(&["tcp:127.0.0.1:3237"]);
+    let out = lab.portghost(&["scan", "--format", "json", "--timings", "--port", "3237"]);
+    assert!(out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).expect("stdout is still only the JSON");
+    assert_eq!(listener(&v, "tcp", "127.0.0.1", 3237)["owners"][0]["pid"], pid);
+    let stderr = String::from_utf8(out.stderr).expect("utf-8");
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("portghost: timings: "))
+        .unwrap_or_else(|| panic!("no timings line in {stderr}"));
+    let phases: Vec<(&str, f64)> = ["dump", "walk", "owner details", "classify", "render"]
+        .into_iter()
+        .map(|phase| {
+            let at = line
+                .find(&format!("{phase} "))
+                .unwrap_or_else(|| panic!("{phase} missing: {line}"));
+            let value = line[at + phase.len() + 1..].split(' ').next().expect("value");
+            (
+                phase,
+                value
+                    .parse()
+                    .unwrap_or_else(|_| panic!("{phase} is not a number: {line}")),
+            )
+        })
+        .collect();
+    // The walk runs alongside the dump and includes it; owner details happen inside the walk.
+    let ms = |name: &str| phases.iter().find(|(p, _)| *p == name).expect("phase").1;
+    assert!(ms("walk") >= ms("dump"), "{line}");
+    assert!(ms("walk") > 0.0 && ms("owner details") > 0.0, "{line}");
+}

@@ -114,3 +114,59 @@ fn listeners_and_owners_equal_ss() {
     );
     assert_eq!(ours.iter().filter(|t| t.2 == 3416).count(), 2);
 }
+
+/// Python: fork `procs` children that bind `per` TCP listeners and `per` UDP sockets each,
+/// alternating 127.0.0.1 and ::1, on ports the kernel picks. Prints the children's PIDs.
+const MANY: &str = r#"
+import os, socket, sys
+procs, per = int(sys.argv[1]), int(sys.argv[2])
+kids = []
+for k in range(procs):
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        held = []
+        for i in range(per):
+            fam, host = (socket.AF_INET, "127.0.0.1") if i % 2 == 0 else (socket.AF_INET6, "::1")
+            t = socket.socket(fam, socket.SOCK_STREAM); t.bind((host, 0)); t.listen(4); held.append(t)
+            u = socket.socket(fam, socket.SOCK_DGRAM); u.bind((host, 0)); held.append(u)
+        os.write(w, b"1"); os.close(w)
+        sys.stdin.read()
+        os._exit(0)
+    os.close(w)
+    assert os.read(r, 1) == b"1"
+    os.close(r)
+    kids.append(pid)
+print("READY", " ".join(map(str, kids)), flush=True)
+sys.stdin.read()
+"#;
+
+#[test]
+fn thousands_of_listeners_over_many_processes_equal_ss() {
+    let mut lab = Lab::new();
+    if !lab.isolated() {
+        eprintln!("skipped: needs root to compare a whole private network namespace");
+        return;
+    }
+    let (procs, per) = (40, 50);
+    let (_, kids) = lab.hold_script(&format!("import sys; sys.argv = ['many', '{procs}', '{per}']\n{MANY}"));
+    let kids: Vec<u32> = kids.split_whitespace().map(|p| p.parse().expect("child PID")).collect();
+    assert_eq!(kids.len(), procs);
+    for &kid in &kids {
+        lab.adopt(kid);
+    }
+    let ss = lab.run("ss", &["-tulpnH"]);
+    let out = lab.portghost(&["scan", "--format", "json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let ours = parse_portghost(&serde_json::from_slice(&out.stdout).expect("json"));
+    let theirs = parse_ss(&String::from_utf8(ss.stdout).expect("utf-8"));
+    assert_eq!(ours.len(), procs * per * 2, "one owner per socket");
+    assert_eq!(ours, theirs, "portghost and ss disagree");
+    // Every child owns exactly its own sockets, IPv4 and IPv6.
+    for &kid in &kids {
+        let owned: Vec<_> = ours.iter().filter(|t| t.3 == Some(kid)).collect();
+        assert_eq!(owned.len(), per * 2, "PID {kid}");
+        assert!(owned.iter().any(|t| t.1.is_ipv6()) && owned.iter().any(|t| t.1.is_ipv4()));
+    }
+}
