@@ -65,6 +65,14 @@ impl Family {
             IpAddr::V6(_) => Family::Ipv6,
         }
     }
+
+    /// The lowercase name used in JSON, `"ipv4"` or `"ipv6"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Family::Ipv4 => "ipv4",
+            Family::Ipv6 => "ipv6",
+        }
+    }
 }
 
 /// One process that holds a listening socket open.
@@ -201,6 +209,17 @@ impl OwnerStatus {
     /// True when the owner list may be missing processes that do hold the socket.
     pub fn is_hidden(self) -> bool {
         matches!(self, OwnerStatus::Permission | OwnerStatus::Unavailable)
+    }
+
+    /// The kebab-case name used in JSON, e.g. `"no-process"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OwnerStatus::Known => "known",
+            OwnerStatus::Permission => "permission",
+            OwnerStatus::NoProcess => "no-process",
+            OwnerStatus::Unavailable => "unavailable",
+            OwnerStatus::NotLooked => "not-looked",
+        }
     }
 
     /// A sentence explaining the status, for the table and JSON.

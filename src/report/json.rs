@@ -2,6 +2,11 @@
 //!
 //! Owns the wire types, kept apart from the domain types so the schema changes only on
 //! purpose, and a formatter that keeps the text inert on a terminal. Writes to any `Write`.
+//!
+//! Pretty output is the wire types through serde. Compact output, the one programs read and
+//! the one that gets large, writes each listener by hand ([`write_listeners`]) from values
+//! serialised once ([`SharedJson`]); it is byte for byte what serde writes for the wire
+//! types, and the tests hold it to that.
 
 use crate::model::{Exposure, Family, Listener, Netns, Owner, OwnerStatus, Protocol, View};
 use crate::registry::ghosts::{GhostEntry, GhostStatus, UnofficialUse};
@@ -14,6 +19,7 @@ use serde_json::ser::{CompactFormatter, Formatter, PrettyFormatter};
 use serde_json::value::RawValue;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{self, Write};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -73,14 +79,41 @@ impl Serialize for ListenersJson<'_> {
 /// sockets, this serialises 500 owners instead of 50,000.
 #[derive(Debug, Default)]
 pub struct SharedJson {
-    owners: HashMap<*const Owner, Box<RawValue>>,
-    services: HashMap<*const IanaRecord, Box<RawValue>>,
-    namespaces: HashMap<*const Netns, Box<RawValue>>,
+    owners: AddressMap<Owner>,
+    services: AddressMap<IanaRecord>,
+    namespaces: AddressMap<Netns>,
+}
+
+/// Serialised values keyed by the address of what they serialise.
+type AddressMap<T> = HashMap<*const T, Box<RawValue>, BuildHasherDefault<AddressHasher>>;
+
+/// The hash of an address for [`AddressMap`]: a multiplication and a rotation (as FxHash
+/// does), which spreads distinct heap addresses well and costs far less than SipHash. The
+/// keys are our own pointers, so there is no untrusted input to defend against.
+#[derive(Debug, Default, Clone, Copy)]
+struct AddressHasher(u64);
+
+impl AddressHasher {
+    const K: u64 = 0xf135_7aea_2e62_a9c5;
+}
+
+impl Hasher for AddressHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(Self::K);
+        }
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (self.0 ^ n as u64).wrapping_mul(Self::K);
+    }
+    fn finish(&self) -> u64 {
+        self.0.rotate_left(26)
+    }
 }
 
 impl SharedJson {
-    /// Serialises every distinct owner and IANA record of `listeners` (compact, through
-    /// [`SafeFormatter`]).
+    /// Serialises every distinct owner, IANA record and network namespace of `listeners`
+    /// (compact, through [`SafeFormatter`]).
     ///
     /// # Errors
     /// When a value cannot be serialised (it always can; the error is passed on).
@@ -181,6 +214,9 @@ impl Serialize for ServiceJson<'_> {
 }
 
 /// One listener in the JSON output.
+///
+/// The compact output writes the same object by hand ([`write_listeners`]): a field added
+/// here must be added there too, in the same place; `tests/json_fast.rs` compares the two.
 #[derive(Debug, Serialize)]
 pub struct ListenerJson<'a> {
     /// `"tcp"` or `"udp"`.
@@ -406,7 +442,8 @@ pub fn write_json_to<W: Write, T: Serialize + ?Sized>(w: &mut W, value: &T, pret
 }
 
 /// Renders `report` as the documented JSON object, indented when `pretty`. Compact output
-/// serialises each owner and IANA record once ([`SharedJson`]); the result is the same.
+/// serialises each owner, IANA record and namespace once ([`SharedJson`]) and writes the
+/// listeners with [`write_listeners`]; the bytes are the same as serde's.
 ///
 /// # Errors
 /// Errors from writing to `w`.
@@ -415,6 +452,180 @@ pub fn render(w: &mut dyn Write, report: &Report, pretty: bool) -> io::Result<()
         write_json(w, &ScanJson::from_report(report, None), true)
     } else {
         let shared = SharedJson::of(&report.listeners)?;
-        write_json(w, &ScanJson::from_report(report, Some(&shared)), false)
+        let mut buffered = io::BufWriter::with_capacity(64 * 1024, w);
+        write_compact(&mut buffered, report, &shared)?;
+        buffered.flush()
     }
+}
+
+/// `report` as compact JSON and a newline: the bytes [`write_json_to`] writes for
+/// [`ScanJson::from_report`], with the listeners written by [`write_listeners`].
+fn write_compact<W: Write>(w: &mut W, report: &Report, shared: &SharedJson) -> io::Result<()> {
+    // Everything before the listeners goes through serde, with an empty `listeners` array,
+    // the last field, which is then cut off and written by hand.
+    const EMPTY_TAIL: &[u8] = b"\"listeners\":[]}\n";
+    let mut head = ScanJson::from_report(report, Some(shared));
+    head.listeners.listeners = &[];
+    let mut buf = Vec::with_capacity(1024);
+    write_json_to(&mut buf, &head, false)?;
+    let Some(prefix) = buf.strip_suffix(EMPTY_TAIL) else {
+        return Err(io::Error::other("the scan object does not end with its listeners"));
+    };
+    w.write_all(prefix)?;
+    w.write_all(b"\"listeners\":")?;
+    write_listeners(w, &report.listeners, shared)?;
+    w.write_all(b"}\n")
+}
+
+/// Writes `listeners` as the compact JSON array of [`ListenersJson`], byte for byte what
+/// serde writes through [`SafeFormatter`] and [`CompactFormatter`], without its per-field
+/// calls: keys are fixed bytes, and owners, IANA records and namespaces are copied from
+/// `shared` (serialised on the spot when they are not there). Ghost entries, present on
+/// few listeners, go through serde.
+///
+/// # Errors
+/// Errors from writing to `w`.
+pub fn write_listeners<W: Write>(w: &mut W, listeners: &[Classified], shared: &SharedJson) -> io::Result<()> {
+    w.write_all(b"[")?;
+    for (i, c) in listeners.iter().enumerate() {
+        if i > 0 {
+            w.write_all(b",")?;
+        }
+        write_listener(w, c, shared)?;
+    }
+    w.write_all(b"]")
+}
+
+/// One listener as the compact JSON of [`ListenerJson`], fields in declaration order.
+fn write_listener<W: Write>(w: &mut W, c: &Classified, shared: &SharedJson) -> io::Result<()> {
+    let l = &c.listener;
+    let mut num = itoa::Buffer::new();
+    w.write_all(b"{\"protocol\":")?;
+    write_name(w, l.protocol.as_str())?;
+    w.write_all(b",\"family\":")?;
+    write_name(w, l.family().as_str())?;
+    w.write_all(b",\"local_address\":")?;
+    write_ip(w, l.local_address)?;
+    w.write_all(b",\"port\":")?;
+    w.write_all(num.format(l.port).as_bytes())?;
+    w.write_all(b",\"exposure\":")?;
+    write_name(w, l.exposure().as_str())?;
+    w.write_all(b",\"v6only\":")?;
+    w.write_all(match l.v6only {
+        Some(true) => b"true",
+        Some(false) => b"false",
+        None => b"null",
+    })?;
+    w.write_all(if l.is_dual_stack() {
+        b",\"dual_stack\":true"
+    } else {
+        b",\"dual_stack\":false"
+    })?;
+    w.write_all(b",\"inode\":")?;
+    match l.inode {
+        Some(inode) => w.write_all(num.format(inode).as_bytes())?,
+        None => w.write_all(b"null")?,
+    }
+    w.write_all(b",\"uid\":")?;
+    match l.uid {
+        Some(uid) => w.write_all(num.format(uid).as_bytes())?,
+        None => w.write_all(b"null")?,
+    }
+    w.write_all(b",\"netns\":")?;
+    match l.netns.as_deref() {
+        Some(netns) => match shared.namespaces.get(&std::ptr::from_ref(netns)) {
+            Some(raw) => w.write_all(raw.get().as_bytes())?,
+            None => write_serde(w, netns)?,
+        },
+        None => w.write_all(b"null")?,
+    }
+    w.write_all(b",\"owners\":[")?;
+    for (i, owner) in l.owners.iter().enumerate() {
+        if i > 0 {
+            w.write_all(b",")?;
+        }
+        match shared.owners.get(&Arc::as_ptr(owner)) {
+            Some(raw) => w.write_all(raw.get().as_bytes())?,
+            None => write_serde(w, owner.as_ref())?,
+        }
+    }
+    w.write_all(b"],\"owner_status\":")?;
+    write_name(w, l.owner_status.as_str())?;
+    w.write_all(b",\"owner_reason\":")?;
+    write_str(w, l.owner_status.reason())?;
+    w.write_all(b",\"service\":")?;
+    match c.service {
+        Some(service) => match shared.services.get(&std::ptr::from_ref(service)) {
+            Some(raw) => w.write_all(raw.get().as_bytes())?,
+            None => write_serde(w, service)?,
+        },
+        None => w.write_all(b"null")?,
+    }
+    w.write_all(b",\"ghost\":")?;
+    match c.ghost.as_deref() {
+        Some(ghost) => write_serde(w, &GhostJson::from_entry(ghost))?,
+        None => w.write_all(b"null")?,
+    }
+    w.write_all(b",\"verdict\":")?;
+    write_name(w, c.verdict.as_str())?;
+    w.write_all(b",\"findings\":[")?;
+    for (i, f) in c.findings.iter().enumerate() {
+        if i > 0 {
+            w.write_all(b",")?;
+        }
+        w.write_all(b"{\"kind\":")?;
+        write_name(w, f.kind.as_str())?;
+        w.write_all(b",\"severity\":")?;
+        write_name(w, f.severity.as_str())?;
+        w.write_all(b",\"message\":")?;
+        write_str(w, &f.message)?;
+        w.write_all(b"}")?;
+    }
+    w.write_all(b"]}")
+}
+
+/// A unit variant's serde name, in quotes. The names are lowercase ASCII letters and
+/// dashes, which JSON writes as they are.
+fn write_name<W: Write>(w: &mut W, name: &str) -> io::Result<()> {
+    w.write_all(b"\"")?;
+    w.write_all(name.as_bytes())?;
+    w.write_all(b"\"")
+}
+
+/// An IP address as a JSON string, as its `Display` (and so serde) writes it.
+fn write_ip<W: Write>(w: &mut W, addr: IpAddr) -> io::Result<()> {
+    match addr {
+        IpAddr::V4(a) => {
+            let mut num = itoa::Buffer::new();
+            for (i, octet) in a.octets().into_iter().enumerate() {
+                w.write_all(if i == 0 { b"\"" } else { b"." })?;
+                w.write_all(num.format(octet).as_bytes())?;
+            }
+            w.write_all(b"\"")
+        }
+        IpAddr::V6(a) => write!(w, "\"{a}\""),
+    }
+}
+
+/// A string, escaped exactly as serde_json escapes it through [`SafeFormatter`].
+fn write_str<W: Write>(w: &mut W, s: &str) -> io::Result<()> {
+    // Printable ASCII other than `"` and `\` is written as it is by both serde_json and
+    // SafeFormatter: one branch-free pass, which the compiler can vectorise, instead of their
+    // two passes byte by byte.
+    let plain = s.bytes().fold(true, |plain, b| {
+        plain & (b' '..=b'~').contains(&b) & (b != b'"') & (b != b'\\')
+    });
+    if plain {
+        w.write_all(b"\"")?;
+        w.write_all(s.as_bytes())?;
+        return w.write_all(b"\"");
+    }
+    let mut ser = serde_json::Serializer::with_formatter(w, SafeFormatter(CompactFormatter));
+    serde::Serializer::serialize_str(&mut ser, s).map_err(io::Error::other)
+}
+
+/// Any value as compact JSON through [`SafeFormatter`], without a newline.
+fn write_serde<W: Write, T: Serialize + ?Sized>(w: &mut W, value: &T) -> io::Result<()> {
+    let mut ser = serde_json::Serializer::with_formatter(w, SafeFormatter(CompactFormatter));
+    value.serialize(&mut ser).map_err(io::Error::other)
 }
