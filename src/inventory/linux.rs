@@ -374,8 +374,8 @@ struct Walk {
     hiding: Option<ProcHiding>,
 }
 
-/// Walks every process's descriptors once, on up to [`super::MAX_THREADS`] threads, while
-/// this thread runs `dump`; `wanted` turns the dump's result into the socket inodes whose
+/// Walks every process's descriptors once, on [`walk_helpers`] threads, while this thread
+/// runs `dump`; `wanted` turns the dump's result into the socket inodes whose
 /// owners are wanted. This thread joins the walk once the dump is done; the walk threads
 /// keep every socket inode they meet until the wanted ones are known, then only those.
 ///
@@ -394,9 +394,9 @@ fn walk_processes<D>(
         next: AtomicUsize::new(0),
         wanted: WantedInodes::default(),
     };
-    let threads = walk_threads(shared.pids.len());
+    let helpers = walk_helpers(shared.pids.len());
     std::thread::scope(|scope| {
-        let helpers: Vec<_> = (1..threads)
+        let helpers: Vec<_> = (0..helpers)
             .filter_map(|_| {
                 std::thread::Builder::new()
                     .name("portghost-walk".to_owned())
@@ -477,8 +477,12 @@ impl WantedInodes {
     }
 }
 
-/// Number of walk threads for `processes` processes.
-fn walk_threads(processes: usize) -> usize {
+/// Number of helper threads for a walk of `processes` processes: one per CPU (see
+/// [`parallelism`]). The thread that dumps the sockets joins them once the dump is done,
+/// so while it dumps every CPU still walks; the kernel work of the walk and the dump
+/// leaves room for one thread more than there are CPUs (on 2 CPUs, 3 threads make a
+/// 10,000-socket scan about 5 % faster than 2).
+fn walk_helpers(processes: usize) -> usize {
     parallelism().min(processes).max(1)
 }
 
