@@ -69,7 +69,8 @@ pub struct ScanArgs {
     #[arg(long)]
     pub no_owners: bool,
 
-    /// Print how long each phase of the scan took, on stderr.
+    /// Print how long each phase of the scan took, on stderr. The walk of /proc runs
+    /// beside the socket dump, so its time includes the dump's.
     #[arg(long)]
     pub timings: bool,
 
