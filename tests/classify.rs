@@ -2,22 +2,14 @@
 //! findings out, against the embedded registry.
 
 use portghost::classify::classify;
-use portghost::model::{Inventory, Protocol};
+use portghost::model::Protocol;
 use portghost::registry::Registry;
 use portghost::report::{Classified, FindingKind, Report, Severity, Verdict};
 
-fn fixture() -> Inventory {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/inventory/mixed.json"
-    ))
-    .expect("fixture readable");
-    serde_json::from_str(&text).expect("fixture parses")
-}
+#[path = "common/fixture.rs"]
+mod fixture;
 
-fn report() -> Report {
-    classify(fixture(), Registry::builtin().expect("registry loads"))
-}
+use fixture::{inventory as fixture, report};
 
 fn find(r: &Report, proto: Protocol, port: u16, addr: &str) -> Classified {
     r.listeners

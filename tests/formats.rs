@@ -5,22 +5,14 @@
 mod common;
 
 use common::{Lab, comm_of, python};
-use portghost::classify::classify;
-use portghost::model::Inventory;
-use portghost::registry::Registry;
 use portghost::report::{Report, github, json, jsonl, junit};
 use serde_json::Value;
 use std::sync::Arc;
 
-fn report() -> Report {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/inventory/mixed.json"
-    ))
-    .expect("fixture readable");
-    let inv: Inventory = serde_json::from_str(&text).expect("fixture parses");
-    classify(inv, Registry::builtin().expect("registry"))
-}
+#[path = "common/fixture.rs"]
+mod fixture;
+
+use fixture::report;
 
 /// The fixture report with a process name holding ESC and BEL, on the ghost port 3237.
 fn hostile_report() -> Report {

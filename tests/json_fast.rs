@@ -19,14 +19,10 @@ fn registry() -> &'static Registry {
     Registry::builtin().expect("registry")
 }
 
-fn mixed_inventory() -> Inventory {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/inventory/mixed.json"
-    ))
-    .expect("fixture readable");
-    serde_json::from_str(&text).expect("fixture parses")
-}
+#[path = "common/fixture.rs"]
+mod fixture;
+
+use fixture::inventory as mixed_inventory;
 
 /// The fixture inventory, classified without a policy.
 fn mixed() -> Report {
@@ -34,33 +30,9 @@ fn mixed() -> Report {
 }
 
 /// The fixture with two listeners moved into a second network namespace whose name holds
-/// an escape sequence, the rest in the host's.
+/// an escape sequence and a bidi override, the rest in the host's.
 fn two_namespaces() -> Report {
-    let mut inv = mixed_inventory();
-    let host = Arc::new(Netns {
-        inode: 4_026_531_833,
-        name: None,
-        container: None,
-        host: true,
-    });
-    let lab = Arc::new(Netns {
-        inode: 4_026_532_301,
-        name: Some("lab\u{1b}[2J\u{202e}1".to_owned()),
-        container: Some(Container {
-            runtime: "docker".into(),
-            id: "3f2a9c1b7d4e".into(),
-            full_id: "3f2a9c1b7d4e".repeat(6)[..64].to_string(),
-            pod: Some("0b1c2d3e-aaaa-bbbb-cccc-0123456789ab".into()),
-        }),
-        host: false,
-    });
-    for l in &mut inv.listeners {
-        let moved = l.port == 3237 || l.port == 3416;
-        l.netns = Some(Arc::clone(if moved { &lab } else { &host }));
-    }
-    inv.namespaces = vec![Arc::clone(&lab), Arc::clone(&host)];
-    inv.view = Some(View::Host);
-    classify(inv, registry())
+    fixture::two_namespaces("lab\u{1b}[2J\u{202e}1", Some("0b1c2d3e-aaaa-bbbb-cccc-0123456789ab"))
 }
 
 /// The fixture with hostile text everywhere a process or the filesystem supplies it:

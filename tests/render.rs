@@ -1,22 +1,14 @@
 //! Renderer tests over the fixture inventory: the table as an insta snapshot, the JSON
 //! decoded and checked field by field, and terminal safety of process-supplied text.
 
-use portghost::classify::classify;
-use portghost::model::Inventory;
-use portghost::registry::Registry;
 use portghost::report::{Report, json, table};
 use portghost::settings::Settings;
 use serde_json::Value;
 
-fn report() -> Report {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/inventory/mixed.json"
-    ))
-    .expect("fixture readable");
-    let inv: Inventory = serde_json::from_str(&text).expect("fixture parses");
-    classify(inv, Registry::builtin().expect("registry"))
-}
+#[path = "common/fixture.rs"]
+mod fixture;
+
+use fixture::report;
 
 fn render_table(settings: Settings) -> String {
     let mut out = Vec::new();
@@ -160,43 +152,9 @@ fn json_has_the_documented_shape() {
     assert_eq!(v["namespaces"].as_array().map(Vec::len), Some(0));
 }
 
-/// The fixture with its 3237/tcp and 3416/udp listeners moved into a second network
-/// namespace (named with an escape sequence, and holding a container), the rest in the
-/// host's.
+/// The fixture in two namespaces, the second's name holding an escape sequence.
 fn two_namespaces() -> Report {
-    use portghost::model::{Container, Netns, View};
-    use std::sync::Arc;
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/inventory/mixed.json"
-    ))
-    .expect("fixture readable");
-    let mut inv: Inventory = serde_json::from_str(&text).expect("fixture parses");
-    let host = Arc::new(Netns {
-        inode: 4_026_531_833,
-        name: None,
-        container: None,
-        host: true,
-    });
-    let lab = Arc::new(Netns {
-        inode: 4_026_532_301,
-        name: Some("lab\u{1b}[2J1".to_owned()),
-        container: Some(Container {
-            runtime: "docker".into(),
-            id: "3f2a9c1b7d4e".into(),
-            full_id: "3f2a9c1b7d4e".repeat(6)[..64].to_string(),
-            pod: None,
-        }),
-        host: false,
-    });
-    for l in &mut inv.listeners {
-        let moved = l.port == 3237 || l.port == 3416;
-        l.netns = Some(Arc::clone(if moved { &lab } else { &host }));
-    }
-    // Deliberately out of order: the report puts the host's first.
-    inv.namespaces = vec![Arc::clone(&lab), Arc::clone(&host)];
-    inv.view = Some(View::Host);
-    classify(inv, Registry::builtin().expect("registry"))
+    fixture::two_namespaces("lab\u{1b}[2J1", None)
 }
 
 #[test]
