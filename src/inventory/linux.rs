@@ -3,9 +3,10 @@
 //!
 //! Owns every Linux-specific read behind [`super::scan`]: the kernel-filtered socket dump
 //! of [`super::sockdiag`] in each network namespace asked for (entered through
-//! [`super::netns`]),
-//! one parallel walk of every process's file descriptors that keeps only the dumped inodes
-//! of every namespace, and `/proc/PID/{comm,status,cmdline,exe,cgroup}` for the owning
+//! [`super::netns`]); one parallel walk of every process's file descriptors, started with
+//! the dump and run beside it, that keeps only the dumped inodes of every namespace (the
+//! socket inodes of a process walked before the dump ends are held until it does); and
+//! `/proc/PID/{comm,status,cmdline,exe,cgroup}` for the owning
 //! PIDs only, with user names from the system's user database (NSS), once per UID. Where
 //! portghost itself runs and whether `/proc` hides processes come from [`super::view`].
 //!
