@@ -49,10 +49,10 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
 }
 
 fn scan_options(args: &ScanArgs) -> ScanOptions {
-    let both = args.tcp == args.udp;
+    let both = args.select.tcp == args.select.udp;
     ScanOptions {
-        tcp: both || args.tcp,
-        udp: both || args.udp,
+        tcp: both || args.select.tcp,
+        udp: both || args.select.udp,
         owners: !args.no_owners,
         netns: match (&args.netns, args.all_netns) {
             (Some(netns), _) => NetnsScope::One(netns.clone()),
@@ -118,8 +118,8 @@ pub fn scan_report(
     let registry = Registry::builtin().context("loading the embedded registry")?;
     let (mut inventory, timings) = inventory::scan(&scan_options(args)).context("enumerating listening sockets")?;
     let started = Instant::now();
-    if !args.port.is_empty() {
-        inventory.listeners.retain(|l| args.port.contains(&l.port));
+    if !args.select.port.is_empty() {
+        inventory.listeners.retain(|l| args.select.port.contains(&l.port));
     }
     let mut report = classify_with(inventory, registry, policy);
     if args.unexpected {
@@ -249,9 +249,7 @@ pub fn incompleteness(report: &Report) -> Vec<String> {
 /// `portghost baseline`: scans without a policy and writes a policy allowing what listens.
 fn write_baseline(args: &BaselineArgs) -> anyhow::Result<Exit> {
     let scan_args = ScanArgs {
-        port: args.port.clone(),
-        tcp: args.tcp,
-        udp: args.udp,
+        select: args.select.clone(),
         no_policy: true,
         ..ScanArgs::default()
     };

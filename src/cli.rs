@@ -45,17 +45,9 @@ pub struct ScanArgs {
     #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
     pub format: Format,
 
-    /// Only listeners on these ports (repeat the flag or separate with commas).
-    #[arg(long, short = 'p', value_delimiter = ',')]
-    pub port: Vec<u16>,
-
-    /// Only TCP listeners.
-    #[arg(long, short = 't')]
-    pub tcp: bool,
-
-    /// Only UDP sockets.
-    #[arg(long, short = 'u')]
-    pub udp: bool,
+    /// Which listeners: `--port`, `--tcp`, `--udp`.
+    #[command(flatten)]
+    pub select: SelectArgs,
 
     /// Only the unexpected listeners.
     #[arg(long)]
@@ -99,13 +91,9 @@ pub struct ScanArgs {
     pub require_complete: bool,
 }
 
-/// Flags of `portghost baseline`.
+/// The flags that narrow which listeners a scan or a baseline covers.
 #[derive(Debug, Args, Default, Clone)]
-pub struct BaselineArgs {
-    /// Write the policy to this file instead of stdout.
-    #[arg(long, short = 'o', value_name = "FILE")]
-    pub output: Option<PathBuf>,
-
+pub struct SelectArgs {
     /// Only listeners on these ports (repeat the flag or separate with commas).
     #[arg(long, short = 'p', value_delimiter = ',')]
     pub port: Vec<u16>,
@@ -117,6 +105,18 @@ pub struct BaselineArgs {
     /// Only UDP sockets.
     #[arg(long, short = 'u')]
     pub udp: bool,
+}
+
+/// Flags of `portghost baseline`.
+#[derive(Debug, Args, Default, Clone)]
+pub struct BaselineArgs {
+    /// Write the policy to this file instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Which listeners: `--port`, `--tcp`, `--udp`.
+    #[command(flatten)]
+    pub select: SelectArgs,
 
     /// The mode of the policy written.
     #[arg(long, value_enum, default_value_t = PolicyMode::Allowlist)]

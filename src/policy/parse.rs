@@ -18,21 +18,6 @@ use toml::de::{DeTable, DeValue};
 /// The keys a policy file may have at the top level.
 const TOP_KEYS: [&str; 4] = ["version", "mode", "allow", "deny"];
 
-/// The keys a rule may have.
-const RULE_KEYS: [&str; 11] = [
-    "port",
-    "ports",
-    "protocol",
-    "address",
-    "process",
-    "exe",
-    "user",
-    "unit",
-    "container",
-    "comment",
-    "expires",
-];
-
 /// The keys that select listeners; a rule needs at least one.
 const MATCHERS: [&str; 9] = [
     "port",
@@ -45,6 +30,9 @@ const MATCHERS: [&str; 9] = [
     "unit",
     "container",
 ];
+
+/// The keys a rule may have besides its [`MATCHERS`]: they select nothing.
+const ANNOTATIONS: [&str; 2] = ["comment", "expires"];
 
 /// The longest process name the kernel keeps in `/proc/PID/comm`, in bytes.
 const COMM_MAX: usize = 15;
@@ -337,7 +325,7 @@ fn parse_rule(kind: RuleKind, line: usize, span: Range<usize>, t: &DeTable<'_>) 
                     key.span(),
                     format!(
                         "unknown key `{other}` in a {header} rule; expected one of {}",
-                        backticked(&RULE_KEYS)
+                        backticked(&[MATCHERS.as_slice(), ANNOTATIONS.as_slice()].concat())
                     ),
                 ));
             }
