@@ -3,12 +3,13 @@
 //! Owns the rules that turn a listener into a verdict and findings. It must stay pure: no
 //! I/O, no clock, no environment, no OS calls. Every function here is total.
 
+use crate::model::IanaRecord;
+use crate::model::{Classified, Finding, FindingKind, PolicyInfo, Report, Severity, Summary, Verdict};
+use crate::model::{GhostEntry, GhostStatus, UnofficialUse};
 use crate::model::{Inventory, Listener, Owner, OwnerStatus, Protocol};
 use crate::policy::{PolicyContext, rules};
 use crate::registry::Registry;
-use crate::registry::ghosts::{GhostEntry, GhostStatus, UnofficialUse};
-use crate::registry::iana::{self, IanaRecord};
-use crate::report::{Classified, Finding, FindingKind, PolicyInfo, Report, Severity, Summary, Verdict};
+use crate::registry::iana;
 use std::net::IpAddr;
 use std::sync::Arc;
 

@@ -10,8 +10,8 @@
 
 use super::Mode;
 use super::rules::{describe, owners_known};
+use crate::model::{Classified, Report, Severity, Verdict};
 use crate::model::{Listener, OwnerStatus, Protocol};
-use crate::report::{Classified, Report, Severity, Verdict};
 use crate::sanitize::{is_dangerous, terminal_safe};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

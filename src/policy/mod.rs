@@ -14,7 +14,6 @@ use crate::diag::FileError;
 use crate::model::Protocol;
 use globset::GlobMatcher;
 use ipnet::IpNet;
-use serde::Serialize;
 use std::fmt;
 use std::net::IpAddr;
 use std::path::Path;
@@ -26,48 +25,7 @@ pub const VERSION: i64 = 1;
 /// given, in order: the first file that exists is used.
 pub const DISCOVERY_PATHS: [&str; 2] = ["./portghost.toml", "/etc/portghost/policy.toml"];
 
-/// How a policy judges listeners that no rule mentions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    /// Anything no `allow` rule allows is unexpected (the default).
-    #[default]
-    Allowlist,
-    /// Only registry findings and `deny` rules make a listener unexpected; `allow` rules
-    /// can still make listeners `expected`.
-    Ghosts,
-}
-
-impl Mode {
-    /// The name used in the file, the JSON and messages: `allowlist` or `ghosts`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Allowlist => "allowlist",
-            Mode::Ghosts => "ghosts",
-        }
-    }
-}
-
-impl fmt::Display for Mode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for Mode {
-    type Err = String;
-
-    /// Parses `allowlist` or `ghosts`.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "allowlist" => Ok(Mode::Allowlist),
-            "ghosts" => Ok(Mode::Ghosts),
-            other => Err(format!(
-                "{other:?} is not a mode (expected \"allowlist\" or \"ghosts\")"
-            )),
-        }
-    }
-}
+pub use crate::model::Mode;
 
 /// A calendar date, as written in `expires = 2027-06-30`. Ordered chronologically.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -7,8 +7,8 @@
 //! owners cannot be seen. Pure: no I/O, no clock.
 
 use super::{AddressMatch, Mode, Policy, PolicyContext, Rule, RuleKind};
+use crate::model::{Classified, Finding, FindingKind, Severity, Verdict};
 use crate::model::{Listener, Owner, OwnerStatus};
-use crate::report::{Classified, Finding, FindingKind, Severity, Verdict};
 use std::net::IpAddr;
 
 /// A key of a rule that selects listeners.

@@ -8,8 +8,7 @@
 
 use crate::diag::FileError;
 use crate::model::Protocol;
-use serde::{Deserialize, Serialize};
-use std::fmt;
+use serde::Deserialize;
 
 /// Declares [`BUILTIN_FILES`] and [`BUILTIN_JSON`] from one list of status file stems, so
 /// the two can never disagree.
@@ -40,169 +39,9 @@ builtin_ghost_files!(
     "common-squatter",
 );
 
-/// Why a port is in the ghost registry. The vocabulary is closed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum GhostStatus {
-    /// The registering standard or draft was withdrawn or abandoned (IEEE 802.11F IAPP).
-    WithdrawnStandard,
-    /// The company or product that registered the port is gone.
-    DefunctVendor,
-    /// Only the registry entry exists: no specification, product or users were ever found.
-    NeverDocumented,
-    /// A real protocol, superseded or abandoned (chargen, echo, Banyan VINES…).
-    HistoricProtocol,
-    /// A living product that belongs only on specific networks (management VLANs, ICS/OT).
-    AliveRestricted,
-    /// Widely used by well-known unofficial software regardless of the IANA entry.
-    CommonSquatter,
-    /// Best known for a trojan, worm or backdoor.
-    MalwareAssociated,
-}
-
-impl GhostStatus {
-    /// Every status, in the order the registry files are listed.
-    pub const ALL: [GhostStatus; 7] = [
-        GhostStatus::WithdrawnStandard,
-        GhostStatus::DefunctVendor,
-        GhostStatus::NeverDocumented,
-        GhostStatus::MalwareAssociated,
-        GhostStatus::HistoricProtocol,
-        GhostStatus::AliveRestricted,
-        GhostStatus::CommonSquatter,
-    ];
-
-    /// The kebab-case name used in the files and in JSON, e.g. `defunct-vendor`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            GhostStatus::WithdrawnStandard => "withdrawn-standard",
-            GhostStatus::DefunctVendor => "defunct-vendor",
-            GhostStatus::NeverDocumented => "never-documented",
-            GhostStatus::HistoricProtocol => "historic-protocol",
-            GhostStatus::AliveRestricted => "alive-restricted",
-            GhostStatus::CommonSquatter => "common-squatter",
-            GhostStatus::MalwareAssociated => "malware-associated",
-        }
-    }
-
-    /// True for the statuses that mean nothing legitimate should listen on the port:
-    /// withdrawn-standard, defunct-vendor, never-documented and malware-associated.
-    pub fn is_ghost(self) -> bool {
-        matches!(
-            self,
-            GhostStatus::WithdrawnStandard
-                | GhostStatus::DefunctVendor
-                | GhostStatus::NeverDocumented
-                | GhostStatus::MalwareAssociated
-        )
-    }
-}
-
-impl fmt::Display for GhostStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// An inclusive port range, written `"3317"` or `"3230-3237"` in the files.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct PortRange {
-    /// First port.
-    pub start: u16,
-    /// Last port, `>= start`.
-    pub end: u16,
-}
-
-impl PortRange {
-    /// True when `port` lies in the range.
-    pub fn contains(&self, port: u16) -> bool {
-        self.start <= port && port <= self.end
-    }
-}
-
-impl fmt::Display for PortRange {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.start == self.end {
-            write!(f, "{}", self.start)
-        } else {
-            write!(f, "{}-{}", self.start, self.end)
-        }
-    }
-}
-
-impl std::str::FromStr for PortRange {
-    type Err = String;
-
-    /// Parses `N` or `N-M` with `N <= M <= 65535`.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let parse = |p: &str| {
-            p.trim()
-                .parse::<u16>()
-                .map_err(|_| format!("invalid port {p:?} in {s:?} (expected a number 0-65535)"))
-        };
-        let (start, end) = match s.split_once('-') {
-            Some((a, b)) => (parse(a)?, parse(b)?),
-            None => {
-                let p = parse(s)?;
-                (p, p)
-            }
-        };
-        if start > end {
-            return Err(format!("invalid port range {s:?}: {start} is above {end}"));
-        }
-        Ok(PortRange { start, end })
-    }
-}
-
-impl Serialize for PortRange {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for PortRange {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
-
-/// Whether an unofficial use is ordinary software or malware.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum UseKind {
-    /// Legitimate software that squats the port.
-    #[default]
-    Software,
-    /// A trojan, worm, backdoor or bot.
-    Malware,
-}
-
-/// A known occupant of a port that IANA did not assign to it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UnofficialUse {
-    /// Software or malware name, e.g. `Qlik Replicate`.
-    pub name: String,
-    /// Transports it uses.
-    pub transports: Vec<Protocol>,
-    /// Ports it uses.
-    pub ports: PortRange,
-    /// Software or malware.
-    #[serde(default)]
-    pub kind: UseKind,
-    /// Process-name patterns (`*` matches any run of characters, case-insensitive) that
-    /// identify it in `/proc/PID/comm`. Empty when not known.
-    #[serde(default)]
-    pub processes: Vec<String>,
-}
+pub use crate::model::{GhostEntry, GhostStatus, PortRange, UnofficialUse, UseKind};
 
 impl UnofficialUse {
-    /// True when `port`/`protocol` is among the ones this use occupies.
-    pub fn covers(&self, port: u16, protocol: Protocol) -> bool {
-        self.ports.contains(port) && self.transports.contains(&protocol)
-    }
-
     /// True when this is benign software and one of its process patterns matches `name`.
     pub fn matches_process(&self, name: &str) -> bool {
         self.kind == UseKind::Software && self.processes.iter().any(|p| glob_match(p, name))
@@ -258,47 +97,6 @@ pub fn parse_entry_json(file: &str, json: &str) -> Option<GhostEntry> {
     let entry: GhostEntry = serde_json::from_str(json).ok()?;
     check_entries(file, "", std::slice::from_ref(&entry)).ok()?;
     Some(entry)
-}
-
-/// One entry of the ghost registry: a port on one or more transports.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GhostEntry {
-    /// The port.
-    pub port: u16,
-    /// The transports the entry covers.
-    pub transports: Vec<Protocol>,
-    /// The IANA service name at this port for every listed transport; `None` when
-    /// `unassigned` is true.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub service: Option<String>,
-    /// True when IANA assigns no service name here.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub unassigned: bool,
-    /// The service name IANA once assigned, when it has since been removed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub formerly: Option<String>,
-    /// Why the port is here.
-    pub status: GhostStatus,
-    /// Who registered the port, or the product behind it.
-    pub registrant: String,
-    /// One sentence: what the port was for, and why a listener today is suspicious.
-    pub summary: String,
-    /// A short clause saying what happened, e.g. `appareNet is gone`.
-    pub fate: String,
-    /// Registration date, `YYYY`, `YYYY-MM` or `YYYY-MM-DD`, when known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub registered: Option<String>,
-    /// The fact that justifies the status.
-    pub evidence: String,
-    /// URLs of the sources; at least one.
-    pub sources: Vec<String>,
-    /// For `alive-restricted`: the networks where the service belongs.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub belongs: Option<String>,
-    /// Known unofficial occupants, the usual one first.
-    #[serde(default)]
-    pub unofficial: Vec<UnofficialUse>,
 }
 
 #[derive(Deserialize)]

@@ -5,7 +5,6 @@
 //! every record; a lookup binary-searches that index and parses only the matching records.
 //! It must not read files at run time.
 
-use serde::Serialize;
 use std::borrow::Cow;
 use std::sync::OnceLock;
 
@@ -17,58 +16,7 @@ pub const IANA_CSV: &str = include_str!("../../registry/service-names-port-numbe
 /// Snapshot date of the embedded CSV: the latest Modification Date it contains.
 pub const IANA_SNAPSHOT: &str = "2026-02-13";
 
-/// One record of the IANA registry with all twelve columns. Empty columns are empty strings.
-/// Fields borrow from the embedded CSV unless they needed unquoting.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct IanaRecord {
-    /// Service Name (RFC 6335 syntax); empty for unassigned and reserved ports.
-    pub name: Cow<'static, str>,
-    /// Port Number as written in the registry: a single port (`443`) or a range (`49152-65535`).
-    pub port: Cow<'static, str>,
-    /// Transport Protocol: `tcp`, `udp`, `sctp`, `dccp`, or empty for protocol-less ranges.
-    pub protocol: Cow<'static, str>,
-    /// Description, e.g. `Test Packet Sequencer`.
-    pub description: Cow<'static, str>,
-    /// Assignee, as IANA contact handles in brackets, e.g. `[Jon_Postel]`.
-    pub assignee: Cow<'static, str>,
-    /// Technical contact, as IANA contact handles.
-    pub contact: Cow<'static, str>,
-    /// Registration Date, `YYYY-MM-DD`; often empty for legacy entries.
-    pub registration_date: Cow<'static, str>,
-    /// Modification Date, `YYYY-MM-DD`.
-    pub modification_date: Cow<'static, str>,
-    /// Reference, e.g. `[RFC6335]`.
-    pub reference: Cow<'static, str>,
-    /// DCCP Service Code (RFC 4340), where one applies.
-    pub service_code: Cow<'static, str>,
-    /// Unauthorized Use Reported: notes on unauthorised use reported to IANA.
-    pub unauthorized_use_reported: Cow<'static, str>,
-    /// Assignment Notes: free text, possibly several lines.
-    pub assignment_notes: Cow<'static, str>,
-}
-
-impl IanaRecord {
-    /// True when the record assigns a service name (it is not `Unassigned` or `Reserved`).
-    pub fn is_assigned(&self) -> bool {
-        !self.name.is_empty()
-    }
-
-    /// The assignee with IANA's brackets and underscores turned into plain words:
-    /// `[Jon_Postel]` becomes `Jon Postel`.
-    pub fn assignee_plain(&self) -> String {
-        plain_handles(&self.assignee)
-    }
-}
-
-/// Turns IANA contact handles (`[Jon_Postel]`, `[IESG] [IETF_Chair]`) into plain words.
-pub fn plain_handles(s: &str) -> String {
-    s.split(['[', ']'])
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .map(|p| p.replace('_', " "))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
+pub use crate::model::{IanaRecord, plain_handles};
 
 fn proto_code(protocol: &str) -> u8 {
     match protocol {

@@ -1,4 +1,4 @@
-//! Plain data that flows from the inventory to the classifier and the renderers.
+//! The scan as plain data: sockets, their owners and network namespaces.
 //!
 //! Owns the shapes of a scan: [`Inventory`], [`Listener`], [`Owner`], [`Netns`]. It holds no logic
 //! beyond small accessors and must not read the OS, the clock or the environment.
