@@ -13,8 +13,8 @@ use anyhow::Context as _;
 use portghost::classify::classify;
 use portghost::model::Inventory;
 use portghost::registry::Registry;
+use portghost::report::Style as Settings;
 use portghost::report::{json, table};
-use portghost::settings::Settings;
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();

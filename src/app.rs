@@ -1,28 +1,28 @@
 //! Orchestration of the `portghost` commands: scan, classify, filter, render, exit code.
 //!
-//! Owns the order of the pipeline and the exit-code contract ([`Exit`]). It holds no
-//! classification rules and no rendering details, and reaches the OS only through
-//! [`crate::inventory`].
+//! Owns the order of the pipeline, what goes to stderr, the reading of the clock, and the
+//! exit-code contract ([`Exit`]). Crate-private. It holds no classification rules and no
+//! rendering details, reaches the OS only through [`crate::inventory`], and takes the
+//! command line already resolved by [`crate::cli`].
 
-use crate::classify::{classify_listener, classify_with, sees_every_process};
-use crate::cli::{BaselineArgs, Cli, Command, DiffArgs, DiffFormat, ExplainArgs, Format, PolicyMode, ScanArgs};
+use crate::classify::classify_with;
+use crate::cli::{Action, BaselineConfig, Cli, Config, DiffConfig, DiffFormat, ExplainConfig, Format, ScanConfig};
 use crate::diff;
 use crate::inventory::{self, NetnsScope, ScanOptions, ScanTimings};
-use crate::model::{OwnerStatus, Protocol, View};
-use crate::policy::{self, Date, Mode, Policy, PolicyContext, baseline};
+use crate::model::{Classified, OwnerStatus, Protocol, Report, Severity, Verdict, View};
+use crate::policy::{self, Date, Policy, PolicyContext, baseline};
 use crate::registry::{Registry, iana};
 use crate::report::explain::PortFacts;
-use crate::report::{self, Classified, Report, Severity, Verdict, explain, github, json, jsonl, junit, table};
+use crate::report::{self, Style, explain, github, json, jsonl, junit, owners_cell, table};
 use crate::sanitize::terminal_safe;
-use crate::settings::Settings;
 use anyhow::Context as _;
 use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
 /// The exit-code contract, documented in the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Exit {
+pub(crate) enum Exit {
     /// 0: the command succeeded and, with `--fail-on-unexpected`, nothing shown is unexpected.
     Clean = 0,
     /// 1: the gate failed: `--fail-on-unexpected` was given and at least one listener shown
@@ -32,33 +32,55 @@ pub enum Exit {
     Error = 2,
 }
 
-/// Runs the command `cli` describes, writing results to stdout and diagnostics to stderr.
+/// The `portghost` binary: parses the command line, runs it and maps the outcome to the
+/// exit-code contract, printing `portghost: {err:#}` for an error.
+pub(crate) fn main() -> std::process::ExitCode {
+    use clap::Parser as _;
+    let config = crate::cli::resolve(Cli::parse());
+    let code = match run(config) {
+        Ok(exit) => exit,
+        Err(err) if is_broken_pipe(&err) => Exit::Clean,
+        Err(err) => {
+            eprintln!("portghost: {err:#}");
+            Exit::Error
+        }
+    };
+    std::process::ExitCode::from(code as u8)
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain()
+        .filter_map(|e| e.downcast_ref::<std::io::Error>())
+        .any(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
+/// Runs the command `config` describes, writing results to stdout and diagnostics to
+/// stderr.
 ///
 /// # Errors
 /// Any failure that must end in exit code 2: the socket table could not be read, the
 /// embedded registry is broken, or stdout could not be written.
-pub fn run(cli: Cli) -> anyhow::Result<Exit> {
-    let settings = Settings::resolve(cli.color);
-    match cli.command {
-        None => scan(&ScanArgs::default(), &settings),
-        Some(Command::Scan(args)) => scan(&args, &settings),
-        Some(Command::Explain(args)) => explain_port(&args, &settings),
-        Some(Command::Diff(args)) => diff_scans(&args, &settings),
-        Some(Command::Baseline(args)) => write_baseline(&args),
+fn run(config: Config) -> anyhow::Result<Exit> {
+    let style = config.style;
+    match config.action {
+        Action::Scan(scan_config) => scan(&scan_config, &style),
+        Action::Explain(explain_config) => explain_port(&explain_config, &style),
+        Action::Diff(diff_config) => diff_scans(&diff_config, &style),
+        Action::Baseline(baseline_config) => write_baseline(&baseline_config),
     }
 }
 
-fn scan_options(args: &ScanArgs) -> ScanOptions {
-    let both = args.select.tcp == args.select.udp;
-    ScanOptions {
-        tcp: both || args.select.tcp,
-        udp: both || args.select.udp,
-        owners: !args.no_owners,
-        netns: match (&args.netns, args.all_netns) {
-            (Some(netns), _) => NetnsScope::One(netns.clone()),
-            (None, true) => NetnsScope::All,
-            (None, false) => NetnsScope::Own,
-        },
+/// `portghost scan` with no flags, as `diff` scans the host now.
+fn default_scan() -> ScanConfig {
+    ScanConfig {
+        options: ScanOptions::default(),
+        ports: Vec::new(),
+        format: Format::Table,
+        unexpected: false,
+        fail_on_unexpected: false,
+        timings: false,
+        require_complete: false,
+        policy: None,
     }
 }
 
@@ -66,36 +88,20 @@ fn scan_options(args: &ScanArgs) -> ScanOptions {
 ///
 /// # Errors
 /// Only if the clock is before 1970 or after 9999.
-pub fn today() -> anyhow::Result<Date> {
+fn today() -> anyhow::Result<Date> {
     let now = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     Date::from_rfc3339_prefix(&now).with_context(|| format!("the system clock reads {now}, which is not a usable date"))
 }
 
-/// The policy file `scan` should use: `--policy FILE`, nothing with `--no-policy`, else the
-/// first of [`policy::DISCOVERY_PATHS`] that exists.
-pub fn policy_path(args: &ScanArgs) -> Option<PathBuf> {
-    if args.no_policy {
-        return None;
-    }
-    if let Some(p) = &args.policy {
-        return Some(p.clone());
-    }
-    policy::DISCOVERY_PATHS
-        .iter()
-        .map(Path::new)
-        .find(|p| p.exists())
-        .map(Path::to_path_buf)
-}
-
-/// Loads the policy `scan` should use, and says on stderr which one it is.
+/// Loads the policy file `path` (given or discovered), and says on stderr which one it is.
 ///
 /// # Errors
 /// The policy cannot be read or is malformed: the message names the file, line and column.
-pub fn load_policy(args: &ScanArgs) -> anyhow::Result<Option<Policy>> {
-    let Some(path) = policy_path(args) else {
+fn load_policy(path: Option<&Path>) -> anyhow::Result<Option<Policy>> {
+    let Some(path) = path else {
         return Ok(None);
     };
-    let policy = policy::load(&path)?;
+    let policy = policy::load(path)?;
     eprintln!(
         "portghost: policy: {} ({}, {} rule{})",
         terminal_safe(&policy.file),
@@ -111,15 +117,15 @@ pub fn load_policy(args: &ScanArgs) -> anyhow::Result<Option<Policy>> {
 ///
 /// # Errors
 /// When the socket table cannot be read or the embedded registry is broken.
-pub fn scan_report(
-    args: &ScanArgs,
+fn scan_report(
+    args: &ScanConfig,
     policy: Option<PolicyContext<'_>>,
 ) -> anyhow::Result<(Report, ScanTimings, Duration)> {
     let registry = Registry::builtin().context("loading the embedded registry")?;
-    let (mut inventory, timings) = inventory::scan(&scan_options(args)).context("enumerating listening sockets")?;
+    let (mut inventory, timings) = inventory::scan(&args.options).context("enumerating listening sockets")?;
     let started = Instant::now();
-    if !args.select.port.is_empty() {
-        inventory.listeners.retain(|l| args.select.port.contains(&l.port));
+    if !args.ports.is_empty() {
+        inventory.listeners.retain(|l| args.ports.contains(&l.port));
     }
     let mut report = classify_with(inventory, registry, policy);
     if args.unexpected {
@@ -128,8 +134,8 @@ pub fn scan_report(
     Ok((report, timings, started.elapsed()))
 }
 
-fn scan(args: &ScanArgs, settings: &Settings) -> anyhow::Result<Exit> {
-    let policy = load_policy(args)?;
+fn scan(args: &ScanConfig, style: &Style) -> anyhow::Result<Exit> {
+    let policy = load_policy(args.policy.as_deref())?;
     let today = today()?;
     let ctx = policy.as_ref().map(|policy| PolicyContext { policy, today });
     let (report, timings, classify_time) = scan_report(args, ctx)?;
@@ -137,8 +143,8 @@ fn scan(args: &ScanArgs, settings: &Settings) -> anyhow::Result<Exit> {
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     match args.format {
-        Format::Table => table::render(&mut out, &report, settings)?,
-        Format::Json => json::render(&mut out, &report, settings.tty)?,
+        Format::Table => table::render(&mut out, &report, style)?,
+        Format::Json => json::render(&mut out, &report, style.tty)?,
         Format::Junit => junit::render(&mut out, &report)?,
         Format::Github => github::render(&mut out, &report)?,
         Format::Jsonl => jsonl::render(&mut out, &report)?,
@@ -200,7 +206,7 @@ fn scan(args: &ScanArgs, settings: &Settings) -> anyhow::Result<Exit> {
 
 /// `tcp 0.0.0.0:9090 python3(4242): reason; reason`: one unexpected listener and every
 /// finding that is more than context, safe for a terminal.
-pub fn gate_line(c: &Classified) -> String {
+fn gate_line(c: &Classified) -> String {
     let l = &c.listener;
     let mut reasons: Vec<&str> = c
         .findings
@@ -212,7 +218,7 @@ pub fn gate_line(c: &Classified) -> String {
     if reasons.is_empty() {
         reasons.push(&fallback);
     }
-    let owners = table::owners_cell(l);
+    let owners = owners_cell(l);
     let owners = if owners.is_empty() {
         String::new()
     } else {
@@ -228,7 +234,7 @@ pub fn gate_line(c: &Classified) -> String {
 
 /// Why the listeners shown and the scan are not the whole truth, one sentence each:
 /// owners hidden or not looked up, and the scan's own warnings. Empty when complete.
-pub fn incompleteness(report: &Report) -> Vec<String> {
+fn incompleteness(report: &Report) -> Vec<String> {
     let mut out: Vec<String> = report
         .listeners
         .iter()
@@ -247,18 +253,14 @@ pub fn incompleteness(report: &Report) -> Vec<String> {
 }
 
 /// `portghost baseline`: scans without a policy and writes a policy allowing what listens.
-fn write_baseline(args: &BaselineArgs) -> anyhow::Result<Exit> {
-    let scan_args = ScanArgs {
-        select: args.select.clone(),
-        no_policy: true,
-        ..ScanArgs::default()
+fn write_baseline(args: &BaselineConfig) -> anyhow::Result<Exit> {
+    let scan_args = ScanConfig {
+        options: args.options.clone(),
+        ports: args.ports.clone(),
+        ..default_scan()
     };
     let (report, _, _) = scan_report(&scan_args, None)?;
-    let mode = match args.mode {
-        PolicyMode::Allowlist => Mode::Allowlist,
-        PolicyMode::Ghosts => Mode::Ghosts,
-    };
-    let b = baseline::generate(&report, mode);
+    let b = baseline::generate(&report, args.mode);
     // What is written must load: a baseline that the gate rejects helps nobody.
     policy::parse::parse("baseline", &b.text).context("the generated baseline does not parse (a bug in portghost)")?;
     let target = match &args.output {
@@ -298,27 +300,29 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-fn explain_port(args: &ExplainArgs, settings: &Settings) -> anyhow::Result<Exit> {
+fn explain_port(args: &ExplainConfig, style: &Style) -> anyhow::Result<Exit> {
     let registry = Registry::builtin().context("loading the embedded registry")?;
-    let port = args.port.port;
-    let protocols: Vec<Protocol> = match args.port.protocol {
-        Some(p) => vec![p],
-        None => vec![Protocol::Tcp, Protocol::Udp],
-    };
-    let live = if args.no_live {
-        None
-    } else {
+    let port = args.port;
+    let live = if args.live {
+        let policy = load_policy(args.policy.as_deref())?;
+        let today = today()?;
+        let ctx = policy.as_ref().map(|policy| PolicyContext { policy, today });
         let opts = ScanOptions {
-            tcp: protocols.contains(&Protocol::Tcp),
-            udp: protocols.contains(&Protocol::Udp),
+            tcp: args.protocols.contains(&Protocol::Tcp),
+            udp: args.protocols.contains(&Protocol::Udp),
             owners: true,
             netns: NetnsScope::Own,
         };
         let (mut inventory, _) = inventory::scan(&opts).context("enumerating listening sockets")?;
+        inventory.listeners.retain(|l| l.port == port);
         inventory.sort();
-        Some(inventory)
+        // Judged exactly as `scan` would judge them, with the same policy.
+        Some(classify_with(inventory, registry, ctx).listeners)
+    } else {
+        None
     };
-    let facts: Vec<PortFacts<'_>> = protocols
+    let facts: Vec<PortFacts<'_>> = args
+        .protocols
         .iter()
         .map(|&protocol| PortFacts {
             port,
@@ -330,18 +334,22 @@ fn explain_port(args: &ExplainArgs, settings: &Settings) -> anyhow::Result<Exit>
                 .into_iter()
                 .map(|(g, u)| (g.port, u))
                 .collect(),
-            live: live.as_ref().map(|inv| {
-                inv.listeners
+            live: live.as_ref().map(|listeners| {
+                let mut mine: Vec<Classified> = listeners
                     .iter()
-                    .filter(|l| l.port == port && l.protocol == protocol)
-                    .map(|l| classify_listener(l.clone(), registry, sees_every_process(inv)))
-                    .collect()
+                    .filter(|c| c.listener.protocol == protocol)
+                    .cloned()
+                    .collect();
+                mine.sort_by(|a, b| {
+                    (a.listener.local_address, a.listener.inode).cmp(&(b.listener.local_address, b.listener.inode))
+                });
+                mine
             }),
         })
         .collect();
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    explain::render(&mut out, &facts, settings)?;
+    explain::render(&mut out, &facts, style)?;
     out.flush()?;
     Ok(Exit::Clean)
 }
@@ -354,14 +362,14 @@ fn read_snapshot(path: &std::path::Path) -> anyhow::Result<diff::Snapshot> {
     Ok(diff::parse(&name, &text)?)
 }
 
-fn diff_scans(args: &DiffArgs, settings: &Settings) -> anyhow::Result<Exit> {
+fn diff_scans(args: &DiffConfig, style: &Style) -> anyhow::Result<Exit> {
     let old = read_snapshot(&args.old)?;
     let (new, new_label) = match &args.new {
         Some(path) => (read_snapshot(path)?, path.display().to_string()),
         None => {
             // Scan now and read the result back through the JSON schema, so both sides are
             // compared exactly as `scan --format json` would have written them.
-            let (report, _, _) = scan_report(&ScanArgs::default(), None)?;
+            let (report, _, _) = scan_report(&default_scan(), None)?;
             let mut buf = Vec::new();
             json::render(&mut buf, &report, false)?;
             let text = String::from_utf8(buf).context("scan JSON is not UTF-8")?;
@@ -372,8 +380,8 @@ fn diff_scans(args: &DiffArgs, settings: &Settings) -> anyhow::Result<Exit> {
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     match args.format {
-        DiffFormat::Text => report::diff::render_text(&mut out, &d, settings)?,
-        DiffFormat::Json => report::diff::render_json(&mut out, &d, settings.tty)?,
+        DiffFormat::Text => report::diff::render_text(&mut out, &d, style)?,
+        DiffFormat::Json => report::diff::render_json(&mut out, &d, style.tty)?,
     }
     out.flush()?;
     if args.fail_on_change && d.summary.not_compared > 0 {

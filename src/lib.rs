@@ -9,9 +9,9 @@
 
 #![deny(missing_docs)]
 
-pub mod app;
+mod app;
 pub mod classify;
-pub mod cli;
+mod cli;
 pub mod diag;
 pub mod diff;
 pub mod inventory;
@@ -20,4 +20,11 @@ pub mod policy;
 pub mod registry;
 pub mod report;
 pub mod sanitize;
-pub mod settings;
+
+/// The `portghost` command-line program: parses `std::env::args`, runs the command and
+/// returns its exit code (0 clean, 1 the gate failed, 2 error). Not part of the library
+/// API; the `portghost` binary is a one-line call to it.
+#[doc(hidden)]
+pub fn cli_main() -> std::process::ExitCode {
+    app::main()
+}

@@ -1,8 +1,8 @@
 //! Renderer tests over the fixture inventory: the table as an insta snapshot, the JSON
 //! decoded and checked field by field, and terminal safety of process-supplied text.
 
+use portghost::report::Style as Settings;
 use portghost::report::{Report, json, table};
-use portghost::settings::Settings;
 use serde_json::Value;
 
 #[path = "common/fixture.rs"]
@@ -294,14 +294,14 @@ fn owners_show_their_unit_or_container() {
         pod: None,
     });
 
-    let nginx = table::owners_cell(&r.listeners[i].listener);
+    let nginx = portghost::report::owners_cell(&r.listeners[i].listener);
     assert_eq!(nginx, "nginx(900,901) nginx.service nginx(902) evil\\x1b[2J.service");
     assert_eq!(
-        table::owners_cell(&r.listeners[j].listener),
+        portghost::report::owners_cell(&r.listeners[j].listener),
         "python3(4242) docker:3f2a9c1b7d4e"
     );
     let sshd = find(&mut r, Protocol::Tcp, 22);
-    assert_eq!(table::owners_cell(&r.listeners[sshd].listener), "sshd(812)");
+    assert_eq!(portghost::report::owners_cell(&r.listeners[sshd].listener), "sshd(812)");
 
     let mut out = Vec::new();
     json::render(&mut out, &r, false).expect("render");

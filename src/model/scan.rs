@@ -124,6 +124,18 @@ pub struct Container {
     pub pod: Option<String>,
 }
 
+impl Container {
+    /// `runtime:short-id`, e.g. `docker:3f2a9c1b7d4e`, as `docker ps` users know it.
+    pub fn label(&self) -> String {
+        format!("{}:{}", self.runtime, self.id)
+    }
+
+    /// `runtime:full-id`, with the 64-hex-digit ID.
+    pub fn full_label(&self) -> String {
+        format!("{}:{}", self.runtime, self.full_id)
+    }
+}
+
 /// A network namespace: the kernel's separate copy of the network stack (interfaces,
 /// routes, sockets) that `ip netns` and container runtimes create.
 ///
@@ -160,7 +172,7 @@ impl Netns {
         match (&self.name, &self.container) {
             _ if self.host => "host".to_owned(),
             (Some(name), _) => name.clone(),
-            (None, Some(c)) => format!("{}:{}", c.runtime, c.id),
+            (None, Some(c)) => c.label(),
             (None, None) => self.inode.to_string(),
         }
     }

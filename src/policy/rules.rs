@@ -109,8 +109,8 @@ pub fn owner_satisfies(rule: &Rule, field: Field, o: &Owner) -> bool {
         Field::Container => {
             rule.container.is_empty()
                 || o.container.as_ref().is_some_and(|c| {
-                    let full = format!("{}:{}", c.runtime, c.full_id);
-                    let short = format!("{}:{}", c.runtime, c.id);
+                    let full = c.full_label();
+                    let short = c.label();
                     rule.container.iter().any(|p| p.is_match(&full) || p.is_match(&short))
                 })
         }

@@ -5,17 +5,12 @@
 //! (text) or the JSON output's [`SafeFormatter`](super::json::SafeFormatter). Writes to any
 //! `Write`.
 
+use super::text::{Style, owners_text, paint};
 use crate::diff::{Change, Diff, DiffListener, ExposureChange};
 use crate::report::json::write_json;
-use crate::report::table::owners_text;
 use crate::sanitize::terminal_safe;
-use crate::settings::Settings;
 use owo_colors::OwoColorize;
 use std::io::{self, Write};
-
-fn paint(text: &str, color: bool, style: fn(&str) -> String) -> String {
-    if color { style(text) } else { text.to_string() }
-}
 
 fn owners(l: &DiffListener) -> String {
     match l.owner_status.as_str() {
@@ -89,8 +84,8 @@ pub fn summary_line(d: &Diff) -> String {
 ///
 /// # Errors
 /// Only errors from writing to `w`.
-pub fn render_text(w: &mut impl Write, diff: &Diff, settings: &Settings) -> io::Result<()> {
-    let color = settings.color;
+pub fn render_text(w: &mut impl Write, diff: &Diff, style: &Style) -> io::Result<()> {
+    let color = style.color;
     writeln!(
         w,
         "{} → {}",
@@ -169,7 +164,7 @@ pub fn render_text(w: &mut impl Write, diff: &Diff, settings: &Settings) -> io::
         ]);
     }
     if !rows.is_empty() {
-        let mut table = super::table::new_table(settings);
+        let mut table = super::table::new_table(style);
         table.set_header(
             ["CHANGE", "PROTO", "LOCAL ADDRESS", "PROCESS", "DETAIL"]
                 .iter()

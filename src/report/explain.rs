@@ -5,12 +5,11 @@
 //! listeners; never scans or classifies. Writes to any `Write`; process-supplied strings go
 //! through [`terminal_safe`].
 
-use crate::model::{OwnerStatus, Protocol};
-use crate::registry::ghosts::GhostEntry;
-use crate::registry::iana::{IanaRecord, plain_handles};
-use crate::report::{Classified, Verdict};
+use super::text::Style;
+use crate::model::{
+    Classified, GhostEntry, IanaRecord, OwnerStatus, Protocol, UnofficialUse, UseKind, Verdict, plain_handles,
+};
 use crate::sanitize::terminal_safe;
-use crate::settings::Settings;
 use owo_colors::OwoColorize;
 use std::io::{self, Write};
 
@@ -26,7 +25,7 @@ pub struct PortFacts<'a> {
     /// The ghost entry, if any.
     pub ghost: Option<&'a GhostEntry>,
     /// Unofficial uses from any entry whose range covers the port, with the port they are listed under.
-    pub unofficial: Vec<(u16, &'a crate::registry::ghosts::UnofficialUse)>,
+    pub unofficial: Vec<(u16, &'a UnofficialUse)>,
     /// Listeners on the port right now; `None` when the host was not looked at.
     pub live: Option<Vec<Classified>>,
 }
@@ -55,8 +54,8 @@ fn heading(w: &mut dyn Write, text: &str, color: bool) -> io::Result<()> {
 ///
 /// # Errors
 /// Only errors from writing to `w`.
-pub fn render(w: &mut dyn Write, facts: &[PortFacts<'_>], settings: &Settings) -> io::Result<()> {
-    let color = settings.color;
+pub fn render(w: &mut dyn Write, facts: &[PortFacts<'_>], style: &Style) -> io::Result<()> {
+    let color = style.color;
     for (i, f) in facts.iter().enumerate() {
         if i > 0 {
             writeln!(w)?;
@@ -115,7 +114,7 @@ pub fn render(w: &mut dyn Write, facts: &[PortFacts<'_>], settings: &Settings) -
             for (listed_under, u) in &f.unofficial {
                 let transports: Vec<&str> = u.transports.iter().map(|t| t.as_str()).collect();
                 let mut line = format!("    - {} ({} {})", u.name, transports.join("/"), u.ports);
-                if u.kind == crate::registry::ghosts::UseKind::Malware {
+                if u.kind == UseKind::Malware {
                     line.push_str(" [malware]");
                 }
                 if !u.processes.is_empty() {

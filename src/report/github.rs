@@ -7,8 +7,9 @@
 //! are percent-encoded (and `:` and `,` in property values), and any control character left is
 //! dropped, so no text can end a command or start another. Writes to any `Write`.
 
-use crate::report::table::{owners_cell, summary_line};
-use crate::report::{Classified, Report, Verdict};
+use super::table::summary_line;
+use super::text::{finding_line, owners_cell};
+use crate::model::{Classified, Report, Verdict};
 use crate::sanitize::{is_dangerous, terminal_safe};
 use std::io::{self, Write};
 
@@ -81,12 +82,8 @@ pub fn render(out: &mut impl Write, report: &Report) -> io::Result<()> {
     for c in report.listeners.iter().filter(|c| c.verdict == Verdict::Unexpected) {
         let mut message = format!("{}: {}", subject(c, report), terminal_safe(&c.reason()));
         for f in c.findings.iter().skip(1) {
-            message.push_str(&format!(
-                "\n{} {}: {}",
-                f.severity.as_str(),
-                f.kind.as_str(),
-                terminal_safe(&f.message)
-            ));
+            message.push('\n');
+            message.push_str(&finding_line(f));
         }
         let title = format!("portghost: unexpected listener {}", short_name(c));
         command(out, "error", &title, &message)?;

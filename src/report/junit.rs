@@ -9,8 +9,8 @@
 //! instead of being dropped or breaking the XML; quick-junit does the XML escaping. Writes
 //! to any `Write`.
 
-use crate::model::{Listener, OwnerStatus};
-use crate::report::{Classified, Report, Verdict};
+use super::text::finding_line;
+use crate::model::{Classified, Listener, OwnerStatus, Report, Verdict};
 use crate::sanitize::terminal_safe;
 use quick_junit::{NonSuccessKind, Property, Report as JunitReport, TestCase, TestCaseStatus, TestSuite};
 use std::collections::HashMap;
@@ -82,7 +82,7 @@ fn details(c: &Classified, spans_namespaces: bool) -> String {
                     let _ = write!(s, " unit {}", terminal_safe(unit));
                 }
                 if let Some(ct) = &o.container {
-                    let _ = write!(s, " container {}:{}", terminal_safe(&ct.runtime), terminal_safe(&ct.id));
+                    let _ = write!(s, " container {}", terminal_safe(&ct.label()));
                 }
                 s.push('\n');
             }
@@ -102,13 +102,7 @@ fn details(c: &Classified, spans_namespaces: bool) -> String {
     }
     let _ = writeln!(s, "verdict: {}", c.verdict);
     for f in &c.findings {
-        let _ = writeln!(
-            s,
-            "{} {}: {}",
-            f.severity.as_str(),
-            f.kind.as_str(),
-            terminal_safe(&f.message)
-        );
+        let _ = writeln!(s, "{}", finding_line(f));
     }
     s
 }
@@ -126,18 +120,7 @@ fn test_case(c: &Classified, name: String, spans_namespaces: bool) -> TestCase {
                     st.set_message("unexpected listener");
                 }
             }
-            let all: Vec<String> = c
-                .findings
-                .iter()
-                .map(|f| {
-                    format!(
-                        "{} {}: {}",
-                        f.severity.as_str(),
-                        f.kind.as_str(),
-                        terminal_safe(&f.message)
-                    )
-                })
-                .collect();
+            let all: Vec<String> = c.findings.iter().map(finding_line).collect();
             st.set_description(all.join("\n"));
             st
         }

@@ -11,5 +11,8 @@ pub mod json;
 pub mod jsonl;
 pub mod junit;
 pub mod table;
+mod text;
+
+pub use text::{Style, owners_cell};
 
 pub use crate::model::{Classified, Finding, FindingKind, PolicyInfo, Report, Severity, Summary, Verdict};

@@ -4,73 +4,14 @@
 //!
 //! Owns layout and colour of `portghost scan`'s default output. Every string that comes
 //! from a process passes through [`terminal_safe`] first. Writes to any `Write`; never
-//! reads the environment (colour and width come from [`Settings`]).
+//! reads the environment (colour and width come from [`Style`]).
 
-use crate::model::{Listener, Netns, Owner, OwnerStatus};
-use crate::report::{Classified, Report, Severity, Verdict};
+use super::text::{Style, owners_cell, paint};
+use crate::model::{Classified, Netns, Report, Severity, Verdict};
 use crate::sanitize::terminal_safe;
-use crate::settings::Settings;
 use comfy_table::{ContentArrangement, Table, presets};
 use owo_colors::OwoColorize;
 use std::io::{self, Write};
-
-/// Most PIDs listed per process name before the rest are counted as `+N`.
-const MAX_PIDS_SHOWN: usize = 4;
-
-/// Where an owner runs, for the PROCESS cell: its container as `docker:3f2a9c1b7d4e`, else
-/// its systemd unit, else nothing.
-fn placement(o: &Owner) -> Option<String> {
-    let text = match (&o.container, &o.unit) {
-        (Some(c), _) => format!("{}:{}", c.runtime, c.id),
-        (None, Some(unit)) => unit.clone(),
-        (None, None) => return None,
-    };
-    Some(terminal_safe(&text).into_owned())
-}
-
-/// Owners grouped by name and placement, PIDs in the order given:
-/// `nginx(812,813) nginx.service python3(4242)`. Sanitised for a terminal.
-pub fn owners_text<'a>(owners: impl IntoIterator<Item = &'a Owner>) -> String {
-    let mut groups: Vec<(String, Option<String>, Vec<u32>)> = Vec::new();
-    for o in owners {
-        let name = terminal_safe(&o.name).into_owned();
-        let place = placement(o);
-        match groups.iter_mut().find(|g| g.0 == name && g.1 == place) {
-            Some(g) => g.2.push(o.pid),
-            None => groups.push((name, place, vec![o.pid])),
-        }
-    }
-    groups
-        .iter()
-        .map(|(name, place, pids)| {
-            let mut shown: Vec<String> = pids.iter().take(MAX_PIDS_SHOWN).map(u32::to_string).collect();
-            if pids.len() > MAX_PIDS_SHOWN {
-                shown.push(format!("+{}", pids.len() - MAX_PIDS_SHOWN));
-            }
-            match place {
-                Some(place) => format!("{name}({}) {place}", shown.join(",")),
-                None => format!("{name}({})", shown.join(",")),
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// The PROCESS cell: owners grouped by name and placement, `nginx(812,813) nginx.service`,
-/// or why there are none.
-pub fn owners_cell(l: &Listener) -> String {
-    match l.owner_status {
-        OwnerStatus::Known => owners_text(l.owners.iter().map(|o| &**o)),
-        OwnerStatus::Permission => "? (hidden: permission)".to_string(),
-        OwnerStatus::NoProcess => "- (no process)".to_string(),
-        OwnerStatus::Unavailable => "? (no process table)".to_string(),
-        OwnerStatus::NotLooked => String::new(),
-    }
-}
-
-fn paint(text: &str, color: bool, style: fn(&str) -> String) -> String {
-    if color { style(text) } else { text.to_string() }
-}
 
 fn verdict_cell(v: Verdict, color: bool) -> String {
     let s = v.as_str();
@@ -129,7 +70,7 @@ pub fn netns_header(netns: Option<&Netns>) -> String {
     }
     if let Some(c) = &ns.container {
         line.push(' ');
-        line.push_str(&terminal_safe(&format!("{}:{}", c.runtime, c.id)));
+        line.push_str(&terminal_safe(&c.label()));
     }
     line
 }
@@ -153,17 +94,17 @@ fn by_netns(listeners: &[Classified]) -> Vec<&[Classified]> {
 ///
 /// # Errors
 /// Only errors from writing to `w`.
-pub fn render(w: &mut dyn Write, report: &Report, settings: &Settings) -> io::Result<()> {
-    let color = settings.color;
+pub fn render(w: &mut dyn Write, report: &Report, style: &Style) -> io::Result<()> {
+    let color = style.color;
     let groups = by_netns(&report.listeners);
     if groups.len() > 1 {
         for group in groups {
             let header = netns_header(group.first().and_then(|c| c.listener.netns.as_deref()));
             writeln!(w, "{}", paint(&header, color, |t| t.bold().to_string()))?;
-            write_table(w, group, settings)?;
+            write_table(w, group, style)?;
         }
     } else if !report.listeners.is_empty() {
-        write_table(w, &report.listeners, settings)?;
+        write_table(w, &report.listeners, style)?;
     }
     let summary = summary_line(report);
     if color && report.summary.unexpected > 0 {
@@ -173,12 +114,12 @@ pub fn render(w: &mut dyn Write, report: &Report, settings: &Settings) -> io::Re
     }
 }
 
-/// An empty table in portghost's style: no borders, wrapped to `settings.width` when there
+/// An empty table in portghost's style: no borders, wrapped to `style.width` when there
 /// is one (a terminal), never wrapped otherwise.
-pub fn new_table(settings: &Settings) -> Table {
+pub fn new_table(style: &Style) -> Table {
     let mut table = Table::new();
     table.load_preset(presets::NOTHING);
-    match settings.width {
+    match style.width {
         Some(width) => {
             table
                 .set_width(width)
@@ -192,9 +133,9 @@ pub fn new_table(settings: &Settings) -> Table {
 }
 
 /// One table of `rows` under the column header, followed by a blank line.
-fn write_table(w: &mut dyn Write, rows: &[Classified], settings: &Settings) -> io::Result<()> {
-    let color = settings.color;
-    let mut table = new_table(settings);
+fn write_table(w: &mut dyn Write, rows: &[Classified], style: &Style) -> io::Result<()> {
+    let color = style.color;
+    let mut table = new_table(style);
     let header = ["PROTO", "LOCAL ADDRESS", "PROCESS", "SERVICE", "VERDICT", "REASON"];
     table.set_header(
         header

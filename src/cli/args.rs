@@ -1,7 +1,7 @@
 //! Command-line syntax, declared with clap derive.
 //!
 //! Owns the flags and subcommands and nothing else: no defaults that depend on the
-//! environment, no I/O. [`crate::settings`] resolves these into what the program uses.
+//! environment, no I/O. [`super::resolve`] turns them into what the program uses.
 
 use crate::model::Protocol;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -12,7 +12,7 @@ use std::path::PathBuf;
 /// protocols, restricted services exposed, and known malware ports.
 #[derive(Debug, Parser)]
 #[command(name = "portghost", version, about, long_about = None, propagate_version = true)]
-pub struct Cli {
+pub(crate) struct Cli {
     /// When to colour the output: auto colours only a terminal, and only when NO_COLOR is unset.
     #[arg(long, value_enum, default_value_t = ColorWhen::Auto, global = true)]
     pub color: ColorWhen,
@@ -24,7 +24,7 @@ pub struct Cli {
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// List the listening sockets of this host and judge each one (the default).
     Scan(ScanArgs),
     /// Print everything the registry knows about a port, and what listens on it now.
@@ -40,7 +40,7 @@ pub enum Command {
 
 /// Flags of `portghost scan`.
 #[derive(Debug, Args, Default, Clone)]
-pub struct ScanArgs {
+pub(crate) struct ScanArgs {
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -76,6 +76,19 @@ pub struct ScanArgs {
     #[arg(long, value_name = "NAME|PATH")]
     pub netns: Option<String>,
 
+    /// Which policy: `--policy`, `--no-policy`.
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+
+    /// Exit with status 2 unless the scan saw everything: every owner of every listener
+    /// shown, and every part of the scan.
+    #[arg(long)]
+    pub require_complete: bool,
+}
+
+/// The flags that choose the policy file, shared by `scan` and `explain`.
+#[derive(Debug, Args, Default, Clone)]
+pub(crate) struct PolicyArgs {
     /// Judge the listeners with this policy file. Without it, ./portghost.toml, then
     /// /etc/portghost/policy.toml, is used when it exists.
     #[arg(long, value_name = "FILE", conflicts_with = "no_policy")]
@@ -84,16 +97,11 @@ pub struct ScanArgs {
     /// Use no policy file, even when ./portghost.toml or /etc/portghost/policy.toml exists.
     #[arg(long)]
     pub no_policy: bool,
-
-    /// Exit with status 2 unless the scan saw everything: every owner of every listener
-    /// shown, and every part of the scan.
-    #[arg(long)]
-    pub require_complete: bool,
 }
 
 /// The flags that narrow which listeners a scan or a baseline covers.
 #[derive(Debug, Args, Default, Clone)]
-pub struct SelectArgs {
+pub(crate) struct SelectArgs {
     /// Only listeners on these ports (repeat the flag or separate with commas).
     #[arg(long, short = 'p', value_delimiter = ',')]
     pub port: Vec<u16>,
@@ -109,7 +117,7 @@ pub struct SelectArgs {
 
 /// Flags of `portghost baseline`.
 #[derive(Debug, Args, Default, Clone)]
-pub struct BaselineArgs {
+pub(crate) struct BaselineArgs {
     /// Write the policy to this file instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -125,7 +133,7 @@ pub struct BaselineArgs {
 
 /// `--mode` values of `portghost baseline`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum PolicyMode {
+pub(crate) enum PolicyMode {
     /// Anything the policy does not allow is unexpected.
     #[default]
     Allowlist,
@@ -135,7 +143,7 @@ pub enum PolicyMode {
 
 /// Flags of `portghost explain`.
 #[derive(Debug, Args, Clone)]
-pub struct ExplainArgs {
+pub(crate) struct ExplainArgs {
     /// The port, optionally with its transport: `3237`, `3237/tcp`, `3416/udp`.
     #[arg(value_name = "PORT[/tcp|/udp]")]
     pub port: PortSpec,
@@ -143,11 +151,15 @@ pub struct ExplainArgs {
     /// Only show the registry; do not look at what listens on this host.
     #[arg(long)]
     pub no_live: bool,
+
+    /// The policy the live listeners are judged with, found as `scan` finds it.
+    #[command(flatten)]
+    pub policy: PolicyArgs,
 }
 
 /// Flags of `portghost diff`.
 #[derive(Debug, Args, Clone)]
-pub struct DiffArgs {
+pub(crate) struct DiffArgs {
     /// The earlier scan: a file written by `portghost scan --format json`.
     #[arg(value_name = "OLD.json")]
     pub old: std::path::PathBuf,
@@ -168,7 +180,7 @@ pub struct DiffArgs {
 
 /// `portghost diff --format` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum DiffFormat {
+pub(crate) enum DiffFormat {
     /// A readable list of the changes, then a summary line.
     #[default]
     Text,
@@ -178,7 +190,7 @@ pub enum DiffFormat {
 
 /// A port with an optional transport, as typed on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PortSpec {
+pub(crate) struct PortSpec {
     /// The port.
     pub port: u16,
     /// The transport, or `None` for both.
@@ -204,7 +216,7 @@ impl std::str::FromStr for PortSpec {
 
 /// `--color` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum ColorWhen {
+pub(crate) enum ColorWhen {
     /// Colour when stdout is a terminal and NO_COLOR is unset or empty.
     #[default]
     Auto,
@@ -216,7 +228,7 @@ pub enum ColorWhen {
 
 /// `--format` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum Format {
+pub(crate) enum Format {
     /// A table for people.
     #[default]
     Table,

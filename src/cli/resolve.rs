@@ -1,0 +1,206 @@
+//! Resolution of the parsed command line into a [`Config`], done once at start-up.
+//!
+//! Owns the reads of `NO_COLOR`, of the terminal (is stdout one, how wide) and of the
+//! current directory (which policy file discovery finds). It must not scan, read the
+//! clock, or open the policy it finds: `app` does that.
+
+use super::args::{
+    BaselineArgs, Cli, ColorWhen, Command, DiffArgs, DiffFormat, ExplainArgs, Format, PolicyArgs, PolicyMode, ScanArgs,
+    SelectArgs,
+};
+use crate::inventory::{NetnsScope, ScanOptions};
+use crate::model::{Mode, Protocol};
+use crate::policy;
+use crate::report::Style;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+/// Everything the program needs from its command line and environment.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    /// How output is styled: colour, width, indentation.
+    pub style: Style,
+    /// What to do.
+    pub action: Action,
+}
+
+/// The command to run, with its resolved options.
+#[derive(Debug, Clone)]
+pub(crate) enum Action {
+    /// `portghost scan` (also when no command is given).
+    Scan(ScanConfig),
+    /// `portghost explain PORT`.
+    Explain(ExplainConfig),
+    /// `portghost diff OLD [NEW]`.
+    Diff(DiffConfig),
+    /// `portghost baseline`.
+    Baseline(BaselineConfig),
+}
+
+/// A resolved `portghost scan`.
+#[derive(Debug, Clone)]
+pub(crate) struct ScanConfig {
+    /// What the inventory should enumerate.
+    pub options: ScanOptions,
+    /// Only these ports; empty for every port.
+    pub ports: Vec<u16>,
+    /// Output format.
+    pub format: Format,
+    /// Only the unexpected listeners.
+    pub unexpected: bool,
+    /// Exit 1 when any listener shown is unexpected.
+    pub fail_on_unexpected: bool,
+    /// Print phase timings on stderr.
+    pub timings: bool,
+    /// Exit 2 unless the scan saw everything.
+    pub require_complete: bool,
+    /// The policy file to judge with, given or discovered; `None` for no policy.
+    pub policy: Option<PathBuf>,
+}
+
+/// A resolved `portghost explain`.
+#[derive(Debug, Clone)]
+pub(crate) struct ExplainConfig {
+    /// The port.
+    pub port: u16,
+    /// The transports to explain, tcp before udp.
+    pub protocols: Vec<Protocol>,
+    /// Whether to look at what listens on this host now.
+    pub live: bool,
+    /// The policy the live listeners are judged with, as for `scan`.
+    pub policy: Option<PathBuf>,
+}
+
+/// A resolved `portghost diff`.
+#[derive(Debug, Clone)]
+pub(crate) struct DiffConfig {
+    /// The earlier scan file.
+    pub old: PathBuf,
+    /// The later scan file; `None` to scan this host now.
+    pub new: Option<PathBuf>,
+    /// Output format.
+    pub format: DiffFormat,
+    /// Exit 1 on drift, 2 when owners cannot be compared.
+    pub fail_on_change: bool,
+}
+
+/// A resolved `portghost baseline`.
+#[derive(Debug, Clone)]
+pub(crate) struct BaselineConfig {
+    /// What the inventory should enumerate.
+    pub options: ScanOptions,
+    /// Only these ports; empty for every port.
+    pub ports: Vec<u16>,
+    /// Where to write the policy; `None` for stdout.
+    pub output: Option<PathBuf>,
+    /// The mode of the policy written.
+    pub mode: Mode,
+}
+
+/// Resolves `cli` against the environment, the terminal and the current directory.
+pub(crate) fn resolve(cli: Cli) -> Config {
+    let style = resolve_style(cli.color);
+    let action = match cli.command {
+        None => Action::Scan(scan_config(ScanArgs::default())),
+        Some(Command::Scan(args)) => Action::Scan(scan_config(args)),
+        Some(Command::Explain(args)) => Action::Explain(explain_config(args)),
+        Some(Command::Diff(args)) => Action::Diff(diff_config(args)),
+        Some(Command::Baseline(args)) => Action::Baseline(baseline_config(args)),
+    };
+    Config { style, action }
+}
+
+/// `auto` colours only when stdout is a terminal and `NO_COLOR` is unset or empty.
+fn resolve_style(color: ColorWhen) -> Style {
+    let tty = std::io::stdout().is_terminal();
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let color = match color {
+        ColorWhen::Always => true,
+        ColorWhen::Never => false,
+        ColorWhen::Auto => tty && !no_color,
+    };
+    let width = if tty {
+        terminal_size::terminal_size().map(|(w, _)| w.0)
+    } else {
+        None
+    };
+    Style { color, width, tty }
+}
+
+/// The inventory options for `select` with owners looked up unless `no_owners`.
+fn scan_options(select: &SelectArgs, no_owners: bool, netns: NetnsScope) -> ScanOptions {
+    let both = select.tcp == select.udp;
+    ScanOptions {
+        tcp: both || select.tcp,
+        udp: both || select.udp,
+        owners: !no_owners,
+        netns,
+    }
+}
+
+fn scan_config(args: ScanArgs) -> ScanConfig {
+    let netns = match (&args.netns, args.all_netns) {
+        (Some(netns), _) => NetnsScope::One(netns.clone()),
+        (None, true) => NetnsScope::All,
+        (None, false) => NetnsScope::Own,
+    };
+    ScanConfig {
+        options: scan_options(&args.select, args.no_owners, netns),
+        ports: args.select.port,
+        format: args.format,
+        unexpected: args.unexpected,
+        fail_on_unexpected: args.fail_on_unexpected,
+        timings: args.timings,
+        require_complete: args.require_complete,
+        policy: policy_path(&args.policy),
+    }
+}
+
+fn explain_config(args: ExplainArgs) -> ExplainConfig {
+    ExplainConfig {
+        port: args.port.port,
+        protocols: match args.port.protocol {
+            Some(p) => vec![p],
+            None => vec![Protocol::Tcp, Protocol::Udp],
+        },
+        live: !args.no_live,
+        policy: if args.no_live { None } else { policy_path(&args.policy) },
+    }
+}
+
+fn diff_config(args: DiffArgs) -> DiffConfig {
+    DiffConfig {
+        old: args.old,
+        new: args.new,
+        format: args.format,
+        fail_on_change: args.fail_on_change,
+    }
+}
+
+fn baseline_config(args: BaselineArgs) -> BaselineConfig {
+    BaselineConfig {
+        options: scan_options(&args.select, false, NetnsScope::Own),
+        ports: args.select.port,
+        output: args.output,
+        mode: match args.mode {
+            PolicyMode::Allowlist => Mode::Allowlist,
+            PolicyMode::Ghosts => Mode::Ghosts,
+        },
+    }
+}
+
+/// The policy file to use: `--policy FILE`, nothing with `--no-policy`, else the first of
+/// [`policy::DISCOVERY_PATHS`] that exists.
+fn policy_path(args: &PolicyArgs) -> Option<PathBuf> {
+    if args.no_policy {
+        return None;
+    }
+    if let Some(p) = &args.policy {
+        return Some(p.clone());
+    }
+    policy::DISCOVERY_PATHS
+        .iter()
+        .map(Path::new)
+        .find(|p| p.exists())
+        .map(Path::to_path_buf)
+}

@@ -1,0 +1,102 @@
+//! Text helpers every renderer shares: the output [`Style`], colouring, the owner cell, and
+//! one finding as a line.
+//!
+//! Owns the one definition of each piece of text that several formats print, so a table,
+//! a JUnit report and a GitHub annotation name an owner or a finding the same way. Every
+//! string that comes from a process passes through [`terminal_safe`] here. It must not
+//! read the environment or the terminal: [`Style`] arrives resolved.
+
+use crate::model::{Finding, Listener, Owner, OwnerStatus};
+use crate::sanitize::terminal_safe;
+
+/// How output is styled, resolved once by the command line from `--color`, `NO_COLOR`
+/// and the terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Style {
+    /// Emit ANSI colours.
+    pub color: bool,
+    /// Terminal width in columns when stdout is a terminal; `None` means do not wrap.
+    pub width: Option<u16>,
+    /// Whether stdout is a terminal: JSON is then indented for a person to read.
+    pub tty: bool,
+}
+
+impl Style {
+    /// A style for output that is neither coloured nor wrapped (tests, pipes).
+    pub fn plain() -> Style {
+        Style {
+            color: false,
+            width: None,
+            tty: false,
+        }
+    }
+}
+
+/// `text` styled by `style` when `color` is on, else unchanged.
+pub(crate) fn paint(text: &str, color: bool, style: fn(&str) -> String) -> String {
+    if color { style(text) } else { text.to_string() }
+}
+
+/// Most PIDs listed per process name before the rest are counted as `+N`.
+const MAX_PIDS_SHOWN: usize = 4;
+
+/// Where an owner runs, for the PROCESS cell: its container as `docker:3f2a9c1b7d4e`, else
+/// its systemd unit, else nothing.
+fn placement(o: &Owner) -> Option<String> {
+    let text = match (&o.container, &o.unit) {
+        (Some(c), _) => c.label(),
+        (None, Some(unit)) => unit.clone(),
+        (None, None) => return None,
+    };
+    Some(terminal_safe(&text).into_owned())
+}
+
+/// Owners grouped by name and placement, PIDs in the order given:
+/// `nginx(812,813) nginx.service python3(4242)`. Sanitised for a terminal.
+pub(crate) fn owners_text<'a>(owners: impl IntoIterator<Item = &'a Owner>) -> String {
+    let mut groups: Vec<(String, Option<String>, Vec<u32>)> = Vec::new();
+    for o in owners {
+        let name = terminal_safe(&o.name).into_owned();
+        let place = placement(o);
+        match groups.iter_mut().find(|g| g.0 == name && g.1 == place) {
+            Some(g) => g.2.push(o.pid),
+            None => groups.push((name, place, vec![o.pid])),
+        }
+    }
+    groups
+        .iter()
+        .map(|(name, place, pids)| {
+            let mut shown: Vec<String> = pids.iter().take(MAX_PIDS_SHOWN).map(u32::to_string).collect();
+            if pids.len() > MAX_PIDS_SHOWN {
+                shown.push(format!("+{}", pids.len() - MAX_PIDS_SHOWN));
+            }
+            match place {
+                Some(place) => format!("{name}({}) {place}", shown.join(",")),
+                None => format!("{name}({})", shown.join(",")),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The PROCESS cell: owners grouped by name and placement, `nginx(812,813) nginx.service`,
+/// or why there are none.
+pub fn owners_cell(l: &Listener) -> String {
+    match l.owner_status {
+        OwnerStatus::Known => owners_text(l.owners.iter().map(|o| &**o)),
+        OwnerStatus::Permission => "? (hidden: permission)".to_string(),
+        OwnerStatus::NoProcess => "- (no process)".to_string(),
+        OwnerStatus::Unavailable => "? (no process table)".to_string(),
+        OwnerStatus::NotLooked => String::new(),
+    }
+}
+
+/// One finding as a line: `high ghost-port: 3237/tcp is registered to …`, sanitised.
+pub(crate) fn finding_line(f: &Finding) -> String {
+    format!(
+        "{} {}: {}",
+        f.severity.as_str(),
+        f.kind.as_str(),
+        terminal_safe(&f.message)
+    )
+}
