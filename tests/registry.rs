@@ -145,10 +145,10 @@ fn no_duplicate_port_and_transport() {
 #[test]
 fn duplicate_entries_are_rejected_with_file_and_line() {
     let entry = "[[ghost]]\nport = 9\ntransports = [\"tcp\"]\nservice = \"discard\"\nstatus = \"historic-protocol\"\n\
-                 registrant = \"x\"\nsummary = \"s.\"\nfate = \"f\"\nevidence = \"e\"\nsources = [\"https://example.org\"]\n";
+                 registrant = \"x\"\nsummary = \"s.\"\nfate = \"f\"\nevidence = \"e\"\nsources = [\"https://example.org\"]\nconfidence = \"reported\"\n";
     let text = format!("{entry}\n{entry}");
     let err = Registry::from_ghost_files(&[("x.toml", &text)]).expect_err("duplicate rejected");
-    assert_eq!(err.to_string(), "x.toml:13:1: duplicate ghost entry for 9/tcp");
+    assert_eq!(err.to_string(), "x.toml:14:1: duplicate ghost entry for 9/tcp");
 }
 
 #[test]

@@ -125,6 +125,28 @@ impl fmt::Display for GhostStatus {
     }
 }
 
+/// How well a ghost entry's status is sourced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    /// A primary source states it: IEEE, an IETF RFC or draft, IANA itself, the vendor, a
+    /// CVE or advisory, or a security vendor's analysis of the malware.
+    Confirmed,
+    /// Only secondary port-information pages state it; such an entry alone never makes a
+    /// finding high.
+    Reported,
+}
+
+impl Confidence {
+    /// The lowercase name used in the files and the JSON: `confirmed` or `reported`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::Confirmed => "confirmed",
+            Confidence::Reported => "reported",
+        }
+    }
+}
+
 /// An inclusive port range, written `"3317"` or `"3230-3237"` in the files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PortRange {
@@ -213,9 +235,22 @@ pub struct UnofficialUse {
     #[serde(default)]
     pub kind: UseKind,
     /// Process-name patterns (`*` matches any run of characters, case-insensitive) that
-    /// identify it in `/proc/PID/comm`. Empty when not known.
+    /// identify it in `/proc/PID/comm`. Empty when not known. Weak evidence: any process
+    /// can give itself any name.
     #[serde(default)]
     pub processes: Vec<String>,
+    /// What identifies it on disk: absolute executable paths (`/usr/sbin/rpc.statd`),
+    /// executable file names (`geckodriver`, `disp+work`), or for programs run by an
+    /// interpreter (java, python, node) the jar or script file name
+    /// (`selenium-server*.jar`); `*` matches any run of characters. Empty for malware.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub executables: Vec<String>,
+    /// Distribution packages (Debian, or RPM) that ship it, e.g. `nfs-common`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub packages: Vec<String>,
+    /// URLs of the sources that document this use of the port.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<String>,
 }
 
 impl UnofficialUse {
@@ -258,6 +293,11 @@ pub struct GhostEntry {
     pub evidence: String,
     /// URLs of the sources; at least one.
     pub sources: Vec<String>,
+    /// How well the status is sourced.
+    pub confidence: Confidence,
+    /// Where evidence contradicts the entry's own story, one sentence saying what does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contradicted: Option<String>,
     /// For `alive-restricted`: the networks where the service belongs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub belongs: Option<String>,
