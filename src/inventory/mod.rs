@@ -3,19 +3,17 @@
 //! Owns enumeration of listening sockets (TCP in LISTEN, bound unconnected UDP; IPv4 and
 //! IPv6) and the lookup of every process that holds each one. Nothing outside this module
 //! may import `netstat2`, `sysinfo` or `netlink-*`, or read `/proc`. It returns plain
-//! [`Inventory`] data and makes no judgement about what it finds.
+//! [`Inventory`] data and makes no judgement about what it finds; a scan that fails says
+//! why with a typed [`Error`].
 
 pub mod cgroup;
+mod error;
 #[cfg(target_os = "linux")]
 mod linux;
-#[cfg(target_os = "linux")]
-mod netns;
 #[cfg(not(target_os = "linux"))]
 mod portable;
-#[cfg(target_os = "linux")]
-mod sockdiag;
-#[cfg(target_os = "linux")]
-mod view;
+
+pub use error::Error;
 
 use crate::model::{Inventory, Protocol};
 use std::time::Duration;
@@ -111,11 +109,13 @@ pub fn parallelism() -> usize {
 /// canonical one, and classification sorts them for a report.
 ///
 /// # Errors
-/// Fails when a socket table cannot be read (for example the kernel refuses the
-/// `NETLINK_SOCK_DIAG` dump), when `--all-netns` or another namespace's `--netns` lacks
-/// `CAP_SYS_ADMIN`, or when the `--netns` name or path is not a network namespace.
+/// Fails when a socket table cannot be read ([`Error::Netlink`], for example when the
+/// kernel refuses the `NETLINK_SOCK_DIAG` dump), when `--all-netns` or another namespace's
+/// `--netns` lacks `CAP_SYS_ADMIN` ([`Error::NeedsPrivilege`]), when the `--netns` name or
+/// path is not a network namespace ([`Error::NamespaceMissing`]), or when namespaces are
+/// asked for on an OS without them ([`Error::Unsupported`]); see [`Error`] for the rest.
 /// Problems with individual processes are never errors.
-pub fn scan(opts: &ScanOptions) -> anyhow::Result<(Inventory, ScanTimings)> {
+pub fn scan(opts: &ScanOptions) -> Result<(Inventory, ScanTimings), Error> {
     #[cfg(target_os = "linux")]
     {
         linux::scan(opts)

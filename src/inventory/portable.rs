@@ -6,9 +6,8 @@
 //! must not judge or filter what it finds beyond "is this a listener". `netstat2` gives no
 //! state or peer for UDP sockets here, so every UDP socket is listed, connected or not.
 
-use super::{NetnsScope, ScanOptions, ScanTimings};
+use super::{Error, NetnsScope, ScanOptions, ScanTimings};
 use crate::model::{Inventory, Listener, Owner, OwnerStatus, Protocol};
-use anyhow::{Context, bail};
 use netstat2::{AddressFamilyFlags, ProtocolFlags, ProtocolSocketInfo, SocketInfo, TcpState, get_sockets_info};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
@@ -19,9 +18,9 @@ use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System, Uid, UpdateKin
 /// # Errors
 /// Fails when `netstat2` cannot list the sockets, or when network namespaces are asked
 /// for (only Linux has them).
-pub(super) fn scan(opts: &ScanOptions) -> anyhow::Result<(Inventory, ScanTimings)> {
+pub(super) fn scan(opts: &ScanOptions) -> Result<(Inventory, ScanTimings), Error> {
     if opts.netns != NetnsScope::Own {
-        bail!("--all-netns and --netns need Linux network namespaces, which this OS does not have");
+        return Err(Error::Unsupported);
     }
     let mut timings = ScanTimings::default();
 
@@ -69,7 +68,7 @@ pub(super) fn scan(opts: &ScanOptions) -> anyhow::Result<(Inventory, ScanTimings
 }
 
 /// TCP sockets in LISTEN and every UDP socket, for the wanted protocols.
-fn list_sockets(opts: &ScanOptions) -> anyhow::Result<Vec<SocketInfo>> {
+fn list_sockets(opts: &ScanOptions) -> Result<Vec<SocketInfo>, Error> {
     let mut protocols = ProtocolFlags::empty();
     if opts.tcp {
         protocols |= ProtocolFlags::TCP;
@@ -81,7 +80,10 @@ fn list_sockets(opts: &ScanOptions) -> anyhow::Result<Vec<SocketInfo>> {
         return Ok(Vec::new());
     }
     let families = AddressFamilyFlags::IPV4 | AddressFamilyFlags::IPV6;
-    let sockets = get_sockets_info(families, protocols).context("listing sockets with netstat2")?;
+    let sockets = get_sockets_info(families, protocols).map_err(|source| Error::Other {
+        context: "listing sockets with netstat2".to_owned(),
+        source: Box::new(source),
+    })?;
     Ok(sockets.into_iter().filter(is_listener).collect())
 }
 

@@ -7,17 +7,19 @@
 //! (`INET_DIAG_SKV6ONLY`), with every length checked, so that a dump of 50,000 sockets
 //! allocates nothing per socket but its [`RawSocket`].
 //!
-//! It must not: enter namespaces (the caller runs it inside the right one), look up
-//! owners, or panic on any datagram the kernel (or anything else) sends.
+//! It must not: enter namespaces (the caller runs it inside the right one), read `/proc`,
+//! look up owners, or panic on any datagram the kernel (or anything else) sends. Its
+//! failures are [`DumpError`]s, which become [`Error::Netlink`].
 
+use crate::inventory::Error;
 use crate::model::{Netns, Protocol};
-use anyhow::{Context, anyhow, bail};
 use netlink_packet_core::{NLM_F_DUMP, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage};
 use netlink_packet_sock_diag::SockDiagMessage;
 use netlink_packet_sock_diag::constants::{AF_INET, AF_INET6, IPPROTO_TCP, IPPROTO_UDP};
 use netlink_packet_sock_diag::inet::{ExtensionFlags, InetRequest, SocketId, StateFlags};
 use netlink_sys::protocols::NETLINK_SOCK_DIAG;
 use netlink_sys::{Socket, SocketAddr};
+use std::fmt;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
@@ -62,13 +64,61 @@ pub(super) struct RawSocket {
     pub(super) netns: Option<Arc<Netns>>,
 }
 
+/// Why a dump failed: what was being done, outermost step first, and the cause beneath.
+#[derive(Debug)]
+pub(super) struct DumpError {
+    /// The steps, joined by `": "`; empty until the first step is named.
+    doing: String,
+    /// What went wrong: an OS error, or [`io::ErrorKind::InvalidData`] for a malformed
+    /// answer.
+    source: io::Error,
+}
+
+impl DumpError {
+    /// `source` failed while doing `doing`.
+    fn io(doing: &str, source: io::Error) -> DumpError {
+        DumpError {
+            doing: doing.to_owned(),
+            source,
+        }
+    }
+
+    /// An answer the kernel should not have sent; `problem` says what is wrong with it.
+    fn malformed(problem: String) -> DumpError {
+        DumpError {
+            doing: String::new(),
+            source: io::Error::new(io::ErrorKind::InvalidData, problem),
+        }
+    }
+
+    /// The same failure seen from the step `outer`, which was doing what failed.
+    fn within(mut self, outer: impl fmt::Display) -> DumpError {
+        self.doing = if self.doing.is_empty() {
+            outer.to_string()
+        } else {
+            format!("{outer}: {}", self.doing)
+        };
+        self
+    }
+
+    /// The inventory's error for this failure, in namespace `netns` when the dump ran
+    /// inside another network namespace than portghost's own.
+    pub(super) fn into_error(self, netns: Option<u64>) -> Error {
+        Error::Netlink {
+            netns,
+            doing: self.doing,
+            source: self.source,
+        }
+    }
+}
+
 /// Dumps every (family, protocol) pair `tcp` and `udp` select over one netlink socket,
 /// in the caller's network namespace.
 ///
 /// # Errors
 /// When the netlink socket cannot be opened, the kernel refuses or aborts a dump, or a
 /// datagram is malformed.
-pub(super) fn dump_sockets(tcp: bool, udp: bool) -> anyhow::Result<Vec<RawSocket>> {
+pub(super) fn dump_sockets(tcp: bool, udp: bool) -> Result<Vec<RawSocket>, DumpError> {
     let mut sockets = Vec::new();
     let wanted: Vec<Protocol> = [(Protocol::Tcp, tcp), (Protocol::Udp, udp)]
         .into_iter()
@@ -78,17 +128,17 @@ pub(super) fn dump_sockets(tcp: bool, udp: bool) -> anyhow::Result<Vec<RawSocket
         return Ok(sockets);
     }
 
-    let socket = open_diag_socket().context("opening a NETLINK_SOCK_DIAG socket")?;
+    let socket = open_diag_socket().map_err(|e| DumpError::io("opening a NETLINK_SOCK_DIAG socket", e))?;
     let mut buf = vec![0_u8; RECV_BUFFER_LEN];
     let mut sequence = 0_u32;
     for protocol in wanted {
         for family in [AF_INET, AF_INET6] {
             sequence += 1;
-            dump_one(&socket, &mut buf, sequence, family, protocol, &mut sockets).with_context(|| {
-                format!(
+            dump_one(&socket, &mut buf, sequence, family, protocol, &mut sockets).map_err(|e| {
+                e.within(format_args!(
                     "dumping {} {protocol} sockets with NETLINK_SOCK_DIAG",
                     family_name(family)
-                )
+                ))
             })?;
         }
     }
@@ -116,9 +166,11 @@ fn dump_one(
     family: u8,
     protocol: Protocol,
     out: &mut Vec<RawSocket>,
-) -> anyhow::Result<()> {
+) -> Result<(), DumpError> {
     let request = diag_request(sequence, family, protocol);
-    socket.send(&request, 0).context("sending the dump request")?;
+    socket
+        .send(&request, 0)
+        .map_err(|e| DumpError::io("sending the dump request", e))?;
     receive_dump(socket, buf, sequence, protocol, out)
 }
 
@@ -159,20 +211,22 @@ fn receive_dump(
     sequence: u32,
     protocol: Protocol,
     out: &mut Vec<RawSocket>,
-) -> anyhow::Result<()> {
+) -> Result<(), DumpError> {
     loop {
         // MSG_TRUNC makes recv return the real datagram length, so truncation is visible.
         let len = socket
             .recv(&mut &mut buf[..], libc::MSG_TRUNC)
-            .context("receiving the dump")?;
+            .map_err(|e| DumpError::io("receiving the dump", e))?;
         if len > buf.len() {
-            bail!(
+            return Err(DumpError::malformed(format!(
                 "a netlink datagram of {len} bytes did not fit the {} byte buffer",
                 buf.len()
-            );
+            )));
         }
         if len == 0 {
-            bail!("the netlink socket returned no data before the end of the dump");
+            return Err(DumpError::malformed(
+                "the netlink socket returned no data before the end of the dump".to_owned(),
+            ));
         }
         let datagram = buf.get(..len).unwrap_or_default();
         if parse_datagram(datagram, sequence, protocol, out)? == Progress::Done {
@@ -202,21 +256,31 @@ pub(super) fn parse_datagram(
     sequence: u32,
     protocol: Protocol,
     out: &mut Vec<RawSocket>,
-) -> anyhow::Result<Progress> {
+) -> Result<Progress, DumpError> {
     while !datagram.is_empty() {
-        let len = u32_at(datagram, 0)
-            .ok_or_else(|| anyhow!("a netlink message header is truncated to {} bytes", datagram.len()))?
-            as usize;
+        let len = u32_at(datagram, 0).ok_or_else(|| {
+            DumpError::malformed(format!(
+                "a netlink message header is truncated to {} bytes",
+                datagram.len()
+            ))
+        })? as usize;
         if len < NLMSG_HEADER_LEN {
-            bail!("a netlink message claims a length of {len}, shorter than its header");
+            return Err(DumpError::malformed(format!(
+                "a netlink message claims a length of {len}, shorter than its header"
+            )));
         }
-        let message = datagram
-            .get(..len)
-            .ok_or_else(|| anyhow!("a netlink message of {len} bytes is truncated to {}", datagram.len()))?;
+        let message = datagram.get(..len).ok_or_else(|| {
+            DumpError::malformed(format!(
+                "a netlink message of {len} bytes is truncated to {}",
+                datagram.len()
+            ))
+        })?;
         // Messages are 4-byte aligned within a datagram.
         datagram = datagram.get(len.next_multiple_of(4)..).unwrap_or_default();
         let (Some(kind), Some(message_sequence)) = (u16_at(message, 4), u32_at(message, 8)) else {
-            bail!("a netlink message header is truncated to {len} bytes");
+            return Err(DumpError::malformed(format!(
+                "a netlink message header is truncated to {len} bytes"
+            )));
         };
         if message_sequence != sequence {
             continue;
@@ -227,18 +291,22 @@ pub(super) fn parse_datagram(
             NLMSG_DONE => {
                 let code = i32_at(payload, 0).unwrap_or(0);
                 if code < 0 {
-                    return Err(io::Error::from_raw_os_error(-code)).context("the kernel aborted the dump");
+                    let error = io::Error::from_raw_os_error(-code);
+                    return Err(DumpError::io("the kernel aborted the dump", error));
                 }
                 return Ok(Progress::Done);
             }
             NLMSG_ERROR => {
-                let code = i32_at(payload, 0).ok_or_else(|| anyhow!("an NLMSG_ERROR message has no error code"))?;
+                let code = i32_at(payload, 0)
+                    .ok_or_else(|| DumpError::malformed("an NLMSG_ERROR message has no error code".to_owned()))?;
                 if code != 0 {
-                    return Err(io::Error::from_raw_os_error(code.saturating_neg()))
-                        .context("the kernel refused the dump request");
+                    let error = io::Error::from_raw_os_error(code.saturating_neg());
+                    return Err(DumpError::io("the kernel refused the dump request", error));
                 }
             }
-            NLMSG_OVERRUN => bail!("the kernel reported a netlink overrun"),
+            NLMSG_OVERRUN => {
+                return Err(DumpError::malformed("the kernel reported a netlink overrun".to_owned()));
+            }
             _ => {}
         }
     }
@@ -246,12 +314,12 @@ pub(super) fn parse_datagram(
 }
 
 /// One `inet_diag_msg` and its attributes.
-fn parse_inet_diag_msg(payload: &[u8], protocol: Protocol) -> anyhow::Result<RawSocket> {
+fn parse_inet_diag_msg(payload: &[u8], protocol: Protocol) -> Result<RawSocket, DumpError> {
     let msg = payload.get(..INET_DIAG_MSG_LEN).ok_or_else(|| {
-        anyhow!(
+        DumpError::malformed(format!(
             "an inet_diag_msg is {} bytes, shorter than {INET_DIAG_MSG_LEN}",
             payload.len()
-        )
+        ))
     })?;
     let family = msg.first().copied().unwrap_or_default();
     // idiag_sport is big-endian; idiag_src holds 4 (IPv4) or 16 (IPv6) bytes of address.
@@ -260,7 +328,11 @@ fn parse_inet_diag_msg(payload: &[u8], protocol: Protocol) -> anyhow::Result<Raw
     let address = match family {
         AF_INET => IpAddr::V4(Ipv4Addr::new(source[0], source[1], source[2], source[3])),
         AF_INET6 => IpAddr::V6(Ipv6Addr::from(source)),
-        other => bail!("an inet_diag_msg has address family {other}, neither AF_INET nor AF_INET6"),
+        other => {
+            return Err(DumpError::malformed(format!(
+                "an inet_diag_msg has address family {other}, neither AF_INET nor AF_INET6"
+            )));
+        }
     };
     let uid = u32_at(msg, 64).unwrap_or_default();
     let inode = u32_at(msg, 68).unwrap_or_default();
@@ -269,9 +341,11 @@ fn parse_inet_diag_msg(payload: &[u8], protocol: Protocol) -> anyhow::Result<Raw
     while attributes.len() >= RTATTR_HEADER_LEN {
         let attr_len = u16_at(attributes, 0).unwrap_or_default() as usize;
         let attr_type = u16_at(attributes, 2).unwrap_or_default();
-        let value = attributes
-            .get(RTATTR_HEADER_LEN..attr_len)
-            .ok_or_else(|| anyhow!("an inet_diag attribute of type {attr_type} has a bad length {attr_len}"))?;
+        let value = attributes.get(RTATTR_HEADER_LEN..attr_len).ok_or_else(|| {
+            DumpError::malformed(format!(
+                "an inet_diag attribute of type {attr_type} has a bad length {attr_len}"
+            ))
+        })?;
         if attr_type == INET_DIAG_SKV6ONLY {
             v6only = value.first().map(|&b| b != 0);
         }
@@ -403,6 +477,48 @@ mod tests {
             Some(Progress::More)
         );
         assert!(out.is_empty());
+    }
+
+    /// The error and its causes joined by `": "`, as `portghost: {err:#}` prints them.
+    fn chain(error: &Error) -> String {
+        let mut text = error.to_string();
+        let mut cause = std::error::Error::source(error);
+        while let Some(c) = cause {
+            text.push_str(&format!(": {c}"));
+            cause = c.source();
+        }
+        text
+    }
+
+    #[test]
+    fn errors_name_each_step_then_the_cause() {
+        let mut out = Vec::new();
+        let refused = message(NLMSG_ERROR, 1, &(-libc::EPERM).to_ne_bytes());
+        let error = parse_datagram(&refused, 1, Protocol::Tcp, &mut out)
+            .expect_err("refused")
+            .within(format_args!(
+                "dumping IPv4 {} sockets with NETLINK_SOCK_DIAG",
+                Protocol::Tcp
+            ));
+        let error = error.into_error(Some(4_026_532_301));
+        assert!(matches!(&error, Error::Netlink { source, .. } if source.raw_os_error() == Some(libc::EPERM)));
+        assert_eq!(
+            chain(&error),
+            format!(
+                "in network namespace 4026532301: dumping IPv4 tcp sockets with NETLINK_SOCK_DIAG: \
+                 the kernel refused the dump request: {}",
+                io::Error::from_raw_os_error(libc::EPERM)
+            )
+        );
+        let overrun = message(NLMSG_OVERRUN, 1, &[]);
+        let error = parse_datagram(&overrun, 1, Protocol::Udp, &mut out)
+            .expect_err("overrun")
+            .within("dumping IPv6 udp sockets with NETLINK_SOCK_DIAG")
+            .into_error(None);
+        assert_eq!(
+            chain(&error),
+            "dumping IPv6 udp sockets with NETLINK_SOCK_DIAG: the kernel reported a netlink overrun"
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! `/run/.containerenv`) and `/proc/self/mountinfo`, and the pure parsing of the `/proc`
 //! mount's options. It must not print anything or fail: what cannot be read is unknown.
 
-use super::cgroup;
+use crate::inventory::cgroup;
 use crate::model::{Container, View};
 use std::path::Path;
 

@@ -1,0 +1,448 @@
+//! Linux inventory: orchestration of one scan. It learns portghost's own privileges,
+//! dumps the sockets of each network namespace asked for while the owner walk runs beside
+//! the dump, and joins the two into an [`Inventory`].
+//!
+//! Owns the order of the phases and their timings, which namespaces are dumped (portghost's
+//! own, one named by `--netns`, or every one for `--all-netns`) and how each is described,
+//! turning failures into [`Error`]s, and the join of sockets with owners (each listener's
+//! [`OwnerStatus`] and the warnings about owners that could not be seen). The work itself
+//! is in its submodules: [`dump`] (the `NETLINK_SOCK_DIAG` dump of one namespace), [`walk`]
+//! (the one parallel `/proc/*/fd` walk), [`procfs`] (the owners' and portghost's own
+//! `/proc` files), [`netns`] (finding and entering namespaces) and [`view`] (where
+//! portghost runs and whether `/proc` hides processes).
+//!
+//! It must not: read `/proc` or netlink itself (only through those submodules), use
+//! `netstat2`, refresh every process (`System::new_all()`), walk `/proc` more than once per
+//! scan for owners, read `/proc/*/ns/net` unless other namespaces are asked for, judge or
+//! filter what it finds, print anything, or fail because of one process (a process that
+//! exits or hides its descriptors mid-scan is skipped, never an error).
+
+mod dump;
+mod netns;
+mod procfs;
+mod view;
+mod walk;
+
+use super::{Error, NetnsScope, ScanOptions, ScanTimings};
+use crate::model::{Container, Inventory, Listener, Netns, Owner, OwnerStatus};
+use dump::{RawSocket, dump_sockets};
+use netns::Entered;
+use procfs::{OwnerScratch, Status};
+use std::collections::HashMap;
+use std::io;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+use view::ProcHiding;
+use walk::{Walk, list_pids, walk_processes};
+
+pub(super) use walk::cpus;
+
+/// Most processes of one namespace whose cgroup is read to find its container.
+const MAX_CGROUPS_PER_NETNS: usize = 8;
+
+/// Enumerates the listeners of the network namespaces `opts` selects and their owners.
+///
+/// # Errors
+/// Fails when a socket table cannot be dumped, when a namespace other than portghost's
+/// own is asked for without `CAP_SYS_ADMIN`, or when `--netns` names no namespace.
+pub(super) fn scan(opts: &ScanOptions) -> Result<(Inventory, ScanTimings), Error> {
+    let mut timings = ScanTimings::default();
+    let status = procfs::own_status();
+    let host_pid_namespace = procfs::in_host_pid_namespace();
+    let mut warnings = Vec::new();
+    let privileged = match &status {
+        Some(status) => status.privileged(),
+        // Without /proc only the effective UID can be known.
+        None => rustix::process::geteuid().is_root(),
+    };
+    let hiding = if opts.owners && !privileged {
+        view::hiding_from_me()
+    } else {
+        None
+    };
+
+    let dump = |warnings: &mut Vec<String>, timings: &mut ScanTimings| {
+        let started = Instant::now();
+        let own = OwnNetns::read(host_pid_namespace);
+        let placement = view::placement(host_pid_namespace, own.as_ref().map(|o| o.host));
+        let dumped = dump_namespaces(opts, status.as_ref(), host_pid_namespace, own, &placement, warnings);
+        timings.dump = started.elapsed();
+        dumped.map(|dumped| (dumped, placement))
+    };
+    let started = Instant::now();
+    let (dumped, placement, mut lookup) = if opts.owners {
+        // The walk starts now and the dump runs alongside it: both are mostly kernel time.
+        let (dumped, lookup) = walk_processes(
+            || dump(&mut warnings, &mut timings),
+            |(dumped, _)| dumped.sockets.iter().map(|s| s.inode).collect(),
+        );
+        let (dumped, placement) = dumped?;
+        (
+            dumped,
+            placement,
+            lookup.map_or_else(Lookup::Unavailable, |mut walk| {
+                walk.hiding = hiding;
+                Lookup::Walked(walk)
+            }),
+        )
+    } else {
+        let (dumped, placement) = dump(&mut warnings, &mut timings)?;
+        (dumped, placement, Lookup::Skipped)
+    };
+    let details = match &mut lookup {
+        Lookup::Walked(walk) => {
+            timings.owners = walk.details_time;
+            timings.walk = started.elapsed();
+            procfs::name_owners(std::mem::take(&mut walk.details))
+        }
+        Lookup::Skipped | Lookup::Unavailable(_) => HashMap::new(),
+    };
+
+    let listeners: Vec<_> = dumped
+        .sockets
+        .into_iter()
+        .map(|socket| to_listener(socket, &lookup, &details))
+        .collect();
+    let hidden = listeners
+        .iter()
+        .filter(|l| l.owner_status == OwnerStatus::Permission)
+        .count();
+    warnings.extend(lookup.warnings(hidden));
+    let inventory = Inventory {
+        host: procfs::host_name(),
+        scanned_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+        listeners,
+        privileged,
+        host_pid_namespace,
+        warnings,
+        view: placement.view,
+        namespaces: dumped.namespaces,
+    };
+    Ok((inventory, timings))
+}
+
+// ---------------------------------------------------------------------------------------
+// Network namespaces
+// ---------------------------------------------------------------------------------------
+
+/// The sockets of every namespace scanned, each tagged with its namespace.
+#[derive(Debug, Default)]
+struct Dumped {
+    /// Every socket.
+    sockets: Vec<RawSocket>,
+    /// The namespaces scanned, known ones only.
+    namespaces: Vec<Arc<Netns>>,
+}
+
+impl Dumped {
+    /// Adds the sockets of one namespace.
+    fn add(&mut self, netns: Option<Arc<Netns>>, mut sockets: Vec<RawSocket>) {
+        for socket in &mut sockets {
+            socket.netns.clone_from(&netns);
+        }
+        self.sockets.append(&mut sockets);
+        self.namespaces.extend(netns);
+    }
+}
+
+/// Dumps the sockets of the namespaces `opts.netns` selects.
+fn dump_namespaces(
+    opts: &ScanOptions,
+    status: Option<&Status>,
+    host_pid_namespace: Option<bool>,
+    own: Option<OwnNetns>,
+    placement: &view::Placement,
+    warnings: &mut Vec<String>,
+) -> Result<Dumped, Error> {
+    let mut dumped = Dumped::default();
+    match &opts.netns {
+        NetnsScope::Own => {
+            let sockets = dump_sockets(opts.tcp, opts.udp).map_err(|e| e.into_error(None))?;
+            dumped.add(own.map(|own| own.describe(placement)), sockets);
+        }
+        NetnsScope::All => {
+            require_sys_admin(status, "--all-netns")?;
+            let own = own.ok_or_else(|| needs_own_netns("--all-netns"))?.file;
+            let pids = list_pids().map_err(|source| Error::Io {
+                context: "listing the processes in /proc".to_owned(),
+                source,
+            })?;
+            let every = netns::every(own.dev, &pids);
+            warnings.extend(every.warning());
+            let found = every.found;
+            let host = netns::HostNetns::read(host_pid_namespace);
+            let targets: Vec<netns::Target> = found.iter().map(|f| netns::Target::of(f, own.dev)).collect();
+            let results =
+                netns::run_inside(&targets, || dump_sockets(opts.tcp, opts.udp)).map_err(|source| Error::Io {
+                    context: "entering network namespaces".to_owned(),
+                    source,
+                })?;
+            for ((found, target), result) in found.iter().zip(&targets).zip(results) {
+                let inode = found.inode;
+                match result {
+                    Entered::Ran(sockets) => {
+                        let sockets = sockets.map_err(|e| e.into_error(Some(inode)))?;
+                        let is_host = host.is_host(inode);
+                        let container = if is_host { None } else { netns_container(&found.pids) };
+                        let netns = Netns {
+                            inode,
+                            name: found.names.first().cloned(),
+                            container,
+                            host: is_host,
+                        };
+                        dumped.add(Some(Arc::new(netns)), sockets);
+                    }
+                    Entered::Vanished => warnings.push(format!(
+                        "network namespace {inode} disappeared during the scan, so its sockets are not listed"
+                    )),
+                    Entered::Refused(source) => return Err(refused(inode, &target.files, source)),
+                }
+            }
+        }
+        NetnsScope::One(arg) => {
+            let own = own.ok_or_else(|| needs_own_netns("--netns"))?.file;
+            let missing = |reason: String| Error::NamespaceMissing {
+                name: arg.clone(),
+                reason,
+            };
+            let target = netns::resolve(arg, own.dev).map_err(missing)?;
+            let inode = target.ns.inode;
+            let sockets = if target.ns == own {
+                dump_sockets(opts.tcp, opts.udp).map_err(|e| e.into_error(None))?
+            } else {
+                require_sys_admin(status, "--netns")?;
+                let mut results = netns::run_inside(std::slice::from_ref(&target), || dump_sockets(opts.tcp, opts.udp))
+                    .map_err(|source| Error::Io {
+                        context: "entering the network namespace".to_owned(),
+                        source,
+                    })?;
+                match results.pop() {
+                    Some(Entered::Ran(sockets)) => sockets.map_err(|e| e.into_error(Some(inode)))?,
+                    Some(Entered::Refused(error)) if error.raw_os_error() == Some(libc::EINVAL) => {
+                        return Err(missing(format!(
+                            "{arg:?} is not a network namespace (the kernel refused to enter it as one)"
+                        )));
+                    }
+                    Some(Entered::Refused(source)) => return Err(refused(inode, &target.files, source)),
+                    Some(Entered::Vanished) | None => {
+                        return Err(missing(format!(
+                            "network namespace {inode} disappeared during the scan"
+                        )));
+                    }
+                }
+            };
+            let is_host = netns::HostNetns::for_inode(inode, host_pid_namespace).is_host(inode);
+            let container = if is_host {
+                None
+            } else {
+                let pids = list_pids().unwrap_or_default();
+                netns::every(own.dev, &pids)
+                    .found
+                    .iter()
+                    .find(|f| f.inode == inode)
+                    .and_then(|f| netns_container(&f.pids))
+            };
+            let netns = Netns {
+                inode,
+                name: netns::names(own.dev)
+                    .remove(&inode)
+                    .and_then(|names| names.into_iter().next()),
+                container,
+                host: is_host,
+            };
+            dumped.add(Some(Arc::new(netns)), sockets);
+        }
+    }
+    Ok(dumped)
+}
+
+/// The kernel refused to let portghost enter namespace `inode` through `files`.
+fn refused(inode: u64, files: &[PathBuf], source: io::Error) -> Error {
+    Error::NamespaceRefused {
+        inode,
+        path: files.first().cloned(),
+        source,
+    }
+}
+
+/// `flag` needs portghost's own namespace file, which cannot be read.
+fn needs_own_netns(flag: &str) -> Error {
+    Error::NeedsProc {
+        what: flag.to_owned(),
+        path: PathBuf::from("/proc/self/ns/net"),
+    }
+}
+
+/// Fails with [`Error::NeedsPrivilege`] unless this process has `CAP_SYS_ADMIN` (judged
+/// from its `status`; [`Error::NeedsProc`] when that could not be read).
+fn require_sys_admin(status: Option<&Status>, flag: &str) -> Result<(), Error> {
+    let Some(status) = status else {
+        return Err(Error::NeedsProc {
+            what: flag.to_owned(),
+            path: PathBuf::from("/proc/self/status"),
+        });
+    };
+    if status.has_sys_admin() {
+        return Ok(());
+    }
+    Err(Error::NeedsPrivilege { what: flag.to_owned() })
+}
+
+/// The network namespace portghost runs in.
+#[derive(Debug, Clone, Copy)]
+struct OwnNetns {
+    /// Its namespace file.
+    file: netns::NsFile,
+    /// Whether it is the host's initial network namespace.
+    host: bool,
+}
+
+impl OwnNetns {
+    /// `None` without `/proc`.
+    fn read(host_pid_namespace: Option<bool>) -> Option<OwnNetns> {
+        let file = netns::own()?;
+        let host = netns::HostNetns::for_inode(file.inode, host_pid_namespace).is_host(file.inode);
+        Some(OwnNetns { file, host })
+    }
+
+    /// The namespace with its `/run/netns` name and, when it is not the host's, the
+    /// container portghost's own cgroup names.
+    fn describe(self, placement: &view::Placement) -> Arc<Netns> {
+        let inode = self.file.inode;
+        Arc::new(Netns {
+            inode,
+            name: netns::names(self.file.dev)
+                .remove(&inode)
+                .and_then(|names| names.into_iter().next()),
+            container: if self.host { None } else { placement.container.clone() },
+            host: self.host,
+        })
+    }
+}
+
+/// The container of the first of `pids` (up to [`MAX_CGROUPS_PER_NETNS`]) whose cgroup
+/// names one.
+fn netns_container(pids: &[u32]) -> Option<Container> {
+    let mut scratch = OwnerScratch::default();
+    pids.iter()
+        .take(MAX_CGROUPS_PER_NETNS)
+        .find_map(|&pid| procfs::read_cgroup(pid, &mut scratch)?.container)
+}
+
+// ---------------------------------------------------------------------------------------
+// Owners
+// ---------------------------------------------------------------------------------------
+
+/// How the owners of the dumped sockets were looked up.
+enum Lookup {
+    /// Owners were not asked for (`--no-owners`).
+    Skipped,
+    /// `/proc` could not be read.
+    Unavailable(io::Error),
+    /// The walk ran.
+    Walked(Walk),
+}
+
+impl Lookup {
+    /// The warnings this lookup adds to the inventory, given how many listeners ended up
+    /// with hidden owners. Processes that could not be inspected matter only when some
+    /// listener has no visible owner.
+    fn warnings(&self, hidden: usize) -> Vec<String> {
+        match self {
+            Lookup::Skipped => Vec::new(),
+            Lookup::Unavailable(error) => vec![format!(
+                "the process table (/proc) could not be read ({error}), so no socket owner was looked up; \
+                 mount procfs on /proc (mount -t proc proc /proc) to see them"
+            )],
+            Lookup::Walked(walk) => {
+                let mut warnings: Vec<String> = walk.hiding.iter().map(ProcHiding::warning).collect();
+                if walk.uninspectable > 0 && hidden > 0 {
+                    warnings.push(uninspectable_warning(walk.uninspectable, hidden));
+                }
+                warnings
+            }
+        }
+    }
+}
+
+/// The warning for `count` (at least 1) processes whose descriptors were hidden, which
+/// left `hidden` listeners without a visible owner.
+fn uninspectable_warning(count: usize, hidden: usize) -> String {
+    let noun = if count == 1 { "process" } else { "processes" };
+    let listeners = if hidden == 1 { "listener has" } else { "listeners have" };
+    format!("{count} {noun} could not be inspected without more privilege, so {hidden} {listeners} no visible owner")
+}
+
+// ---------------------------------------------------------------------------------------
+// Assembly
+// ---------------------------------------------------------------------------------------
+
+/// One [`Listener`] with its owners and the status that explains them.
+fn to_listener(socket: RawSocket, lookup: &Lookup, details: &HashMap<u32, Arc<Owner>>) -> Listener {
+    let owners: Vec<Arc<Owner>> = match lookup {
+        Lookup::Walked(walk) => walk
+            .owners_of(socket.inode)
+            .filter_map(|pid| details.get(&pid).cloned())
+            .collect(),
+        Lookup::Skipped | Lookup::Unavailable(_) => Vec::new(),
+    };
+    let owner_status = owner_status(!owners.is_empty(), lookup);
+    Listener {
+        protocol: socket.protocol,
+        local_address: socket.address,
+        port: socket.port,
+        inode: Some(u64::from(socket.inode)),
+        uid: Some(socket.uid),
+        owners,
+        owner_status,
+        v6only: socket.v6only,
+        netns: socket.netns,
+    }
+}
+
+/// Why a listener has the owners it has.
+fn owner_status(has_owners: bool, lookup: &Lookup) -> OwnerStatus {
+    match lookup {
+        _ if has_owners => OwnerStatus::Known,
+        Lookup::Skipped => OwnerStatus::NotLooked,
+        Lookup::Unavailable(_) => OwnerStatus::Unavailable,
+        Lookup::Walked(walk) if walk.uninspectable > 0 || walk.hiding.is_some() => OwnerStatus::Permission,
+        Lookup::Walked(_) => OwnerStatus::NoProcess,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_rules() {
+        let walked = |uninspectable| {
+            let mut walk = Walk::default();
+            walk.uninspectable = uninspectable;
+            Lookup::Walked(walk)
+        };
+        assert_eq!(owner_status(true, &walked(3)), OwnerStatus::Known);
+        assert_eq!(owner_status(false, &walked(3)), OwnerStatus::Permission);
+        assert_eq!(owner_status(false, &walked(0)), OwnerStatus::NoProcess);
+        assert_eq!(owner_status(false, &Lookup::Skipped), OwnerStatus::NotLooked);
+        let unavailable = Lookup::Unavailable(io::Error::from(io::ErrorKind::NotFound));
+        assert_eq!(owner_status(false, &unavailable), OwnerStatus::Unavailable);
+        assert_eq!(unavailable.warnings(0).len(), 1);
+        assert!(
+            walked(3).warnings(0).is_empty(),
+            "no warning when every listener has an owner"
+        );
+        assert_eq!(walked(3).warnings(2).len(), 1);
+    }
+
+    #[test]
+    fn warning_counts_processes() {
+        assert_eq!(
+            uninspectable_warning(3, 2),
+            "3 processes could not be inspected without more privilege, so 2 listeners have no visible owner"
+        );
+        assert!(uninspectable_warning(1, 1).starts_with("1 process could not"));
+    }
+}

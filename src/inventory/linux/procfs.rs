@@ -1,0 +1,353 @@
+//! Owner details from `/proc`: one typed parser per file, and the description of an
+//! owning process built from them.
+//!
+//! Owns reading and parsing `/proc/PID/{status,comm,cmdline,exe,cgroup}` (the cgroup text
+//! itself is parsed by [`cgroup`]), portghost's own `/proc/self/status` (whether it is
+//! privileged, whether it may enter other namespaces) and `/proc/self/ns/pid`, the user
+//! names of UIDs (NSS, once per UID) and the host name. [`Status`] is the only parser of
+//! `/proc/PID/status`.
+//!
+//! It must not: list `/proc` or read `/proc/PID/fd` (that is the walk's), read the files of
+//! any process but the owners the walk found, the few whose cgroup names a namespace's
+//! container, and portghost itself, judge what it reads, or fail: a file that cannot be
+//! read (the process exited, or permission) is a missing detail, and only a process gone
+//! before its name could be read is no owner at all.
+
+use crate::inventory::cgroup::{self, Attribution};
+use crate::model::Owner;
+use rustix::fs::{Mode, OFlags};
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::fmt::Write as _;
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use sysinfo::System;
+
+/// `CAP_DAC_READ_SEARCH` and `CAP_SYS_PTRACE`: together they let a non-root process read
+/// every other process's file descriptors.
+const OWNER_CAPS: u64 = (1 << 2) | (1 << 19);
+
+/// `CAP_SYS_ADMIN`: needed to enter another network namespace with `setns`.
+const CAP_SYS_ADMIN: u64 = 1 << 21;
+
+/// What portghost uses of one `/proc/PID/status`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct Status {
+    /// `Name:`, as the kernel wrote it: a newline or backslash in the name is escaped (as
+    /// `\n`, or octal on older kernels), spaces at its ends are kept.
+    pub name: Option<String>,
+    /// The effective UID: the second field of `Uid:`.
+    pub euid: Option<u32>,
+    /// The effective capability set: `CapEff:`, in hex.
+    pub cap_eff: Option<u64>,
+}
+
+impl Status {
+    /// Parses the text of `/proc/PID/status`. The first line of each key counts; a value
+    /// that does not parse is `None`. Stops reading once it has all three.
+    pub fn parse(text: &[u8]) -> Status {
+        let (mut name, mut uid, mut cap_eff) = (None, None, None);
+        for line in text.split(|&b| b == b'\n') {
+            if name.is_none()
+                && let Some(rest) = line.strip_prefix(b"Name:")
+            {
+                name = Some(rest);
+            } else if uid.is_none()
+                && let Some(rest) = line.strip_prefix(b"Uid:")
+            {
+                uid = Some(rest);
+            } else if cap_eff.is_none()
+                && let Some(rest) = line.strip_prefix(b"CapEff:")
+            {
+                cap_eff = Some(rest);
+            }
+            if name.is_some() && uid.is_some() && cap_eff.is_some() {
+                break;
+            }
+        }
+        Status {
+            // Exactly one tab separates the key; the name itself may have spaces at its ends.
+            name: name.map(|rest| String::from_utf8_lossy(rest.strip_prefix(b"\t").unwrap_or(rest)).into_owned()),
+            euid: uid.and_then(|ids| {
+                ids.split(|b| b.is_ascii_whitespace())
+                    .filter(|field| !field.is_empty())
+                    .nth(1)
+                    .and_then(parse_decimal)
+            }),
+            cap_eff: cap_eff.and_then(|hex| {
+                let hex = std::str::from_utf8(hex.trim_ascii()).ok()?;
+                u64::from_str_radix(hex, 16).ok()
+            }),
+        }
+    }
+
+    /// Effective UID 0, or both `CAP_SYS_PTRACE` and `CAP_DAC_READ_SEARCH` in `CapEff`:
+    /// enough to read every process's descriptors.
+    pub fn privileged(&self) -> bool {
+        self.euid == Some(0) || self.cap_eff.unwrap_or(0) & OWNER_CAPS == OWNER_CAPS
+    }
+
+    /// `CAP_SYS_ADMIN` in `CapEff`: enough to enter another network namespace.
+    pub fn has_sys_admin(&self) -> bool {
+        self.cap_eff.unwrap_or(0) & CAP_SYS_ADMIN == CAP_SYS_ADMIN
+    }
+}
+
+/// portghost's own `/proc/self/status`; `None` without `/proc`. It is read as UTF-8 text,
+/// so a status that is not (portghost running under a name that is not UTF-8) counts as
+/// unreadable too.
+pub(super) fn own_status() -> Option<Status> {
+    let text = std::fs::read_to_string("/proc/self/status").ok()?;
+    Some(Status::parse(text.as_bytes()))
+}
+
+/// The name in the text of `/proc/PID/comm`, exactly as the process set it.
+fn parse_comm(comm: &[u8]) -> String {
+    let name = comm.strip_suffix(b"\n").unwrap_or(comm);
+    String::from_utf8_lossy(name).into_owned()
+}
+
+/// The NUL-separated arguments of `/proc/PID/cmdline` joined by single spaces; `None`
+/// when there are none (a kernel thread, or a zombie).
+fn join_cmdline(raw: &[u8]) -> Option<String> {
+    let raw = raw.strip_suffix(b"\0").unwrap_or(raw);
+    if raw.is_empty() {
+        return None;
+    }
+    let joined: Vec<u8> = raw.iter().map(|&b| if b == 0 { b' ' } else { b }).collect();
+    Some(String::from_utf8_lossy(&joined).into_owned())
+}
+
+/// The executable of `pid` from `/proc/PID/exe`, and whether the kernel marks it deleted
+/// (a trailing ` (deleted)`, which is removed). `None` when unreadable (permission, a
+/// kernel thread, or the process exited).
+fn read_exe(pid: u32) -> Option<(String, bool)> {
+    let link = std::fs::read_link(format!("/proc/{pid}/exe")).ok()?;
+    let text = link.to_string_lossy();
+    match text.strip_suffix(" (deleted)") {
+        Some(path) => Some((path.to_owned(), true)),
+        None => Some((text.into_owned(), false)),
+    }
+}
+
+/// The unit and container `/proc/PID/cgroup` names; `None` when it cannot be read.
+pub(super) fn read_cgroup(pid: u32, scratch: &mut OwnerScratch) -> Option<Attribution> {
+    if !read_proc_file(pid, "cgroup", scratch) {
+        return None;
+    }
+    Some(cgroup::attribute(&String::from_utf8_lossy(&scratch.buf)))
+}
+
+/// Whether this process is in the initial PID namespace (inode 0xEFFFFFFC, fixed by the
+/// kernel as `PROC_PID_INIT_INO`), so that the `/proc` walk saw every process of the host.
+pub(super) fn in_host_pid_namespace() -> Option<bool> {
+    let link = std::fs::read_link("/proc/self/ns/pid").ok()?;
+    Some(link.as_os_str().as_bytes() == b"pid:[4026531836]")
+}
+
+/// Buffers reused from owner to owner by one thread.
+#[derive(Default)]
+pub(super) struct OwnerScratch {
+    /// The path of the file being read.
+    path: PathBuf,
+    /// Its contents.
+    buf: Vec<u8>,
+}
+
+/// One owner: the name and effective UID from `/proc/PID/status` (the name from
+/// `/proc/PID/comm` when `status` had to escape it), the command line from
+/// `/proc/PID/cmdline`, the executable from `/proc/PID/exe`, and the unit and container
+/// from `/proc/PID/cgroup`. The user name is filled in afterwards, once per UID, by
+/// [`name_owners`]. `None` when the process is gone.
+pub(super) fn describe_owner(pid: u32, scratch: &mut OwnerScratch) -> Option<Owner> {
+    let status = if read_proc_file(pid, "status", scratch) {
+        Status::parse(&scratch.buf)
+    } else {
+        Status::default()
+    };
+    // `status` escapes a newline or backslash in the name; only `comm` has it exactly.
+    let name = match status.name {
+        Some(name) if !name.contains('\\') => name,
+        _ if read_proc_file(pid, "comm", scratch) => parse_comm(&scratch.buf),
+        _ => return None,
+    };
+    let mut owner = Owner {
+        pid,
+        name,
+        exe: None,
+        cmdline: None,
+        uid: status.euid,
+        user: None,
+        unit: None,
+        exe_deleted: false,
+        container: None,
+    };
+    if read_proc_file(pid, "cmdline", scratch) {
+        owner.cmdline = join_cmdline(&scratch.buf);
+    }
+    if let Some((exe, deleted)) = read_exe(pid) {
+        owner.exe = Some(exe);
+        owner.exe_deleted = deleted;
+    }
+    if let Some(attribution) = read_cgroup(pid, scratch) {
+        owner.unit = attribution.unit;
+        owner.container = attribution.container;
+    }
+    Some(owner)
+}
+
+/// Names the owners' users, once per UID, and indexes the owners by PID.
+pub(super) fn name_owners(mut owners: Vec<Owner>) -> HashMap<u32, Arc<Owner>> {
+    let mut user_names: HashMap<u32, Option<String>> = HashMap::new();
+    for owner in &mut owners {
+        if let Some(uid) = owner.uid {
+            owner.user = user_names.entry(uid).or_insert_with(|| user_name(uid)).clone();
+        }
+    }
+    owners.into_iter().map(|owner| (owner.pid, Arc::new(owner))).collect()
+}
+
+/// The name of user `uid` from the system's user database (NSS: /etc/passwd, LDAP…).
+fn user_name(uid: u32) -> Option<String> {
+    uzers::get_user_by_uid(uid).map(|user| user.name().to_string_lossy().into_owned())
+}
+
+/// The host name, or `unknown`.
+pub(super) fn host_name() -> String {
+    System::host_name()
+        .ok()
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// Reads `/proc/PID/FILE` into `scratch.buf`; false when it cannot be read (the process
+/// exited, or permission).
+fn read_proc_file(pid: u32, file: &str, scratch: &mut OwnerScratch) -> bool {
+    set_proc_path(&mut scratch.path, pid, file);
+    scratch.buf.clear();
+    let flags = OFlags::RDONLY | OFlags::CLOEXEC;
+    let Ok(fd) = rustix::fs::openat(rustix::fs::CWD, scratch.path.as_path(), flags, Mode::empty()) else {
+        return false;
+    };
+    // Plain reads until end of file: no fstat or seek first, which tell nothing about a
+    // /proc file (its size is always 0).
+    loop {
+        if scratch.buf.capacity() - scratch.buf.len() < 512 {
+            scratch.buf.reserve(4096);
+        }
+        match rustix::io::read(&fd, rustix::buffer::spare_capacity(&mut scratch.buf)) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(rustix::io::Errno::INTR) => {}
+            Err(_) => return false,
+        }
+    }
+}
+
+/// Sets `path` to `/proc/PID/FILE`, reusing its allocation.
+pub(super) fn set_proc_path(path: &mut PathBuf, pid: u32, file: &str) {
+    let buf: &mut OsString = path.as_mut_os_string();
+    buf.clear();
+    // Writing to an OsString cannot fail.
+    let _ = write!(buf, "/proc/{pid}/{file}");
+}
+
+/// Parses a non-empty run of ASCII digits that fits a `u32`.
+pub(super) fn parse_decimal(digits: &[u8]) -> Option<u32> {
+    if digits.is_empty() {
+        return None;
+    }
+    digits.iter().try_fold(0_u32, |n, &d| {
+        let digit = if d.is_ascii_digit() {
+            u32::from(d - b'0')
+        } else {
+            return None;
+        };
+        n.checked_mul(10)?.checked_add(digit)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Status {
+        Status::parse(text.as_bytes())
+    }
+
+    #[test]
+    fn privilege_from_status() {
+        let root = "Name:\tx\nUid:\t0\t0\t0\t0\nCapEff:\t0000000000000000\n";
+        assert!(parse(root).privileged());
+        let setuid_root = "Uid:\t1000\t0\t0\t0\nCapEff:\t0\n";
+        assert!(parse(setuid_root).privileged());
+        let user = "Uid:\t1000\t1000\t1000\t1000\nCapEff:\t0000000000000000\n";
+        assert!(!parse(user).privileged());
+        let caps = "Uid:\t1000\t1000\t1000\t1000\nCapEff:\t0000000000080004\n";
+        assert!(parse(caps).privileged());
+        let ptrace_only = "Uid:\t1000\t1000\t1000\t1000\nCapEff:\t0000000000080000\n";
+        assert!(!parse(ptrace_only).privileged());
+        assert!(!parse("").privileged());
+    }
+
+    #[test]
+    fn sys_admin_from_status() {
+        assert!(parse("Uid:\t0\t0\t0\t0\nCapEff:\t000001ffffffffff\n").has_sys_admin());
+        assert!(!parse("Uid:\t0\t0\t0\t0\nCapEff:\t0000000000000000\n").has_sys_admin());
+        assert!(
+            !parse("Uid:\t0\t0\t0\t0\n").has_sys_admin(),
+            "no CapEff line: no capability"
+        );
+    }
+
+    #[test]
+    fn status_gives_name_and_effective_uid() {
+        let status = "Name:\tnginx\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t812\nUid:\t0\t33\t33\t33\n\
+                      Gid:\t0\t33\t33\t33\nCapEff:\t0000000000000400\n";
+        assert_eq!(
+            parse(status),
+            Status {
+                name: Some("nginx".to_owned()),
+                euid: Some(33),
+                cap_eff: Some(0x400),
+            }
+        );
+        let name_only = |name: &str| Status {
+            name: Some(name.to_owned()),
+            ..Status::default()
+        };
+        assert_eq!(parse("Name:\tx\n"), name_only("x"));
+        assert_eq!(parse("Name:\t x \n"), name_only(" x "));
+        assert_eq!(parse("Uid:\tgarbage\n"), Status::default());
+        assert_eq!(parse("CapEff:\tnot hex\n"), Status::default());
+    }
+
+    #[test]
+    fn comm_keeps_the_name_exactly() {
+        assert_eq!(parse_comm(b"a\\b\n"), "a\\b");
+        assert_eq!(parse_comm(b"two\nlines\n"), "two\nlines");
+        assert_eq!(parse_comm(b""), "");
+    }
+
+    #[test]
+    fn cmdline_joins_with_spaces() {
+        assert_eq!(join_cmdline(b""), None);
+        assert_eq!(join_cmdline(b"\0"), None);
+        assert_eq!(join_cmdline(b"python3\0-c\0pass\0").as_deref(), Some("python3 -c pass"));
+        // A process that rewrote its arguments without NULs ("nginx: master process").
+        assert_eq!(
+            join_cmdline(b"nginx: master process /usr/sbin/nginx").as_deref(),
+            Some("nginx: master process /usr/sbin/nginx")
+        );
+    }
+
+    #[test]
+    fn decimal_is_digits_that_fit() {
+        assert_eq!(parse_decimal(b"0"), Some(0));
+        assert_eq!(parse_decimal(b"4294967295"), Some(u32::MAX));
+        assert_eq!(parse_decimal(b"4294967296"), None);
+        assert_eq!(parse_decimal(b"+1"), None);
+        assert_eq!(parse_decimal(b""), None);
+    }
+}
