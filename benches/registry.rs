@@ -66,6 +66,7 @@ fn inventory(n: usize) -> Inventory {
         warnings: Vec::new(),
         view: None,
         namespaces: Vec::new(),
+        provenance: Default::default(),
     }
 }
 

@@ -141,6 +141,7 @@ fn assorted() -> Report {
         warnings: Vec::new(),
         view: Some(View::Container),
         namespaces: Vec::new(),
+        provenance: Default::default(),
     };
     classify(inv, registry())
 }

@@ -72,6 +72,7 @@ fn inventory() -> Inventory {
         warnings: Vec::new(),
         view: None,
         namespaces: Vec::new(),
+        provenance: Default::default(),
     }
 }
 

@@ -67,6 +67,7 @@ fn inventory(listeners: Vec<Listener>) -> Inventory {
         warnings: Vec::new(),
         view: None,
         namespaces: Vec::new(),
+        provenance: Default::default(),
     }
 }
 

@@ -58,6 +58,7 @@ pub(super) fn scan(opts: &ScanOptions) -> Result<(Inventory, ScanTimings), Error
         warnings: Vec::new(),
         view: None,
         namespaces: Vec::new(),
+        provenance: Default::default(),
     };
     if hidden > 0 {
         inventory.warnings.push(format!(

@@ -8,8 +8,10 @@
 
 mod entry;
 mod judgement;
+mod provenance;
 mod scan;
 
 pub use entry::*;
 pub use judgement::*;
+pub use provenance::*;
 pub use scan::*;

@@ -409,6 +409,10 @@ pub struct Inventory {
     /// first). Empty where the OS has none or the namespace could not be identified.
     #[serde(default)]
     pub namespaces: Vec<Arc<Netns>>,
+    /// Facts about where the owners of flagged listeners come from; empty until
+    /// gathered for a [`ProvenanceRequest`](super::ProvenanceRequest).
+    #[serde(default)]
+    pub provenance: super::Provenance,
 }
 
 impl Inventory {

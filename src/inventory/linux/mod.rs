@@ -118,6 +118,7 @@ pub(super) fn scan(opts: &ScanOptions) -> Result<(Inventory, ScanTimings), Error
         warnings,
         view: placement.view,
         namespaces: dumped.namespaces,
+        provenance: Default::default(),
     };
     Ok((inventory, timings))
 }
