@@ -10,7 +10,7 @@ use crate::diff;
 use crate::inventory::{self, NetnsScope, ScanOptions, ScanTimings};
 use crate::model::{OwnerStatus, Protocol, View};
 use crate::policy::{self, Date, Mode, Policy, PolicyContext, baseline};
-use crate::registry::{Registry, iana};
+use crate::registry::Registry;
 use crate::report::explain::PortFacts;
 use crate::report::{self, Classified, Report, Severity, Verdict, explain, github, json, jsonl, junit, table};
 use crate::sanitize::terminal_safe;
@@ -323,7 +323,7 @@ fn explain_port(args: &ExplainArgs, settings: &Settings) -> anyhow::Result<Exit>
         .map(|&protocol| PortFacts {
             port,
             protocol,
-            iana: iana::lookup(port, protocol.as_str()),
+            iana: registry.iana(port, protocol),
             ghost: registry.ghost(port, protocol).map(|g| &**g),
             unofficial: registry
                 .unofficial_uses(port, protocol)

@@ -7,7 +7,7 @@
 use portghost::classify::{classify, classify_with};
 use portghost::model::{Container, Exposure, Family, Inventory, Listener, Netns, Owner, OwnerStatus, Protocol, View};
 use portghost::policy::{Date, Mode, PolicyContext, parse};
-use portghost::registry::{Registry, iana};
+use portghost::registry::Registry;
 use portghost::report::json::{self, ListenersJson, ScanJson, SharedJson};
 use portghost::report::{Classified, Finding, FindingKind, PolicyInfo, Report, Severity, Summary, Verdict};
 use proptest::prelude::*;
@@ -562,7 +562,7 @@ fn report_strategy() -> impl Strategy<Value = Report> {
                         };
                         Classified {
                             service: if s.service {
-                                iana::service(s.port, s.protocol.as_str())
+                                registry().service(s.port, s.protocol)
                             } else {
                                 None
                             },

@@ -5,9 +5,7 @@
 //! listeners; never scans or classifies. Writes to any `Write`; process-supplied strings go
 //! through [`terminal_safe`].
 
-use crate::model::{OwnerStatus, Protocol};
-use crate::registry::ghosts::GhostEntry;
-use crate::registry::iana::{IanaRecord, plain_handles};
+use crate::model::{GhostEntry, IanaRecord, OwnerStatus, Protocol, UnofficialUse, UseKind, plain_handles};
 use crate::report::{Classified, Verdict};
 use crate::sanitize::terminal_safe;
 use crate::settings::Settings;
@@ -26,7 +24,7 @@ pub struct PortFacts<'a> {
     /// The ghost entry, if any.
     pub ghost: Option<&'a GhostEntry>,
     /// Unofficial uses from any entry whose range covers the port, with the port they are listed under.
-    pub unofficial: Vec<(u16, &'a crate::registry::ghosts::UnofficialUse)>,
+    pub unofficial: Vec<(u16, &'a UnofficialUse)>,
     /// Listeners on the port right now; `None` when the host was not looked at.
     pub live: Option<Vec<Classified>>,
 }
@@ -115,7 +113,7 @@ pub fn render(w: &mut dyn Write, facts: &[PortFacts<'_>], settings: &Settings) -
             for (listed_under, u) in &f.unofficial {
                 let transports: Vec<&str> = u.transports.iter().map(|t| t.as_str()).collect();
                 let mut line = format!("    - {} ({} {})", u.name, transports.join("/"), u.ports);
-                if u.kind == crate::registry::ghosts::UseKind::Malware {
+                if u.kind == UseKind::Malware {
                     line.push_str(" [malware]");
                 }
                 if !u.processes.is_empty() {
