@@ -4,9 +4,10 @@
 //! owners, policy verdicts, network namespaces, control characters and bidi overrides in
 //! process-supplied text) and on arbitrary listeners (proptest).
 
+use chrono::NaiveDate;
 use portghost::classify::{classify, classify_with};
 use portghost::model::{Container, Exposure, Family, Inventory, Listener, Netns, Owner, OwnerStatus, Protocol, View};
-use portghost::policy::{Date, Mode, PolicyContext, parse};
+use portghost::policy::{Mode, PolicyContext, parse};
 use portghost::registry::Registry;
 use portghost::report::json::{self, ListenersJson, ScanJson, SharedJson};
 use portghost::report::{Classified, Finding, FindingKind, PolicyInfo, Report, Severity, Summary, Verdict};
@@ -159,7 +160,7 @@ fn with_policy(mode: Mode) -> Report {
     let policy = parse::parse("policy\u{1b}[1m.toml", &text).unwrap_or_else(|e| panic!("policy parses: {e}"));
     let ctx = PolicyContext {
         policy: &policy,
-        today: Date::new(2026, 6, 1).expect("date"),
+        today: NaiveDate::from_ymd_opt(2026, 6, 1).expect("date"),
     };
     classify_with(mixed_inventory(), registry(), Some(ctx))
 }
