@@ -1,7 +1,8 @@
 //! Orchestration of the `portghost` commands: scan, classify, filter, render, exit code.
 //!
-//! Owns the order of the pipeline and the exit-code contract ([`Exit`]). It holds no
-//! classification rules and no rendering details, and reaches the OS only through
+//! Owns the order of the pipeline and the exit-code contract ([`Exit`]), and reads the
+//! clock for the one date policies are judged on ([`today`]). It holds no classification
+//! rules and no rendering details, and reaches the socket and process tables only through
 //! [`crate::inventory`].
 
 use crate::classify::{classify_listener, classify_with, sees_every_process};

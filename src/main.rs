@@ -1,4 +1,8 @@
 //! The `portghost` binary: parse, run, map the outcome to the exit-code contract.
+//!
+//! Owns only the process boundary: the exit code and the one-line error on stderr (a
+//! closed stdout pipe is not an error). Everything else is [`portghost::app`]'s; nothing
+//! else belongs here.
 
 use clap::Parser;
 use portghost::app::{self, Exit};
