@@ -1,5 +1,5 @@
-//! Build script: indexes the embedded IANA registry CSV and converts the ghost registry to
-//! JSON for a fast startup.
+//! Build script: indexes the embedded IANA registry CSV, and checks and indexes the ghost
+//! registry, for a fast startup.
 //!
 //! The CSV in `registry/` is shipped unmodified and embedded with `include_str!`. Parsing
 //! all 14,499 records at run time would cost milliseconds on every scan, so this script
@@ -7,88 +7,230 @@
 //! transport protocol and whether it names a service. At run time a lookup is a binary
 //! search plus parsing the one record wanted, once per process. The build fails if the CSV
 //! cannot be parsed.
+//!
+//! The ghost files are found here, and only here: every `registry/ghosts/*.toml` is read
+//! through the typed structs below, and the list of files, their JSON form and an index of
+//! their entries are written to `OUT_DIR` for `src/registry/ghosts.rs` to `include!`. The
+//! build fails, naming the file and the entry, if an entry does not fit the format. This
+//! script must not decide anything the run time decides (verdicts, the order of statuses).
 
+use serde::Deserialize;
 use std::env;
 use std::fmt::Write as _;
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 const CSV_PATH: &str = "registry/service-names-port-numbers.csv";
 const GHOSTS_DIR: &str = "registry/ghosts";
 
-/// Converts every `registry/ghosts/*.toml` to JSON in `OUT_DIR`, which parses several times
-/// faster at startup. The TOML stays the source of truth: the build fails, naming the file,
-/// if one does not parse; its schema is checked by the test suite.
-fn ghosts_to_json(out_dir: &std::path::Path) {
+/// One `registry/ghosts/*.toml` file. Entries are kept as tables and read one by one into
+/// [`GhostEntry`], so that an error names the entry it is in.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GhostFile {
+    #[serde(default)]
+    ghost: Vec<toml::Table>,
+}
+
+/// One `[[ghost]]` entry, with every key `registry/README.md` allows: an unknown key or a
+/// wrong type fails the build. A new key is one more field here (and in
+/// `src/model/entry.rs`, which reads the same entry at run time).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code, reason = "fields the index does not need are read to check their type")]
+struct GhostEntry {
+    port: u16,
+    transports: Vec<Transport>,
+    service: Option<String>,
+    #[serde(default)]
+    unassigned: bool,
+    formerly: Option<String>,
+    status: String,
+    registrant: String,
+    summary: String,
+    fate: String,
+    registered: Option<String>,
+    evidence: String,
+    sources: Vec<String>,
+    confidence: Confidence,
+    contradicted: Option<String>,
+    belongs: Option<String>,
+    #[serde(default)]
+    unofficial: Vec<UnofficialUse>,
+}
+
+/// One `[[ghost.unofficial]]` table. A new key is one more field here.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code, reason = "fields the index does not need are read to check their type")]
+struct UnofficialUse {
+    name: String,
+    transports: Vec<Transport>,
+    ports: Ports,
+    kind: Option<UseKind>,
+    #[serde(default)]
+    processes: Vec<String>,
+    #[serde(default)]
+    executables: Vec<String>,
+    #[serde(default)]
+    packages: Vec<String>,
+    #[serde(default)]
+    sources: Vec<String>,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+enum Confidence {
+    Confirmed,
+    Reported,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+enum Transport {
+    Tcp,
+    Udp,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum UseKind {
+    Software,
+    Malware,
+}
+
+/// `ports = "3317"` or `"3230-3237"`: an inclusive range, first <= last.
+#[derive(Deserialize)]
+#[serde(try_from = "String")]
+struct Ports {
+    first: u16,
+    last: u16,
+}
+
+impl TryFrom<String> for Ports {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Ports, String> {
+        let (a, b) = s.split_once('-').unwrap_or((&s, &s));
+        let port = |p: &str| {
+            p.trim()
+                .parse::<u16>()
+                .map_err(|_| format!("invalid port {p:?} in {s:?} (expected a number 0-65535)"))
+        };
+        let (first, last) = (port(a)?, port(b)?);
+        if first > last {
+            return Err(format!("invalid port range {s:?}: {first} is above {last}"));
+        }
+        Ok(Ports { first, last })
+    }
+}
+
+/// A transports list as a mask: 1 for tcp, 2 for udp.
+fn transports_mask(transports: &[Transport]) -> u8 {
+    transports.iter().fold(0, |mask, t| {
+        mask | match t {
+            Transport::Tcp => 1,
+            Transport::Udp => 2,
+        }
+    })
+}
+
+/// Reads one entry of `file` (whose entries all have status `status`) into the typed form.
+fn read_entry(file: &str, status: &str, n: usize, table: &toml::Table) -> GhostEntry {
+    let name = match table.get("port").and_then(toml::Value::as_integer) {
+        Some(port) => format!("entry for port {port}"),
+        None => format!("entry {} (no port)", n + 1),
+    };
+    let entry = GhostEntry::deserialize(toml::Value::Table(table.clone()))
+        .unwrap_or_else(|e| panic!("{file}: {name}: {}", e.message()));
+    assert!(
+        entry.status == status,
+        "{file}: {name}: status {:?} must equal the file's name, {status:?}",
+        entry.status
+    );
+    entry
+}
+
+/// Finds every `registry/ghosts/*.toml`, checks it, converts it to JSON in `out_dir`
+/// (which parses several times faster at startup) and writes three tables for
+/// `src/registry/ghosts.rs`, each in file-name order:
+///
+/// - `ghost_files.rs`: `(path, TOML text)` of every file, as `include_str!`s;
+/// - `ghost_json.rs`: `(path, JSON text)` of every file, as `include_str!`s;
+/// - `ghost_entries.rs`: one tuple per entry, in file order: `(path, port, transports mask,
+///   unofficial uses as (first port, last port, transports mask), the entry as JSON)`.
+fn ghosts(out_dir: &Path) {
     println!("cargo::rerun-if-changed={GHOSTS_DIR}");
-    let mut names: Vec<PathBuf> = fs::read_dir(GHOSTS_DIR)
+    let root = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|e| panic!("CARGO_MANIFEST_DIR: {e}")));
+    let mut paths: Vec<PathBuf> = fs::read_dir(GHOSTS_DIR)
         .unwrap_or_else(|e| panic!("reading {GHOSTS_DIR}: {e}"))
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
         .collect();
-    names.sort();
-    let mut index = String::from(
-        "// Generated by build.rs from registry/ghosts/*.toml: one tuple per ghost entry, in file order:\n\
-         // (TOML path, port, transports mask (1 tcp, 2 udp), unofficial uses as (first port, last port,\n\
-         // transports mask), the entry as JSON).\n&[\n",
-    );
-    for path in names {
+    paths.sort();
+    let header = "// Generated by build.rs from registry/ghosts/*.toml.\n";
+    let mut files = format!("{header}&[\n");
+    let mut json_files = format!("{header}&[\n");
+    let mut index = format!("{header}&[\n");
+    for path in paths {
         println!("cargo::rerun-if-changed={}", path.display());
-        let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let value: toml::Value = toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let json = serde_json::to_string(&value).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let stem = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
+        let file = format!("{GHOSTS_DIR}/{stem}.toml");
+        let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let parsed: GhostFile = toml::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let value: toml::Value = toml::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let json = serde_json::to_string(&value).unwrap_or_else(|e| panic!("{file}: {e}"));
         let dest = out_dir.join(format!("ghosts-{stem}.json"));
         fs::write(&dest, json).unwrap_or_else(|e| panic!("writing {}: {e}", dest.display()));
-        let file = format!("{GHOSTS_DIR}/{stem}.toml");
-        let entries = value
-            .get("ghost")
-            .and_then(toml::Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        for entry in &entries {
-            let port = entry.get("port").and_then(toml::Value::as_integer).unwrap_or(-1);
+        writeln!(
+            files,
+            "({file:?}, include_str!({:?})),",
+            root.join(&file).display().to_string()
+        )
+        .ok();
+        writeln!(
+            json_files,
+            "({file:?}, include_str!({:?})),",
+            dest.display().to_string()
+        )
+        .ok();
+        for (n, table) in parsed.ghost.iter().enumerate() {
+            let entry = read_entry(&file, &stem, n, table);
             let uses: Vec<String> = entry
-                .get("unofficial")
-                .and_then(toml::Value::as_array)
-                .into_iter()
-                .flatten()
+                .unofficial
+                .iter()
                 .map(|u| {
-                    let ports = u.get("ports").and_then(toml::Value::as_str).unwrap_or("");
-                    let (lo, hi) = ports.split_once('-').unwrap_or((ports, ports));
-                    format!("({}, {}, {})", lo.trim(), hi.trim(), transports_mask(u))
+                    format!(
+                        "({}, {}, {})",
+                        u.ports.first,
+                        u.ports.last,
+                        transports_mask(&u.transports)
+                    )
                 })
                 .collect();
-            let json = serde_json::to_string(entry).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            // The entry exactly as written, for the run time to parse when it is first needed.
+            let json = serde_json::to_string(table).unwrap_or_else(|e| panic!("{file}: {e}"));
             writeln!(
                 index,
-                "({file:?}, {port}, {}, &[{}], {json:?}),",
-                transports_mask(entry),
+                "({file:?}, {}, {}, &[{}], {json:?}),",
+                entry.port,
+                transports_mask(&entry.transports),
                 uses.join(", ")
             )
             .ok();
         }
     }
-    index.push_str("]\n");
-    let dest = out_dir.join("ghost_entries.rs");
-    fs::write(&dest, index).unwrap_or_else(|e| panic!("writing {}: {e}", dest.display()));
-}
-
-/// The `transports` of a ghost entry or unofficial use as a mask: 1 for tcp, 2 for udp.
-fn transports_mask(v: &toml::Value) -> u8 {
-    v.get("transports")
-        .and_then(toml::Value::as_array)
-        .into_iter()
-        .flatten()
-        .map(|t| match t.as_str() {
-            Some("tcp") => 1,
-            Some("udp") => 2,
-            _ => 0,
-        })
-        .fold(0, |mask, bit| mask | bit)
+    for (table, name) in [
+        (files, "ghost_files.rs"),
+        (json_files, "ghost_json.rs"),
+        (index, "ghost_entries.rs"),
+    ] {
+        let dest = out_dir.join(name);
+        fs::write(&dest, table + "]\n").unwrap_or_else(|e| panic!("writing {}: {e}", dest.display()));
+    }
 }
 
 fn proto_code(p: &str) -> Option<u8> {
@@ -214,7 +356,7 @@ fn main() {
     }
     writeln!(out, "];").ok();
     let out_dir = PathBuf::from(env::var("OUT_DIR").unwrap_or_else(|e| panic!("OUT_DIR: {e}")));
-    ghosts_to_json(&out_dir);
+    ghosts(&out_dir);
     let dest = out_dir.join("iana_index.rs");
     fs::write(&dest, out).unwrap_or_else(|e| panic!("writing {}: {e}", dest.display()));
 }

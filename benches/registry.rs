@@ -10,7 +10,7 @@
 
 use portghost::classify::classify;
 use portghost::model::{Inventory, Listener, Owner, OwnerStatus, Protocol};
-use portghost::registry::{Registry, ghosts, iana};
+use portghost::registry::Registry;
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
@@ -70,16 +70,39 @@ fn inventory(n: usize) -> Inventory {
     }
 }
 
+/// Every `registry/ghosts/*.toml` as `(registry/ghosts/NAME.toml, TOML text, JSON text)`,
+/// the JSON made as the build script makes it.
+fn ghost_files() -> Vec<(String, String, String)> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/registry/ghosts");
+    let mut files: Vec<(String, String, String)> = std::fs::read_dir(dir)
+        .expect("registry/ghosts")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .map(|p| {
+            let name = p.file_name().expect("name").to_string_lossy().into_owned();
+            let text = std::fs::read_to_string(&p).expect("readable");
+            let value: toml::Value = toml::from_str(&text).expect("TOML");
+            let json = serde_json::to_string(&value).expect("JSON");
+            (format!("registry/ghosts/{name}"), text, json)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
 fn main() {
+    let files = ghost_files();
+    let toml_files: Vec<(&str, &str)> = files.iter().map(|(f, t, _)| (f.as_str(), t.as_str())).collect();
+    let json_files: Vec<(&str, &str)> = files.iter().map(|(f, _, j)| (f.as_str(), j.as_str())).collect();
     let parse = per_op(21, 1, || {
-        black_box(Registry::from_ghost_files(ghosts::BUILTIN_FILES).expect("registry"));
+        black_box(Registry::from_ghost_files(&toml_files).expect("registry"));
     });
     println!(
         "ghost registry parse, TOML:             {:>10.3} ms",
         parse.as_secs_f64() * 1e3
     );
     let parse = per_op(21, 1, || {
-        black_box(Registry::from_ghost_json(ghosts::BUILTIN_JSON).expect("registry"));
+        black_box(Registry::from_ghost_json(&json_files).expect("registry"));
     });
     println!(
         "ghost registry parse, embedded JSON:    {:>10.3} ms  (once per run)",
@@ -87,7 +110,7 @@ fn main() {
     );
 
     let index = per_op(21, 1, || {
-        black_box(Registry::from_builtin_entries(ghosts::BUILTIN_ENTRIES).expect("registry"));
+        black_box(Registry::load_builtin().expect("registry"));
     });
     println!(
         "ghost registry index, lazy (builtin):   {:>10.3} ms  (once per run; entries parsed on first lookup)",
@@ -98,7 +121,7 @@ fn main() {
     let ports: Vec<u16> = (0..10_000u32).map(|i| (1 + (i * 7919) % 65535) as u16).collect();
     let iana_lookup = per_op(11, ports.len(), || {
         for &p in &ports {
-            black_box(iana::service(black_box(p), "tcp"));
+            black_box(registry.service(black_box(p), Protocol::Tcp));
         }
     });
     println!(

@@ -10,15 +10,16 @@ use crate::cli::{Action, BaselineConfig, Cli, Config, DiffConfig, DiffFormat, Ex
 use crate::diff;
 use crate::inventory::{self, NetnsScope, ScanOptions, ScanTimings};
 use crate::model::{Classified, OwnerStatus, Protocol, Report, Severity, Verdict, View};
-use crate::policy::{self, Date, Policy, PolicyContext, baseline};
-use crate::registry::{Registry, iana};
+use crate::policy::{self, Policy, PolicyContext, baseline};
+use crate::registry::Registry;
 use crate::report::explain::PortFacts;
 use crate::report::{self, Style, explain, github, json, jsonl, junit, owners_cell, table};
 use crate::sanitize::terminal_safe;
 use anyhow::Context as _;
+use chrono::{DateTime, Datelike as _, NaiveDate};
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// The exit-code contract, documented in the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,13 +85,30 @@ fn default_scan() -> ScanConfig {
     }
 }
 
-/// Today's date in UTC, from the system clock.
+/// Today's date in UTC, from the system clock: the one place the policy's idea of today
+/// comes from.
 ///
 /// # Errors
 /// Only if the clock is before 1970 or after 9999.
-fn today() -> anyhow::Result<Date> {
-    let now = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
-    Date::from_rfc3339_prefix(&now).with_context(|| format!("the system clock reads {now}, which is not a usable date"))
+fn today() -> anyhow::Result<NaiveDate> {
+    utc_date(SystemTime::now())
+}
+
+/// The UTC date of `now`, if it is from 1970 to 9999.
+fn utc_date(now: SystemTime) -> anyhow::Result<NaiveDate> {
+    let since_1970 = now.duration_since(UNIX_EPOCH).ok();
+    let date = since_1970
+        .and_then(|d| i64::try_from(d.as_secs()).ok())
+        .and_then(|s| DateTime::from_timestamp(s, 0))
+        .map(|t| t.date_naive())
+        .filter(|d| d.year() <= 9999);
+    date.with_context(|| match since_1970 {
+        Some(d) => format!(
+            "the system clock reads {} seconds after 1970, which is not a usable date",
+            d.as_secs()
+        ),
+        None => "the system clock reads a time before 1970, which is not a usable date".to_string(),
+    })
 }
 
 /// Loads the policy file `path` (given or discovered), and says on stderr which one it is.
@@ -327,7 +345,7 @@ fn explain_port(args: &ExplainConfig, style: &Style) -> anyhow::Result<Exit> {
         .map(|&protocol| PortFacts {
             port,
             protocol,
-            iana: iana::lookup(port, protocol.as_str()),
+            iana: registry.iana(port, protocol),
             ghost: registry.ghost(port, protocol).map(|g| &**g),
             unofficial: registry
                 .unofficial_uses(port, protocol)
@@ -395,4 +413,20 @@ fn diff_scans(args: &DiffConfig, style: &Style) -> anyhow::Result<Exit> {
         return Ok(Exit::Unexpected);
     }
     Ok(Exit::Clean)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_clock_gives_the_utc_date() {
+        let at = |secs: u64| utc_date(UNIX_EPOCH + Duration::from_secs(secs)).map(|d| d.to_string());
+        // 2026-11-21T08:28:04Z
+        assert_eq!(at(1_795_249_684).ok().as_deref(), Some("2026-11-21"));
+        assert_eq!(at(0).ok().as_deref(), Some("1970-01-01"));
+        assert_eq!(at(253_402_300_799).ok().as_deref(), Some("9999-12-31"));
+        assert!(at(253_402_300_800).is_err());
+        assert!(utc_date(UNIX_EPOCH - Duration::from_secs(1)).is_err());
+    }
 }

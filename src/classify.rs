@@ -9,7 +9,6 @@ use crate::model::{GhostEntry, GhostStatus, UnofficialUse};
 use crate::model::{Inventory, Listener, Owner, OwnerStatus, Protocol};
 use crate::policy::{PolicyContext, rules};
 use crate::registry::Registry;
-use crate::registry::iana;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -96,7 +95,7 @@ pub fn sees_every_process(inventory: &Inventory) -> bool {
 /// host ([`sees_every_process`]). See the README's "Classification" section for the rules.
 pub fn classify_listener(listener: Listener, registry: &Registry, sees_all: bool) -> Classified {
     let proto = listener.protocol;
-    let service = iana::service(listener.port, proto.as_str());
+    let service = registry.service(listener.port, proto);
     let ghost = registry.ghost(listener.port, proto);
     let mut findings = Vec::new();
     let mut unexpected = false;

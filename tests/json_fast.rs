@@ -4,10 +4,11 @@
 //! owners, policy verdicts, network namespaces, control characters and bidi overrides in
 //! process-supplied text) and on arbitrary listeners (proptest).
 
+use chrono::NaiveDate;
 use portghost::classify::{classify, classify_with};
 use portghost::model::{Container, Exposure, Family, Inventory, Listener, Netns, Owner, OwnerStatus, Protocol, View};
-use portghost::policy::{Date, Mode, PolicyContext, parse};
-use portghost::registry::{Registry, iana};
+use portghost::policy::{Mode, PolicyContext, parse};
+use portghost::registry::Registry;
 use portghost::report::json::{self, ListenersJson, ScanJson, SharedJson};
 use portghost::report::{Classified, Finding, FindingKind, PolicyInfo, Report, Severity, Summary, Verdict};
 use proptest::prelude::*;
@@ -160,7 +161,7 @@ fn with_policy(mode: Mode) -> Report {
     let policy = parse::parse("policy\u{1b}[1m.toml", &text).unwrap_or_else(|e| panic!("policy parses: {e}"));
     let ctx = PolicyContext {
         policy: &policy,
-        today: Date::new(2026, 6, 1).expect("date"),
+        today: NaiveDate::from_ymd_opt(2026, 6, 1).expect("date"),
     };
     classify_with(mixed_inventory(), registry(), Some(ctx))
 }
@@ -563,7 +564,7 @@ fn report_strategy() -> impl Strategy<Value = Report> {
                         };
                         Classified {
                             service: if s.service {
-                                iana::service(s.port, s.protocol.as_str())
+                                registry().service(s.port, s.protocol)
                             } else {
                                 None
                             },

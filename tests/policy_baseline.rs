@@ -3,9 +3,10 @@
 //! fed back, and hold back ghost ports, suspicious executables and hidden owners as
 //! commented-out rules with a reason.
 
+use chrono::NaiveDate;
 use portghost::classify::{classify, classify_with};
 use portghost::model::{Inventory, Listener, Owner, OwnerStatus, Protocol};
-use portghost::policy::{Date, Mode, PolicyContext, baseline, parse};
+use portghost::policy::{Mode, PolicyContext, baseline, parse};
 use portghost::registry::Registry;
 use portghost::report::{Report, Verdict};
 use std::net::IpAddr;
@@ -140,7 +141,7 @@ fn baseline_parses_and_allows_exactly_what_it_allowed() {
         );
         let ctx = PolicyContext {
             policy: &policy,
-            today: Date::new(2026, 6, 1).expect("date"),
+            today: NaiveDate::from_ymd_opt(2026, 6, 1).expect("date"),
         };
         let r = classify_with(inventory(), Registry::builtin().expect("registry"), Some(ctx));
         for c in &r.listeners {
@@ -191,7 +192,7 @@ fn uncommenting_a_held_back_ghost_rule_allows_it_by_its_port() {
     let policy = parse::parse("reviewed.toml", &out).unwrap_or_else(|e| panic!("{e}\n{out}"));
     let ctx = PolicyContext {
         policy: &policy,
-        today: Date::new(2026, 6, 1).expect("date"),
+        today: NaiveDate::from_ymd_opt(2026, 6, 1).expect("date"),
     };
     let r = classify_with(inventory(), Registry::builtin().expect("registry"), Some(ctx));
     let ghost = r.listeners.iter().find(|c| c.listener.port == 3237).expect("3237");

@@ -4,10 +4,11 @@
 //! fail closed, flagged ports need an explicit port, suspicious executables and expired
 //! rules never allow, and adding a condition never widens a rule.
 
+use chrono::NaiveDate;
 use portghost::classify::classify_with;
 use portghost::model::{Container, Inventory, Listener, Owner, OwnerStatus, Protocol};
 use portghost::policy::rules::{evaluate, owners_known};
-use portghost::policy::{AddressMatch, Date, Mode, Pattern, Policy, PolicyContext, PortMatch, Rule, RuleKind, parse};
+use portghost::policy::{AddressMatch, Mode, Pattern, Policy, PolicyContext, PortMatch, Rule, RuleKind, parse};
 use portghost::registry::Registry;
 use portghost::report::{Classified, FindingKind, Report, Severity, Verdict, json};
 use proptest::prelude::*;
@@ -16,7 +17,7 @@ use std::sync::Arc;
 
 const TODAY: &str = "2026-06-01";
 
-fn today() -> Date {
+fn today() -> NaiveDate {
     TODAY.parse().expect("date")
 }
 
@@ -614,7 +615,7 @@ proptest! {
     #[test]
     fn expired_rules_never_allow(r in arb_rule(), l in arb_listener(), days_ago in 1u8..28) {
         let mut r = r;
-        r.expires = Some(Date::new(2026, 5, 29 - days_ago.min(28)).expect("date"));
+        r.expires = Some(NaiveDate::from_ymd_opt(2026, 5, u32::from(29 - days_ago.min(28))).expect("date"));
         let c = judge(&one_rule_policy(Mode::Allowlist, vec![r], Vec::new()), l);
         prop_assert_eq!(c.verdict, Verdict::Unexpected);
     }

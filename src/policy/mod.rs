@@ -12,6 +12,7 @@ pub mod rules;
 
 use crate::diag::FileError;
 use crate::model::Protocol;
+use chrono::{Datelike as _, NaiveDate};
 use globset::GlobMatcher;
 use ipnet::IpNet;
 use std::fmt;
@@ -27,68 +28,30 @@ pub const DISCOVERY_PATHS: [&str; 2] = ["./portghost.toml", "/etc/portghost/poli
 
 pub use crate::model::Mode;
 
-/// A calendar date, as written in `expires = 2027-06-30`. Ordered chronologically.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Date {
-    /// Year, 1 to 9999.
-    pub year: u16,
-    /// Month, 1 to 12.
-    pub month: u8,
-    /// Day of the month, 1 to the length of that month.
-    pub day: u8,
+/// Parses an `expires` date written exactly `YYYY-MM-DD`, with a year from 1 to 9999.
+///
+/// # Errors
+/// A sentence naming `s` when it is not such a date, or the date does not exist.
+pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
+    // chrono alone would also take `2027-6-30` and `+2027-06-30`.
+    let shaped = s.len() == 10
+        && s.bytes().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        });
+    shaped
+        .then(|| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+        .flatten()
+        .and_then(usable)
+        .ok_or_else(|| format!("{s:?} is not a date like 2027-06-30"))
 }
 
-impl Date {
-    /// The date if `year`-`month`-`day` exists in the Gregorian calendar.
-    pub fn new(year: u16, month: u8, day: u8) -> Option<Date> {
-        let leap = year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
-        let days = match month {
-            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-            4 | 6 | 9 | 11 => 30,
-            2 if leap => 29,
-            2 => 28,
-            _ => return None,
-        };
-        ((1..=9999).contains(&year) && (1..=days).contains(&day)).then_some(Date { year, month, day })
-    }
-
-    /// The date at the start of an RFC 3339 timestamp (`2026-11-21T08:28:04Z` gives
-    /// 2026-11-21), or of a plain `YYYY-MM-DD` string.
-    pub fn from_rfc3339_prefix(s: &str) -> Option<Date> {
-        s.get(..10)?.parse().ok()
-    }
-}
-
-impl fmt::Display for Date {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
-    }
-}
-
-impl std::str::FromStr for Date {
-    type Err = String;
-
-    /// Parses exactly `YYYY-MM-DD`.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || format!("{s:?} is not a date like 2027-06-30");
-        let b = s.as_bytes();
-        if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
-            return Err(bad());
-        }
-        let num = |r: std::ops::Range<usize>| -> Option<u16> {
-            let part = s.get(r)?;
-            part.bytes().all(|c| c.is_ascii_digit()).then(|| part.parse().ok())?
-        };
-        let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) else {
-            return Err(bad());
-        };
-        Date::new(
-            y,
-            u8::try_from(m).map_err(|_| bad())?,
-            u8::try_from(d).map_err(|_| bad())?,
-        )
-        .ok_or_else(bad)
-    }
+/// `date` if its year is 1 to 9999, so that it prints as `YYYY-MM-DD`.
+fn usable(date: NaiveDate) -> Option<NaiveDate> {
+    (1..=9999).contains(&date.year()).then_some(date)
 }
 
 /// One entry of `port` / `ports`: a single port, or an inclusive range written `"8000-8100"`.
@@ -230,7 +193,7 @@ pub struct Rule {
     /// Free text saying why the rule exists.
     pub comment: Option<String>,
     /// Last day the rule applies (allow rules only); from the next day it matches nothing.
-    pub expires: Option<Date>,
+    pub expires: Option<NaiveDate>,
 }
 
 impl Rule {
@@ -260,7 +223,7 @@ impl Rule {
     }
 
     /// True when the rule has expired on `today`: its `expires` date is before today.
-    pub fn expired(&self, today: Date) -> bool {
+    pub fn expired(&self, today: NaiveDate) -> bool {
         self.expires.is_some_and(|d| d < today)
     }
 }
@@ -292,7 +255,7 @@ impl Policy {
 
     /// One warning for every allow rule that has expired on `today`:
     /// "rule at policy.toml:7 expired on 2026-01-01 and no longer allows anything".
-    pub fn warnings(&self, today: Date) -> Vec<String> {
+    pub fn warnings(&self, today: NaiveDate) -> Vec<String> {
         self.allow
             .iter()
             .filter_map(|r| {
@@ -312,7 +275,7 @@ pub struct PolicyContext<'a> {
     /// The policy.
     pub policy: &'a Policy,
     /// Today's date (UTC), for `expires`.
-    pub today: Date,
+    pub today: NaiveDate,
 }
 
 /// Reads and parses the policy at `path`; messages name the file as `path` is written.
@@ -338,12 +301,8 @@ mod tests {
     #[test]
     fn dates_parse_strictly_and_order() {
         assert_eq!(
-            "2027-06-30".parse::<Date>(),
-            Ok(Date {
-                year: 2027,
-                month: 6,
-                day: 30
-            })
+            parse_date("2027-06-30"),
+            Ok(NaiveDate::from_ymd_opt(2027, 6, 30).expect("date"))
         );
         for bad in [
             "2027-6-30",
@@ -353,20 +312,24 @@ mod tests {
             "20270630",
             "2027-06-3x",
             "+027-06-30",
+            "0000-01-01",
+            " 2027-6-30",
         ] {
-            assert!(bad.parse::<Date>().is_err(), "{bad}");
+            assert!(parse_date(bad).is_err(), "{bad}");
         }
-        assert!("2024-02-29".parse::<Date>().is_ok());
-        assert!("2000-02-29".parse::<Date>().is_ok());
-        assert!("1900-02-29".parse::<Date>().is_err());
-        let a: Date = "2026-12-31".parse().expect("date");
-        let b: Date = "2027-01-01".parse().expect("date");
+        assert!(parse_date("2024-02-29").is_ok());
+        assert!(parse_date("2000-02-29").is_ok());
+        assert!(parse_date("1900-02-29").is_err());
+        let a = parse_date("2026-12-31").expect("date");
+        let b = parse_date("2027-01-01").expect("date");
         assert!(a < b);
         assert_eq!(
-            Date::from_rfc3339_prefix("2026-11-21T08:28:04Z")
-                .map(|d| d.to_string())
-                .as_deref(),
-            Some("2026-11-21")
+            parse_date("2027-02-30"),
+            Err("\"2027-02-30\" is not a date like 2027-06-30".to_string())
+        );
+        assert_eq!(
+            parse_date("0001-01-01").map(|d| d.to_string()).as_deref(),
+            Ok("0001-01-01")
         );
     }
 }

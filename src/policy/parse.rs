@@ -5,10 +5,11 @@
 //! (`toml::de::DeTable`) and checks every key by hand, so unknown keys, wrong types, bad
 //! ranges, addresses and globs are all reported where they are written. No I/O.
 
-use super::{AddressMatch, Date, Mode, Pattern, Policy, PortMatch, Rule, RuleKind, VERSION};
+use super::{AddressMatch, Mode, Pattern, Policy, PortMatch, Rule, RuleKind, VERSION, parse_date, usable};
 use crate::diag::{FileError, line_col};
 use crate::model::Protocol;
 use crate::sanitize::terminal_safe;
+use chrono::NaiveDate;
 use ipnet::IpNet;
 use std::net::IpAddr;
 use std::ops::Range;
@@ -455,18 +456,19 @@ fn address(s: &str, span: Range<usize>) -> Check<AddressMatch> {
 }
 
 /// `expires = 2027-06-30` (a TOML local date) or `expires = "2027-06-30"`.
-fn date(value: &Spanned<DeValue<'_>>) -> Check<Date> {
+fn date(value: &Spanned<DeValue<'_>>) -> Check<NaiveDate> {
     let span = value.span();
     match value.get_ref() {
         DeValue::Datetime(dt) => match (dt.date, dt.time, dt.offset) {
-            (Some(d), None, None) => Date::new(d.year, d.month, d.day)
+            (Some(d), None, None) => NaiveDate::from_ymd_opt(d.year.into(), d.month.into(), d.day.into())
+                .and_then(usable)
                 .ok_or_else(|| problem(span, format!("`expires`: {dt} is not a date that exists"))),
             _ => Err(problem(
                 span,
                 format!("`expires`: expected a date like 2027-06-30, found the date-time {dt}"),
             )),
         },
-        DeValue::String(s) => s.parse::<Date>().map_err(|e| problem(span, format!("`expires`: {e}"))),
+        DeValue::String(s) => parse_date(s).map_err(|e| problem(span, format!("`expires`: {e}"))),
         other => Err(problem(
             span,
             format!("`expires`: expected a date like 2027-06-30, found {}", type_name(other)),

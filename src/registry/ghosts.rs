@@ -2,89 +2,101 @@
 //! is gone, that were never documented, that are historic, restricted to special networks,
 //! squatted, or known for malware.
 //!
-//! Owns the file format of `registry/ghosts/*.toml` (specified in `registry/README.md`)
-//! and its parsing. The files are embedded at build time; this module must not read files
-//! at run time and makes no verdicts (that is `classify`'s job).
+//! Owns the file format of `registry/ghosts/*.toml` (specified in `registry/README.md`),
+//! its parsing, the tables the build script made of the embedded files, and the matching
+//! of process names against `processes` patterns. The files are embedded at build time;
+//! this module must not read files at run time and makes no verdicts (that is
+//! `classify`'s job).
 
 use crate::diag::FileError;
 use crate::model::Protocol;
+use globset::{GlobBuilder, GlobMatcher};
 use serde::Deserialize;
-
-/// Declares [`BUILTIN_FILES`] and [`BUILTIN_JSON`] from one list of status file stems, so
-/// the two can never disagree.
-macro_rules! builtin_ghost_files {
-    ($($stem:literal),+ $(,)?) => {
-        /// The embedded ghost registry files, one per status, as `(path, contents)`.
-        pub const BUILTIN_FILES: &[(&str, &str)] = &[$((
-            concat!("registry/ghosts/", $stem, ".toml"),
-            include_str!(concat!("../../registry/ghosts/", $stem, ".toml")),
-        )),+];
-
-        /// The same files as [`BUILTIN_FILES`], converted to JSON by the build script, which
-        /// parses several times faster; `(TOML path, JSON text)`.
-        pub const BUILTIN_JSON: &[(&str, &str)] = &[$((
-            concat!("registry/ghosts/", $stem, ".toml"),
-            include_str!(concat!(env!("OUT_DIR"), "/ghosts-", $stem, ".json")),
-        )),+];
-    };
-}
-
-builtin_ghost_files!(
-    "withdrawn-standard",
-    "defunct-vendor",
-    "never-documented",
-    "malware-associated",
-    "historic-protocol",
-    "alive-restricted",
-    "common-squatter",
-);
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex, PoisonError};
 
 pub use crate::model::{GhostEntry, GhostStatus, PortRange, UnofficialUse, UseKind};
 
-impl UnofficialUse {
-    /// True when this is benign software and one of its process patterns matches `name`.
-    pub fn matches_process(&self, name: &str) -> bool {
-        self.kind == UseKind::Software && self.processes.iter().any(|p| glob_match(p, name))
-    }
-}
+/// Every `registry/ghosts/*.toml` as `(path, TOML text)`, in file-name order. The build
+/// script finds the files; this is the one list of them.
+#[cfg(test)]
+pub(crate) const BUILTIN_FILES: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/ghost_files.rs"));
 
-/// Case-insensitive match of `name` against `pattern`, where `*` matches any run of
-/// characters (including none) and every other character matches itself.
-pub fn glob_match(pattern: &str, name: &str) -> bool {
-    let p: Vec<char> = pattern.to_lowercase().chars().collect();
-    let n: Vec<char> = name.to_lowercase().chars().collect();
-    let (mut pi, mut ni) = (0, 0);
-    let (mut star, mut mark) = (None, 0);
-    while ni < n.len() {
-        if pi < p.len() && p[pi] != '*' && p[pi] == n[ni] {
-            pi += 1;
-            ni += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ni;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ni = mark;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
-}
+/// The same files as [`BUILTIN_FILES`], converted to JSON by the build script, which
+/// parses several times faster; `(TOML path, JSON text)`.
+#[cfg(test)]
+pub(crate) const BUILTIN_JSON: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/ghost_json.rs"));
 
 /// One ghost entry as the build script embeds it for lazy loading: `(TOML path, port,
 /// transports mask, unofficial uses, JSON)`. The mask has bit 1 for tcp and bit 2 for udp;
 /// each unofficial use is `(first port, last port, transports mask)`; the JSON is the entry
 /// exactly as in the TOML file, parsed only when a listener needs it.
-pub type BuiltinEntry = (&'static str, u16, u8, &'static [(u16, u16, u8)], &'static str);
+pub(crate) type BuiltinEntry = (&'static str, u16, u8, &'static [(u16, u16, u8)], &'static str);
 
-/// Every entry of [`BUILTIN_FILES`], in file order, as the build script indexed them.
-pub const BUILTIN_ENTRIES: &[BuiltinEntry] = include!(concat!(env!("OUT_DIR"), "/ghost_entries.rs"));
+/// Every entry of every embedded ghost file, files in name order and entries in file
+/// order, as the build script indexed them.
+pub(crate) const BUILTIN_ENTRIES: &[BuiltinEntry] = include!(concat!(env!("OUT_DIR"), "/ghost_entries.rs"));
+
+/// Where the entries of the ghost file `file` (`registry/ghosts/<status>.toml`) go in the
+/// registry: files are read in the order of [`GhostStatus::ALL`], any other file last.
+pub(crate) fn file_rank(file: &str) -> usize {
+    let stem = file
+        .rsplit('/')
+        .next()
+        .and_then(|name| name.strip_suffix(".toml"))
+        .unwrap_or(file);
+    GhostStatus::ALL
+        .iter()
+        .position(|s| s.as_str() == stem)
+        .unwrap_or(GhostStatus::ALL.len())
+}
+
+impl UnofficialUse {
+    /// True when this is benign software and one of its process patterns matches `name`
+    /// (see [`glob_match`]).
+    pub fn matches_process(&self, name: &str) -> bool {
+        self.kind == UseKind::Software && self.processes.iter().any(|p| glob_match(p, name))
+    }
+}
+
+/// Case-insensitive match of `name` against the process pattern `pattern`, where `*`
+/// matches any run of characters (including none) and every other character matches
+/// itself. Each pattern is compiled once per process, on first use.
+pub fn glob_match(pattern: &str, name: &str) -> bool {
+    static COMPILED: LazyLock<Mutex<HashMap<String, Option<GlobMatcher>>>> = LazyLock::new(Mutex::default);
+    let mut compiled = COMPILED.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(matcher) = compiled.get(pattern) {
+        return matcher.as_ref().is_some_and(|m| m.is_match(name));
+    }
+    let matcher = compile_process_pattern(pattern);
+    let matched = matcher.as_ref().is_some_and(|m| m.is_match(name));
+    compiled.insert(pattern.to_string(), matcher);
+    matched
+}
+
+/// The glob for a process pattern: `*` stays a wildcard (a run of them is one), every other
+/// character is escaped, and `/` and `\` are ordinary characters. `None` if globset
+/// rejects it, which escaping rules out.
+fn compile_process_pattern(pattern: &str) -> Option<GlobMatcher> {
+    let mut glob = String::with_capacity(pattern.len() + 8);
+    for (i, literal) in pattern.split('*').enumerate() {
+        // Escaped text never ends in a bare `*`, so this sees only a wildcard pushed here.
+        if i > 0 && !glob.ends_with('*') {
+            glob.push('*');
+        }
+        glob.push_str(&globset::escape(literal));
+    }
+    GlobBuilder::new(&glob)
+        .case_insensitive(true)
+        .literal_separator(false)
+        .backslash_escape(false)
+        .build()
+        .ok()
+        .map(|g| g.compile_matcher())
+}
 
 /// The mask bit of `protocol` in [`BuiltinEntry`] masks.
-pub fn transport_bit(protocol: Protocol) -> u8 {
+pub(crate) fn transport_bit(protocol: Protocol) -> u8 {
     match protocol {
         Protocol::Tcp => 1,
         Protocol::Udp => 2,
@@ -92,8 +104,8 @@ pub fn transport_bit(protocol: Protocol) -> u8 {
 }
 
 /// Parses one embedded entry's JSON with the checks of [`parse_file`]; `None` if it is
-/// malformed, which the test suite rules out for every embedded entry.
-pub fn parse_entry_json(file: &str, json: &str) -> Option<GhostEntry> {
+/// malformed, which the build script and the test suite rule out for every embedded entry.
+pub(crate) fn parse_entry_json(file: &str, json: &str) -> Option<GhostEntry> {
     let entry: GhostEntry = serde_json::from_str(json).ok()?;
     check_entries(file, "", std::slice::from_ref(&entry)).ok()?;
     Some(entry)

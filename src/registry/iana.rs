@@ -3,7 +3,8 @@
 //! Owns lookups by (port, transport protocol) into the unmodified IANA CSV shipped in
 //! `registry/service-names-port-numbers.csv`. The build script indexes the byte span of
 //! every record; a lookup binary-searches that index and parses only the matching records.
-//! It must not read files at run time.
+//! The lookups are reached through [`super::Registry`]; this module must not read files
+//! at run time and passes no judgement on listeners.
 
 use std::borrow::Cow;
 use std::sync::OnceLock;
@@ -11,10 +12,10 @@ use std::sync::OnceLock;
 include!(concat!(env!("OUT_DIR"), "/iana_index.rs"));
 
 /// The embedded CSV, byte for byte as IANA published it.
-pub const IANA_CSV: &str = include_str!("../../registry/service-names-port-numbers.csv");
+pub(crate) const IANA_CSV: &str = include_str!("../../registry/service-names-port-numbers.csv");
 
 /// Snapshot date of the embedded CSV: the latest Modification Date it contains.
-pub const IANA_SNAPSHOT: &str = "2026-02-13";
+pub(crate) const IANA_SNAPSHOT: &str = "2026-02-13";
 
 pub use crate::model::{IanaRecord, plain_handles};
 
@@ -31,7 +32,7 @@ fn proto_code(protocol: &str) -> u8 {
 /// Splits one RFC 4180 record into its fields; line breaks around it are ignored. A plain
 /// field borrows from `text`; a quoted one is unquoted (`""` becomes `"`). The embedded
 /// file is validated with the `csv` crate at build time and field by field in the tests.
-pub fn split_record(text: &'static str) -> Vec<Cow<'static, str>> {
+pub(crate) fn split_record(text: &'static str) -> Vec<Cow<'static, str>> {
     let text = text.trim_matches(['\r', '\n']);
     let mut fields = Vec::with_capacity(12);
     let mut rest = text;
@@ -138,14 +139,14 @@ fn matches(port: u16, protocol: &str) -> impl Iterator<Item = (bool, u16)> {
 ///
 /// Several records can share a port: 80/tcp has `http`, `www` and `www-http`. The first
 /// assigned one is the primary name. An empty vector means the registry says nothing.
-pub fn lookup(port: u16, protocol: &str) -> Vec<&'static IanaRecord> {
+pub(crate) fn lookup(port: u16, protocol: &str) -> Vec<&'static IanaRecord> {
     matches(port, protocol).filter_map(|(_, idx)| record(idx)).collect()
 }
 
 /// The primary assigned record for `port`/`protocol`: the first record that has a service
 /// name, or `None` when the port is unassigned, reserved or absent. Costs a binary search;
 /// the record is parsed once per process.
-pub fn service(port: u16, protocol: &str) -> Option<&'static IanaRecord> {
+pub(crate) fn service(port: u16, protocol: &str) -> Option<&'static IanaRecord> {
     let code = proto_code(protocol);
     let first = IANA_SINGLES.partition_point(|e| (e.0, e.1) < (port, code));
     let single = IANA_SINGLES[first..]
@@ -165,6 +166,38 @@ pub fn service(port: u16, protocol: &str) -> Option<&'static IanaRecord> {
 }
 
 /// Number of data records in the embedded CSV (14,499 in the 2026-02-13 snapshot).
-pub fn record_count() -> usize {
+pub(crate) fn record_count() -> usize {
     IANA_SPANS.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_field_of_every_record_matches_the_csv_crate() {
+        let csv_path = concat!(env!("CARGO_MANIFEST_DIR"), "/registry/service-names-port-numbers.csv");
+        let mut rdr = csv::Reader::from_path(csv_path).expect("readable");
+        let mut pos = 0;
+        let text = IANA_CSV;
+        // Walk the embedded text record by record with the csv crate's positions, and split
+        // each record with portghost's own splitter.
+        let mut records = Vec::new();
+        for rec in rdr.records() {
+            let rec = rec.expect("record");
+            records.push((rec.position().expect("position").byte() as usize, rec));
+        }
+        let mut checked = 0;
+        for (i, (start, rec)) in records.iter().enumerate() {
+            let end = records.get(i + 1).map_or(text.len(), |r| r.0);
+            assert!(*start >= pos);
+            pos = *start;
+            let fields = split_record(&text[*start..end]);
+            let expected: Vec<&str> = rec.iter().collect();
+            let got: Vec<&str> = fields.iter().map(|f| &**f).collect();
+            assert_eq!(got, expected, "record {i} at byte {start}");
+            checked += 1;
+        }
+        assert_eq!(checked, 14_499);
+    }
 }

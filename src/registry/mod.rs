@@ -1,24 +1,28 @@
 //! The port registry: the whole IANA registry plus the curated ghost-port registry.
 //!
-//! Owns loading and indexing of the data in `registry/` (embedded at build time) and the
-//! lookups the classifier and `explain` need. It reads no files at run time and passes no
-//! judgement on listeners.
+//! Owns loading and indexing of the data in `registry/` (embedded at build time) and every
+//! lookup into it, IANA and ghost alike, through [`Registry`]. It reads no files at run
+//! time and passes no judgement on listeners.
 
 pub mod ghosts;
 pub mod iana;
 
 use crate::diag::FileError;
-use crate::model::Protocol;
+use crate::model::{IanaRecord, Protocol};
 use ghosts::{GhostEntry, UnofficialUse};
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
-/// The loaded registry: ghost entries indexed by (port, transport), and the embedded IANA
-/// registry behind [`iana::lookup`].
+#[cfg(test)]
+mod tests;
+
+/// The loaded registry: the embedded IANA registry, and ghost entries indexed by (port,
+/// transport). Every lookup the classifier and `explain` make goes through it.
 ///
 /// The embedded registry ([`Registry::builtin`]) is indexed from tables the build script
 /// wrote, and each entry is parsed from its JSON only when a lookup first needs it: a scan
-/// that meets no ghost port parses none of them.
+/// that meets no ghost port parses none of them. Ghost files are read in the order of
+/// [`ghosts::GhostStatus::ALL`], whatever order they are given in.
 #[derive(Debug, Clone, Default)]
 pub struct Registry {
     ghosts: Vec<Slot>,
@@ -61,7 +65,7 @@ impl Registry {
     /// pair across entries, named with the file, line and column of the second one.
     pub fn from_ghost_files(files: &[(&str, &str)]) -> Result<Registry, FileError> {
         let mut reg = Registry::default();
-        for (file, text) in files {
+        for (file, text) in in_status_order(files) {
             reg.add(file, text, ghosts::parse_file(file, text)?)?;
         }
         Ok(reg)
@@ -73,7 +77,7 @@ impl Registry {
     /// As [`Registry::from_ghost_files`].
     pub fn from_ghost_json(files: &[(&str, &str)]) -> Result<Registry, FileError> {
         let mut reg = Registry::default();
-        for (file, json) in files {
+        for (file, json) in in_status_order(files) {
             reg.add(file, "", ghosts::parse_json(file, json)?)?;
         }
         Ok(reg)
@@ -109,18 +113,15 @@ impl Registry {
         Ok(())
     }
 
-    /// Builds the registry from the build script's index of the embedded ghost files
-    /// ([`ghosts::BUILTIN_ENTRIES`]), in the order of [`ghosts::BUILTIN_FILES`], leaving
-    /// every entry to be parsed on first use.
+    /// Builds the registry from the build script's index of ghost entries (see
+    /// [`ghosts::BUILTIN_ENTRIES`]), leaving every entry to be parsed on first use.
     ///
     /// # Errors
     /// A duplicate (port, transport) pair, which the test suite rules out.
-    pub fn from_builtin_entries(entries: &'static [ghosts::BuiltinEntry]) -> Result<Registry, FileError> {
+    fn from_builtin_entries(entries: &'static [ghosts::BuiltinEntry]) -> Result<Registry, FileError> {
         let mut reg = Registry::default();
-        // The build script lists files by name; keep the order of [`ghosts::BUILTIN_FILES`].
-        let rank = |file: &str| ghosts::BUILTIN_FILES.iter().position(|(f, _)| *f == file);
         let mut ordered: Vec<&ghosts::BuiltinEntry> = entries.iter().collect();
-        ordered.sort_by_key(|e| rank(e.0));
+        ordered.sort_by_key(|e| ghosts::file_rank(e.0));
         for &&(file, port, mask, uses, json) in &ordered {
             let idx = reg.ghosts.len();
             let transports = [Protocol::Tcp, Protocol::Udp]
@@ -144,6 +145,15 @@ impl Registry {
         Ok(reg)
     }
 
+    /// A fresh index of the registry embedded in the binary, no ghost entry parsed yet.
+    /// [`Registry::builtin`] makes one once per process and shares it.
+    ///
+    /// # Errors
+    /// Only if the embedded index holds a duplicate, which the test suite rules out.
+    pub fn load_builtin() -> Result<Registry, FileError> {
+        Registry::from_builtin_entries(ghosts::BUILTIN_ENTRIES)
+    }
+
     /// The registry embedded in the binary, indexed once on first use; each entry is
     /// parsed when first looked up.
     ///
@@ -152,9 +162,39 @@ impl Registry {
     pub fn builtin() -> Result<&'static Registry, FileError> {
         static BUILTIN: OnceLock<Result<Registry, FileError>> = OnceLock::new();
         BUILTIN
-            .get_or_init(|| Registry::from_builtin_entries(ghosts::BUILTIN_ENTRIES))
+            .get_or_init(Registry::load_builtin)
             .as_ref()
             .map_err(Clone::clone)
+    }
+
+    /// Every IANA record that covers `port` for `protocol`, in registry order: single-port
+    /// records first, then ranges (including protocol-less ranges such as `225-241
+    /// Reserved`).
+    ///
+    /// Several records can share a port: 80/tcp has `http`, `www` and `www-http`. The first
+    /// assigned one is the primary name ([`Registry::service`]). An empty vector means the
+    /// registry says nothing.
+    pub fn iana(&self, port: u16, protocol: Protocol) -> Vec<&'static IanaRecord> {
+        iana::lookup(port, protocol.as_str())
+    }
+
+    /// The primary assigned IANA record for `port`/`protocol`: the first record that has a
+    /// service name, or `None` when the port is unassigned, reserved or absent. Costs a
+    /// binary search; the record is parsed once per process.
+    pub fn service(&self, port: u16, protocol: Protocol) -> Option<&'static IanaRecord> {
+        iana::service(port, protocol.as_str())
+    }
+
+    /// Snapshot date of the embedded IANA registry (`YYYY-MM-DD`): the latest Modification
+    /// Date it contains.
+    pub fn iana_snapshot() -> &'static str {
+        iana::IANA_SNAPSHOT
+    }
+
+    /// Number of data records in the embedded IANA registry (14,499 in the 2026-02-13
+    /// snapshot).
+    pub fn iana_record_count() -> usize {
+        iana::record_count()
     }
 
     /// Every ghost entry, in file order (parsing those not parsed yet). An embedded entry
@@ -203,4 +243,12 @@ impl Registry {
         });
         found
     }
+}
+
+/// `files` in the order the registry reads them: that of [`ghosts::GhostStatus::ALL`],
+/// then any other file in the order given.
+fn in_status_order<'a>(files: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut ordered = files.to_vec();
+    ordered.sort_by_key(|(file, _)| ghosts::file_rank(file));
+    ordered
 }

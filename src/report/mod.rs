@@ -1,8 +1,9 @@
 //! The classified scan and its renderers.
 //!
-//! Owns [`Report`] (what `classify` produces) and the renderers in the submodules, each of
-//! which writes to any `std::io::Write`. Renderers never scan, never classify and never
-//! read the environment: colour and width arrive as plain values.
+//! Owns the renderers in the submodules, each of which writes to any `std::io::Write`, and
+//! re-exports the judgement they render ([`Report`], what `classify` produces, lives in
+//! [`crate::model`]). Renderers never scan, never classify and never read the environment:
+//! colour and width arrive as plain values.
 
 pub mod diff;
 pub mod explain;
