@@ -6,7 +6,7 @@
 
 use crate::classify::{classify_listener, classify_with, sees_every_process};
 use crate::cli::{BaselineArgs, Cli, Command, DiffArgs, DiffFormat, ExplainArgs, Format, PolicyMode, ScanArgs};
-use crate::diff;
+use crate::drift::{self, Snapshot};
 use crate::inventory::{self, NetnsScope, ScanOptions, ScanTimings};
 use crate::model::{OwnerStatus, Protocol, View};
 use crate::policy::{self, Date, Mode, Policy, PolicyContext, baseline};
@@ -348,10 +348,10 @@ fn explain_port(args: &ExplainArgs, settings: &Settings) -> anyhow::Result<Exit>
 
 /// Reads and parses a scan file for `diff`; errors name the file, and line and column where
 /// the JSON is at fault.
-fn read_snapshot(path: &std::path::Path) -> anyhow::Result<diff::Snapshot> {
+fn read_snapshot(path: &std::path::Path) -> anyhow::Result<Snapshot> {
     let name = path.display().to_string();
     let text = std::fs::read_to_string(path).with_context(|| format!("{name}: cannot read the scan"))?;
-    Ok(diff::parse(&name, &text)?)
+    Ok(drift::parse(&name, &text)?)
 }
 
 fn diff_scans(args: &DiffArgs, settings: &Settings) -> anyhow::Result<Exit> {
@@ -359,16 +359,13 @@ fn diff_scans(args: &DiffArgs, settings: &Settings) -> anyhow::Result<Exit> {
     let (new, new_label) = match &args.new {
         Some(path) => (read_snapshot(path)?, path.display().to_string()),
         None => {
-            // Scan now and read the result back through the JSON schema, so both sides are
-            // compared exactly as `scan --format json` would have written them.
+            // Scan now and take the snapshot straight from the report: the same snapshot that
+            // reading back `scan --format json` would give (tests/schema.rs holds them equal).
             let (report, _, _) = scan_report(&ScanArgs::default(), None)?;
-            let mut buf = Vec::new();
-            json::render(&mut buf, &report, false)?;
-            let text = String::from_utf8(buf).context("scan JSON is not UTF-8")?;
-            (diff::parse("this host now", &text)?, "this host now".to_string())
+            (Snapshot::from_report(&report), "this host now".to_string())
         }
     };
-    let d = diff::compare(&old, &args.old.display().to_string(), &new, &new_label);
+    let d = drift::compare(&old, &args.old.display().to_string(), &new, &new_label);
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     match args.format {
