@@ -4,8 +4,9 @@
 //!
 //! The pipeline is `inventory` (the only OS seam) → `classify` (pure) → `report` (renderers
 //! over any `Write`), with `registry` holding the embedded data. `app` wires them together
-//! for the `portghost` binary; library users can call each stage on its own. `diff` compares
-//! two saved scans.
+//! for the `portghost` binary; library users can call each stage on its own. `schema` is the
+//! JSON contract (the wire types, their writers and the reader of saved scans); `drift`
+//! compares two scans read through it.
 
 #![deny(missing_docs)]
 

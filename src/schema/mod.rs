@@ -2,8 +2,9 @@
 //! the reader of saved scans. Documented in the README.
 //!
 //! Owns the schema in one place: the version ([`SCHEMA_VERSION`], [`READABLE_VERSIONS`]),
-//! the vocabularies ([`names`]), the wire types of the output ([`wire`], [`diff`]), the
-//! serde writer ([`write`]), the fast hand-written compact writer ([`fast`]) and the typed
+//! the vocabularies ([`names`]), the wire types ([`wire`] for the scan and its lines, [`objects`] for the nested objects
+//! both written and read, [`diff`] for the diff), the
+//! serde writer ([`write`](mod@write)), the fast hand-written compact writer ([`fast`]) and the typed
 //! reader ([`read`]). It borrows from the model but never uses a model type's serde derive
 //! for output, so a renamed model field or variant cannot change the JSON. It must not scan,
 //! classify, compare or import `report`, `drift` or `app`.
@@ -17,6 +18,7 @@
 pub mod diff;
 pub mod fast;
 pub mod names;
+pub mod objects;
 pub mod read;
 pub mod wire;
 pub mod write;

@@ -34,13 +34,25 @@ macro_rules! names {
     };
     ($(#[$doc:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
         pub enum $name {
             $(
                 #[doc = concat!("`\"", $text, "\"`")]
                 #[serde(rename = $text)]
                 $variant,
             )+
+        }
+
+        // Read as a string, so a value of another type is "expected a string" and an
+        // unknown one names the known ones.
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<$name, D::Error> {
+                let s = String::deserialize(d)?;
+                match s.as_str() {
+                    $($text => Ok($name::$variant),)+
+                    other => Err(serde::de::Error::unknown_variant(other, &[$($text),+])),
+                }
+            }
         }
 
         impl $name {
