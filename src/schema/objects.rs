@@ -181,19 +181,30 @@ impl<'a> NetnsJson<'a> {
 
 /// A listener's IANA record: all twelve columns of the registry, as strings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[allow(missing_docs)] // The IANA registry's own column names.
 pub struct ServiceJson<'a> {
+    /// Service name; empty for unassigned and reserved ports.
     pub name: Text<'a>,
+    /// Port number or range, as the registry writes it.
     pub port: Text<'a>,
+    /// Transport protocol; empty for protocol-less ranges.
     pub protocol: Text<'a>,
+    /// Description.
     pub description: Text<'a>,
+    /// Assignee, as IANA contact handles.
     pub assignee: Text<'a>,
+    /// Technical contact, as IANA contact handles.
     pub contact: Text<'a>,
+    /// Registration date, `YYYY-MM-DD`, or empty.
     pub registration_date: Text<'a>,
+    /// Modification date, `YYYY-MM-DD`, or empty.
     pub modification_date: Text<'a>,
+    /// Reference, e.g. `[RFC6335]`.
     pub reference: Text<'a>,
+    /// DCCP service code, where one applies.
     pub service_code: Text<'a>,
+    /// Unauthorised use reported to IANA.
     pub unauthorized_use_reported: Text<'a>,
+    /// Assignment notes.
     pub assignment_notes: Text<'a>,
 }
 
