@@ -7,7 +7,7 @@
 
 use crate::classify::classify_with;
 use crate::cli::{Action, BaselineConfig, Cli, Config, DiffConfig, DiffFormat, ExplainConfig, Format, ScanConfig};
-use crate::diff;
+use crate::drift::{self, Snapshot};
 use crate::inventory::{self, NetnsScope, ScanOptions, ScanTimings};
 use crate::model::{Classified, OwnerStatus, Protocol, Report, Severity, Verdict, View};
 use crate::policy::{self, Policy, PolicyContext, baseline};
@@ -374,10 +374,10 @@ fn explain_port(args: &ExplainConfig, style: &Style) -> anyhow::Result<Exit> {
 
 /// Reads and parses a scan file for `diff`; errors name the file, and line and column where
 /// the JSON is at fault.
-fn read_snapshot(path: &std::path::Path) -> anyhow::Result<diff::Snapshot> {
+fn read_snapshot(path: &std::path::Path) -> anyhow::Result<Snapshot> {
     let name = path.display().to_string();
     let text = std::fs::read_to_string(path).with_context(|| format!("{name}: cannot read the scan"))?;
-    Ok(diff::parse(&name, &text)?)
+    Ok(drift::parse(&name, &text)?)
 }
 
 fn diff_scans(args: &DiffConfig, style: &Style) -> anyhow::Result<Exit> {
@@ -385,16 +385,13 @@ fn diff_scans(args: &DiffConfig, style: &Style) -> anyhow::Result<Exit> {
     let (new, new_label) = match &args.new {
         Some(path) => (read_snapshot(path)?, path.display().to_string()),
         None => {
-            // Scan now and read the result back through the JSON schema, so both sides are
-            // compared exactly as `scan --format json` would have written them.
+            // Scan now and take the snapshot straight from the report: the same snapshot that
+            // reading back `scan --format json` would give (tests/schema.rs holds them equal).
             let (report, _, _) = scan_report(&default_scan(), None)?;
-            let mut buf = Vec::new();
-            json::render(&mut buf, &report, false)?;
-            let text = String::from_utf8(buf).context("scan JSON is not UTF-8")?;
-            (diff::parse("this host now", &text)?, "this host now".to_string())
+            (Snapshot::from_report(&report), "this host now".to_string())
         }
     };
-    let d = diff::compare(&old, &args.old.display().to_string(), &new, &new_label);
+    let d = drift::compare(&old, &args.old.display().to_string(), &new, &new_label);
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     match args.format {

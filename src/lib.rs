@@ -4,8 +4,9 @@
 //!
 //! The pipeline is `inventory` (the only OS seam) → `classify` (pure) → `report` (renderers
 //! over any `Write`), with `registry` holding the embedded data. `app` wires them together
-//! for the `portghost` binary; library users can call each stage on its own. `diff` compares
-//! two saved scans.
+//! for the `portghost` binary; library users can call each stage on its own. `schema` is the
+//! JSON contract (the wire types, their writers and the reader of saved scans); `drift`
+//! compares two scans read through it.
 
 #![deny(missing_docs)]
 
@@ -13,13 +14,14 @@ mod app;
 pub mod classify;
 mod cli;
 pub mod diag;
-pub mod diff;
+pub mod drift;
 pub mod inventory;
 pub mod model;
 pub mod policy;
 pub mod registry;
 pub mod report;
 pub mod sanitize;
+pub mod schema;
 
 /// The `portghost` command-line program: parses `std::env::args`, runs the command and
 /// returns its exit code (0 clean, 1 the gate failed, 2 error). Not part of the library

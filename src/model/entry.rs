@@ -4,13 +4,13 @@
 //! up; the judgement holds them. Plain data: no file reads, no verdicts.
 
 use super::scan::Protocol;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::borrow::Cow;
 use std::fmt;
 
 /// One record of the IANA registry with all twelve columns. Empty columns are empty strings.
 /// Fields borrow from the embedded CSV unless they needed unquoting.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IanaRecord {
     /// Service Name (RFC 6335 syntax); empty for unassigned and reserved ports.
     pub name: Cow<'static, str>,
@@ -62,7 +62,7 @@ pub fn plain_handles(s: &str) -> String {
 }
 
 /// Why a port is in the ghost registry. The vocabulary is closed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum GhostStatus {
     /// The registering standard or draft was withdrawn or abandoned (IEEE 802.11F IAPP).
@@ -126,7 +126,7 @@ impl fmt::Display for GhostStatus {
 }
 
 /// How well a ghost entry's status is sourced.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Confidence {
     /// A primary source states it: IEEE, an IETF RFC or draft, IANA itself, the vendor, a
@@ -197,12 +197,6 @@ impl std::str::FromStr for PortRange {
     }
 }
 
-impl Serialize for PortRange {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
 impl<'de> Deserialize<'de> for PortRange {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
@@ -211,7 +205,7 @@ impl<'de> Deserialize<'de> for PortRange {
 }
 
 /// Whether an unofficial use is ordinary software or malware.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum UseKind {
     /// Legitimate software that squats the port.
@@ -222,7 +216,7 @@ pub enum UseKind {
 }
 
 /// A known occupant of a port that IANA did not assign to it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UnofficialUse {
     /// Software or malware name, e.g. `Qlik Replicate`.
@@ -243,13 +237,13 @@ pub struct UnofficialUse {
     /// executable file names (`geckodriver`, `disp+work`), or for programs run by an
     /// interpreter (java, python, node) the jar or script file name
     /// (`selenium-server*.jar`); `*` matches any run of characters. Empty for malware.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub executables: Vec<String>,
     /// Distribution packages (Debian, or RPM) that ship it, e.g. `nfs-common`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub packages: Vec<String>,
     /// URLs of the sources that document this use of the port.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub sources: Vec<String>,
 }
 
@@ -261,7 +255,7 @@ impl UnofficialUse {
 }
 
 /// One entry of the ghost registry: a port on one or more transports.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GhostEntry {
     /// The port.
@@ -270,13 +264,13 @@ pub struct GhostEntry {
     pub transports: Vec<Protocol>,
     /// The IANA service name at this port for every listed transport; `None` when
     /// `unassigned` is true.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub service: Option<String>,
     /// True when IANA assigns no service name here.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default)]
     pub unassigned: bool,
     /// The service name IANA once assigned, when it has since been removed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub formerly: Option<String>,
     /// Why the port is here.
     pub status: GhostStatus,
@@ -287,7 +281,7 @@ pub struct GhostEntry {
     /// A short clause saying what happened, e.g. `appareNet is gone`.
     pub fate: String,
     /// Registration date, `YYYY`, `YYYY-MM` or `YYYY-MM-DD`, when known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub registered: Option<String>,
     /// The fact that justifies the status.
     pub evidence: String,
@@ -296,10 +290,10 @@ pub struct GhostEntry {
     /// How well the status is sourced.
     pub confidence: Confidence,
     /// Where evidence contradicts the entry's own story, one sentence saying what does.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub contradicted: Option<String>,
     /// For `alive-restricted`: the networks where the service belongs.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub belongs: Option<String>,
     /// Known unofficial occupants, the usual one first.
     #[serde(default)]

@@ -12,8 +12,7 @@ use std::fmt;
 use std::sync::Arc;
 
 /// How a policy judges listeners that no rule mentions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Default)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Mode {
     /// Anything no `allow` rule allows is unexpected (the default).
     #[default]
@@ -162,7 +161,7 @@ impl FindingKind {
 }
 
 /// One reason attached to a listener.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
     /// What it is about.
     pub kind: FindingKind,
@@ -201,7 +200,7 @@ impl Classified {
 }
 
 /// Counts over a report's listeners.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Summary {
     /// All listeners shown.
     pub listeners: usize,
@@ -271,7 +270,7 @@ pub struct Report {
 }
 
 /// What a report says about the policy it was judged with.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyInfo {
     /// The policy file, as the user named it (or as it was discovered).
     pub path: String,

@@ -5,6 +5,11 @@
 //! [`Finding`], [`Classified`], [`Report`]). It sits at the bottom of the crate: it imports
 //! no other module of portghost, holds no logic beyond small accessors, and must not read
 //! the OS, the clock or the environment.
+//!
+//! The JSON output never uses these types' serde derives: its field names and vocabularies
+//! are `schema`'s. `Deserialize` remains for the inventory format (test fixtures, the
+//! `classify_inventory` example) and the registry's files; the few enums that keep
+//! `Serialize` keep it so tests can hold `as_str` to the serde name.
 
 mod entry;
 mod judgement;

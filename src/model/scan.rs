@@ -79,7 +79,7 @@ impl Family {
 ///
 /// Every string here comes from the process itself (its name, its `argv`, its executable
 /// path) and is attacker-controlled: renderers must sanitise it before it reaches a terminal.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Owner {
     /// Process ID, in the PID namespace portghost runs in.
     pub pid: u32,
@@ -110,7 +110,7 @@ pub struct Owner {
 }
 
 /// A container a process runs in, as its cgroup path names it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Container {
     /// The runtime: `docker`, `podman`, `containerd`, `cri-o`, or `kubernetes` for a
     /// Kubernetes container whose runtime the path does not name.
@@ -142,7 +142,7 @@ impl Container {
 /// Shared between every listener of the namespace. `name` and `container` come from the
 /// filesystem and from cgroups, which other users can influence: renderers treat them as
 /// untrusted text.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Netns {
     /// The namespace's inode number, as `/proc/PID/ns/net` shows it (`net:[4026531833]`);
     /// unique on the host while the namespace exists.
@@ -179,7 +179,7 @@ impl Netns {
 }
 
 /// Whose view of the machine a scan is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum View {
     /// portghost runs on the host: in its PID namespace, so it can see every process.
@@ -249,7 +249,7 @@ impl OwnerStatus {
 }
 
 /// One listening socket: a TCP socket in LISTEN, or a bound unconnected UDP socket.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Listener {
     /// Transport protocol.
     pub protocol: Protocol,
@@ -383,7 +383,7 @@ impl Listener {
 
 /// The result of enumerating the listeners of one host: one network namespace, or several
 /// with `--all-netns`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Inventory {
     /// Host name of the machine scanned.
     pub host: String,

@@ -2,22 +2,29 @@
 //!
 //! Owns the layout of a [`Diff`]. Takes the finished comparison; never reads files, never
 //! scans. Every string that came from a process or a file passes through [`terminal_safe`]
-//! (text) or the JSON output's [`SafeFormatter`](super::json::SafeFormatter). Writes to any
-//! `Write`.
+//! (text) or the JSON output's [`SafeFormatter`](crate::schema::SafeFormatter). The JSON
+//! shape is the schema's ([`crate::schema::diff`]); this module only fills it in. Writes to
+//! any `Write`.
 
+use crate::drift::{Change, Diff, DiffListener, ExposureChange, ScanSource};
+use crate::model::OwnerStatus;
 use super::text::{Style, owners_text, paint};
-use crate::diff::{Change, Diff, DiffListener, ExposureChange};
-use crate::report::json::write_json;
 use crate::sanitize::terminal_safe;
+use crate::schema::diff::{
+    AddressChangedJson, ChangeJson, ChangedJson, DiffJson, DiffListenerJson, DiffSummaryJson, ScanSourceJson,
+};
+use crate::schema::names::ExposureChangeName;
+use crate::schema::wire::OwnerJson;
+use crate::schema::{SCHEMA_VERSION, write_json};
 use owo_colors::OwoColorize;
 use std::io::{self, Write};
 
 fn owners(l: &DiffListener) -> String {
-    match l.owner_status.as_str() {
-        "known" | "no-process" if !l.owners.is_empty() => owners_text(&l.owners),
-        "no-process" => "- (no process)".to_string(),
-        "not-looked" => "(owners not looked up)".to_string(),
-        other => format!("? (hidden: {})", terminal_safe(other)),
+    match l.owner_status {
+        OwnerStatus::Known | OwnerStatus::NoProcess if !l.owners.is_empty() => owners_text(&l.owners),
+        OwnerStatus::NoProcess => "- (no process)".to_string(),
+        OwnerStatus::NotLooked => "(owners not looked up)".to_string(),
+        other => format!("? (hidden: {})", other.as_str()),
     }
 }
 
@@ -103,7 +110,7 @@ pub fn render_text(w: &mut impl Write, diff: &Diff, style: &Style) -> io::Result
     let mut rows: Vec<[String; 5]> = Vec::new();
     for l in &diff.added {
         let detail = match &l.verdict {
-            Some(v) => format!("verdict {}", terminal_safe(v)),
+            Some(v) => format!("verdict {}", v.as_str()),
             None => String::new(),
         };
         rows.push([
@@ -194,5 +201,85 @@ pub fn render_text(w: &mut impl Write, diff: &Diff, style: &Style) -> io::Result
 /// # Errors
 /// Errors from writing to `w`.
 pub fn render_json(w: &mut impl Write, diff: &Diff, pretty: bool) -> io::Result<()> {
-    write_json(w, diff, pretty)
+    write_json(w, &diff_json(diff), pretty)
+}
+
+/// `diff` as the schema's wire types.
+fn diff_json(d: &Diff) -> DiffJson<'_> {
+    let s = &d.summary;
+    DiffJson {
+        schema_version: SCHEMA_VERSION,
+        old: source(&d.old),
+        new: source(&d.new),
+        added: d.added.iter().map(listener_json).collect(),
+        removed: d.removed.iter().map(listener_json).collect(),
+        changed: d
+            .changed
+            .iter()
+            .map(|c| ChangedJson {
+                old: listener_json(&c.old),
+                new: listener_json(&c.new),
+                changes: changes_json(&c.changes),
+            })
+            .collect(),
+        address_changed: d
+            .address_changed
+            .iter()
+            .map(|m| AddressChangedJson {
+                old: listener_json(&m.old),
+                new: listener_json(&m.new),
+                exposure_change: match m.exposure_change {
+                    ExposureChange::Widened => ExposureChangeName::Widened,
+                    ExposureChange::Narrowed => ExposureChangeName::Narrowed,
+                    ExposureChange::Same => ExposureChangeName::Same,
+                },
+                changes: changes_json(&m.changes),
+            })
+            .collect(),
+        notes: &d.notes,
+        summary: DiffSummaryJson {
+            added: s.added,
+            removed: s.removed,
+            changed: s.changed,
+            address_changed: s.address_changed,
+            unchanged: s.unchanged,
+            not_compared: s.not_compared,
+            drift: s.drift,
+        },
+    }
+}
+
+fn source(s: &ScanSource) -> ScanSourceJson<'_> {
+    ScanSourceJson {
+        source: &s.source,
+        host: s.host.as_deref(),
+        scanned_at: s.scanned_at.as_deref(),
+        complete: s.complete,
+        listeners: s.listeners,
+    }
+}
+
+fn listener_json(l: &DiffListener) -> DiffListenerJson<'_> {
+    DiffListenerJson {
+        netns: l.netns.as_deref(),
+        protocol: l.protocol.into(),
+        local_address: l.local_address,
+        port: l.port,
+        exposure: l.exposure.into(),
+        dual_stack: l.dual_stack,
+        owners: l.owners.iter().map(OwnerJson::from_owner).collect(),
+        owner_status: l.owner_status.into(),
+        verdict: l.verdict.map(Into::into),
+    }
+}
+
+fn changes_json(changes: &[Change]) -> Vec<ChangeJson<'_>> {
+    changes
+        .iter()
+        .map(|c| ChangeJson {
+            field: c.field,
+            old: &c.old,
+            new: &c.new,
+        })
+        .collect()
 }
