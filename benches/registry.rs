@@ -8,9 +8,9 @@
 //! Prints the median of several rounds for each operation. A benchmark, not a test: nothing
 //! here fails on timings.
 
-use portghost::classify::classify;
+use portghost::Registry;
+use portghost::classify;
 use portghost::model::{Inventory, Listener, Owner, OwnerStatus, Protocol};
-use portghost::registry::Registry;
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;

@@ -10,11 +10,11 @@
 //! ```
 
 use anyhow::Context as _;
-use portghost::classify::classify;
+use portghost::Registry;
+use portghost::classify;
 use portghost::model::Inventory;
-use portghost::registry::Registry;
-use portghost::report::Style as Settings;
-use portghost::report::{json, table};
+use portghost::render::Style;
+use portghost::render::{json, table};
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -30,7 +30,7 @@ fn main() -> anyhow::Result<()> {
     if as_json {
         json::render(&mut out, &report, true)?;
     } else {
-        table::render(&mut out, &report, &Settings::plain())?;
+        table::render(&mut out, &report, &Style::plain())?;
     }
     Ok(())
 }

@@ -9,7 +9,7 @@
 //! cargo run --release --example listeners -- --timings
 //! ```
 
-use portghost::inventory::{ScanOptions, scan};
+use portghost::{ScanOptions, scan};
 use std::io::{BufWriter, Write};
 
 fn main() -> anyhow::Result<()> {

@@ -1,10 +1,10 @@
 //! Fixture tests for the pure classifier: a hand-written inventory in, verdicts and
 //! findings out, against the embedded registry.
 
-use portghost::classify::classify;
+use portghost::Registry;
+use portghost::classify;
 use portghost::model::Protocol;
-use portghost::registry::Registry;
-use portghost::report::{Classified, FindingKind, Report, Severity, Verdict};
+use portghost::model::{Classified, FindingKind, Report, Severity, Verdict};
 
 #[path = "common/fixture.rs"]
 mod fixture;

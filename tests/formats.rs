@@ -5,7 +5,8 @@
 mod common;
 
 use common::{Lab, comm_of, python};
-use portghost::report::{Report, github, json, jsonl, junit};
+use portghost::model::Report;
+use portghost::render::{github, json, jsonl, junit};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -50,7 +51,7 @@ fn jsonl_of(r: &Report) -> String {
 fn assert_inert(text: &str) {
     let bad: Vec<char> = text
         .chars()
-        .filter(|&c| portghost::sanitize::is_dangerous(c) && c != '\n')
+        .filter(|&c| portghost::render::is_dangerous(c) && c != '\n')
         .collect();
     assert!(bad.is_empty(), "raw control characters {bad:?} in:\n{text}");
 }

@@ -1,4 +1,4 @@
-//! Library-level tests of `portghost::inventory::scan` against sockets this test process
+//! Library-level tests of `portghost::scan` against sockets this test process
 //! opens itself.
 //!
 //! Every assertion looks only at the test's own ports, never at whatever else listens on
@@ -7,8 +7,8 @@
 // Test helpers outside #[test] fns are not covered by clippy.toml's allow-unwrap-in-tests.
 #![allow(clippy::unwrap_used)]
 
-use portghost::inventory::{NetnsScope, ScanOptions, scan};
 use portghost::model::{Inventory, Listener, OwnerStatus, Protocol};
+use portghost::{NetnsScope, ScanOptions, scan};
 use std::io::{BufRead, BufReader};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::os::unix::fs::MetadataExt;

@@ -5,12 +5,13 @@
 //! process-supplied text) and on arbitrary listeners (proptest).
 
 use chrono::NaiveDate;
-use portghost::classify::{classify, classify_with};
+use portghost::Registry;
+use portghost::model::{Classified, Finding, FindingKind, PolicyInfo, Report, Severity, Summary, Verdict};
 use portghost::model::{Container, Exposure, Family, Inventory, Listener, Netns, Owner, OwnerStatus, Protocol, View};
 use portghost::policy::{Mode, PolicyContext, parse};
-use portghost::registry::Registry;
-use portghost::report::json::{self, ListenersJson, ScanJson, SharedJson};
-use portghost::report::{Classified, Finding, FindingKind, PolicyInfo, Report, Severity, Summary, Verdict};
+use portghost::render::json;
+use portghost::schema::{ListenersJson, ScanJson, SharedJson};
+use portghost::{classify, classify_with};
 use proptest::prelude::*;
 use serde::Serialize;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -598,7 +599,7 @@ proptest! {
     fn arbitrary_reports_are_byte_identical_to_serde(r in report_strategy()) {
         let fast = rendered(&r);
         prop_assert_eq!(&fast, &serde_compact(&ScanJson::from_report(&r, None)));
-        prop_assert!(!fast.chars().any(|c| portghost::sanitize::is_dangerous(c) && c != '\n'));
+        prop_assert!(!fast.chars().any(|c| portghost::render::is_dangerous(c) && c != '\n'));
         let array = serde_compact(&ListenersJson { listeners: &r.listeners, shared: None });
         prop_assert_eq!(listeners_without_shared(&r), array);
     }

@@ -4,11 +4,11 @@
 //! commented-out rules with a reason.
 
 use chrono::NaiveDate;
-use portghost::classify::{classify, classify_with};
+use portghost::Registry;
 use portghost::model::{Inventory, Listener, Owner, OwnerStatus, Protocol};
+use portghost::model::{Report, Verdict};
 use portghost::policy::{Mode, PolicyContext, baseline, parse};
-use portghost::registry::Registry;
-use portghost::report::{Report, Verdict};
+use portghost::{classify, classify_with};
 use std::net::IpAddr;
 use std::sync::Arc;
 

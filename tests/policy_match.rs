@@ -5,12 +5,13 @@
 //! rules never allow, and adding a condition never widens a rule.
 
 use chrono::NaiveDate;
-use portghost::classify::classify_with;
+use portghost::Registry;
+use portghost::classify_with;
+use portghost::model::{Classified, FindingKind, Report, Severity, Verdict};
 use portghost::model::{Container, Inventory, Listener, Owner, OwnerStatus, Protocol};
 use portghost::policy::rules::{evaluate, owners_known};
 use portghost::policy::{AddressMatch, Mode, Pattern, Policy, PolicyContext, PortMatch, Rule, RuleKind, parse};
-use portghost::registry::Registry;
-use portghost::report::{Classified, FindingKind, Report, Severity, Verdict, json};
+use portghost::render::json;
 use proptest::prelude::*;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -388,7 +389,7 @@ fn json_carries_the_policy_and_its_findings() {
     );
     assert_eq!(v["listeners"][0]["verdict"], "unexpected");
     assert_eq!(v["listeners"][0]["findings"][0]["kind"], "not-allowed");
-    let plain = portghost::classify::classify(inventory(Vec::new()), Registry::builtin().expect("registry"));
+    let plain = portghost::classify(inventory(Vec::new()), Registry::builtin().expect("registry"));
     let mut out = Vec::new();
     json::render(&mut out, &plain, false).expect("render");
     let v: serde_json::Value = serde_json::from_slice(&out).expect("json");

@@ -3,8 +3,8 @@
 //! vocabulary, and the embedded IANA index returns exactly what the CSV says. The checks
 //! of the build script's own tables are unit tests in `src/registry/tests.rs`.
 
+use portghost::Registry;
 use portghost::model::Protocol;
-use portghost::registry::Registry;
 use portghost::registry::ghosts::{self, GhostStatus};
 use std::collections::{BTreeSet, HashMap};
 

@@ -1,8 +1,9 @@
 //! Renderer tests over the fixture inventory: the table as an insta snapshot, the JSON
 //! decoded and checked field by field, and terminal safety of process-supplied text.
 
-use portghost::report::Style as Settings;
-use portghost::report::{Report, json, table};
+use portghost::model::Report;
+use portghost::render::Style as Settings;
+use portghost::render::{json, table};
 use serde_json::Value;
 
 #[path = "common/fixture.rs"]
@@ -265,7 +266,7 @@ fn json_is_one_line_for_programs_and_indented_for_people() {
 #[test]
 fn owners_show_their_unit_or_container() {
     use portghost::model::{Container, Protocol};
-    use portghost::report::explain::{self, PortFacts};
+    use portghost::render::explain::{self, PortFacts};
     use std::sync::Arc;
 
     const FULL: &str = "3f2a9c1b7d4e5f60718293a4b5c6d7e8f9012345678901234567890abcdef012";
@@ -294,14 +295,14 @@ fn owners_show_their_unit_or_container() {
         pod: None,
     });
 
-    let nginx = portghost::report::owners_cell(&r.listeners[i].listener);
+    let nginx = portghost::render::owners_cell(&r.listeners[i].listener);
     assert_eq!(nginx, "nginx(900,901) nginx.service nginx(902) evil\\x1b[2J.service");
     assert_eq!(
-        portghost::report::owners_cell(&r.listeners[j].listener),
+        portghost::render::owners_cell(&r.listeners[j].listener),
         "python3(4242) docker:3f2a9c1b7d4e"
     );
     let sshd = find(&mut r, Protocol::Tcp, 22);
-    assert_eq!(portghost::report::owners_cell(&r.listeners[sshd].listener), "sshd(812)");
+    assert_eq!(portghost::render::owners_cell(&r.listeners[sshd].listener), "sshd(812)");
 
     let mut out = Vec::new();
     json::render(&mut out, &r, false).expect("render");
@@ -370,7 +371,7 @@ fn compact_json_with_shared_owners_equals_the_pretty_json() {
 
 #[test]
 fn ci_formats_name_the_namespace_when_the_scan_spans_several() {
-    use portghost::report::{github, junit};
+    use portghost::render::{github, junit};
     let spanning = two_namespaces();
     let names: Vec<String> = spanning
         .listeners

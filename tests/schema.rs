@@ -11,13 +11,14 @@
 #[path = "common/fixture.rs"]
 mod fixture;
 
-use portghost::classify::classify_with;
-use portghost::drift::{self, Snapshot};
-use portghost::model::{Protocol, Report};
 use chrono::NaiveDate;
+use portghost as drift;
+use portghost::Registry;
+use portghost::classify_with;
+use portghost::model::{Protocol, Report};
 use portghost::policy::{PolicyContext, parse};
-use portghost::registry::Registry;
-use portghost::report::{diff as diff_report, json, jsonl};
+use portghost::render::{diff as diff_report, json, jsonl};
+use portghost::schema::Snapshot;
 use portghost::schema::names::{OwnerStatusName, ProtocolName, VerdictName};
 use portghost::schema::wire::OwnerJson;
 use portghost::schema::{self, SCHEMA_VERSION};

@@ -6,9 +6,9 @@
 //! shape is the schema's ([`crate::schema::diff`]); this module only fills it in. Writes to
 //! any `Write`.
 
+use super::text::{Style, owners_text, paint};
 use crate::drift::{Change, Diff, DiffListener, ExposureChange, ScanSource};
 use crate::model::OwnerStatus;
-use super::text::{Style, owners_text, paint};
 use crate::sanitize::terminal_safe;
 use crate::schema::diff::{
     AddressChangedJson, ChangeJson, ChangedJson, DiffJson, DiffListenerJson, DiffSummaryJson, ScanSourceJson,

@@ -15,5 +15,3 @@ pub mod table;
 mod text;
 
 pub use text::{Style, owners_cell};
-
-pub use crate::model::{Classified, Finding, FindingKind, PolicyInfo, Report, Severity, Summary, Verdict};

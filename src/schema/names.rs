@@ -6,7 +6,8 @@
 //! must not hold structs, read files or decide anything.
 
 use crate::model::{
-    Confidence, Exposure, Family, FindingKind, GhostStatus, Mode, OwnerStatus, Protocol, Severity, UseKind, Verdict, View,
+    Confidence, Exposure, Family, FindingKind, GhostStatus, Mode, OwnerStatus, Protocol, Severity, UseKind, Verdict,
+    View,
 };
 use serde::{Deserialize, Serialize};
 

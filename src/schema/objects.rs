@@ -6,7 +6,9 @@
 //! deserialises owned (`'static`) for the reader; `into_owned` turns one into the other.
 //! No model type's serde derive is used. No I/O, no decisions.
 
-use super::names::{ConfidenceName, FindingKindName, GhostStatusName, ModeName, ProtocolName, SeverityName, UseKindName};
+use super::names::{
+    ConfidenceName, FindingKindName, GhostStatusName, ModeName, ProtocolName, SeverityName, UseKindName,
+};
 use crate::model::{Container, Finding, GhostEntry, IanaRecord, Netns, Owner, PolicyInfo, Summary, UnofficialUse};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;

@@ -4,10 +4,10 @@
 
 #![allow(dead_code)]
 
-use portghost::classify::classify;
+use portghost::Registry;
+use portghost::classify;
+use portghost::model::Report;
 use portghost::model::{Container, Inventory, Netns, View};
-use portghost::registry::Registry;
-use portghost::report::Report;
 use std::sync::Arc;
 
 /// The fixture inventory: ghost ports, ordinary ports, IPv6, hidden owners.
