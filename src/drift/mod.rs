@@ -44,10 +44,7 @@ pub struct ListenerKey {
 impl ListenerKey {
     /// `0.0.0.0:5432` or `[::1]:5432`.
     pub fn endpoint(&self) -> String {
-        match self.local_address {
-            IpAddr::V4(a) => format!("{a}:{}", self.port),
-            IpAddr::V6(a) => format!("[{a}]:{}", self.port),
-        }
+        crate::model::endpoint(self.local_address, self.port)
     }
 }
 

@@ -373,11 +373,20 @@ impl Listener {
     /// `address:port`, with IPv6 addresses in brackets (`[::1]:3517`); a dual-stack
     /// wildcard socket is `[::]:22 (+ipv4)`.
     pub fn endpoint(&self) -> String {
-        match self.local_address {
-            IpAddr::V4(a) => format!("{a}:{}", self.port),
-            IpAddr::V6(a) if self.is_dual_stack() => format!("[{a}]:{} (+ipv4)", self.port),
-            IpAddr::V6(a) => format!("[{a}]:{}", self.port),
+        let e = endpoint(self.local_address, self.port);
+        if self.is_dual_stack() {
+            format!("{e} (+ipv4)")
+        } else {
+            e
         }
+    }
+}
+
+/// `address:port`, with an IPv6 address in brackets: `0.0.0.0:5432`, `[::1]:5432`.
+pub fn endpoint(address: IpAddr, port: u16) -> String {
+    match address {
+        IpAddr::V4(a) => format!("{a}:{port}"),
+        IpAddr::V6(a) => format!("[{a}]:{port}"),
     }
 }
 

@@ -269,7 +269,7 @@ impl Policy {
     }
 }
 
-/// A policy and the day to judge with, as [`crate::classify::classify_with`] needs them.
+/// A policy and the day to judge with, as `classify_with` needs them.
 #[derive(Debug, Clone, Copy)]
 pub struct PolicyContext<'a> {
     /// The policy.
