@@ -85,7 +85,9 @@ fn run_into_head(mut cmd: Command, what: &str) -> (Option<i32>, String) {
     let mut child = cmd.stdout(Stdio::piped()).spawn().expect("spawn portghost");
     let mut stdout = child.stdout.take().expect("stdout piped");
     let mut first = [0u8; 4096];
-    stdout.read_exact(&mut first).expect("4 KiB of output before the pipe closes");
+    stdout
+        .read_exact(&mut first)
+        .expect("4 KiB of output before the pipe closes");
     drop(stdout);
     let (status, stderr) = wait_within(&mut child, Duration::from_secs(60), what);
     (status.code(), stderr)
@@ -120,19 +122,41 @@ const FORMATS: [&str; 5] = ["table", "json", "junit", "github", "jsonl"];
 fn a_closed_pipe_keeps_the_verdict_in_every_format() {
     let mut lab = Lab::new();
     let (_pid, plain_ports) = lab.hold_script(MANY_SOCKETS);
-    assert!(plain_ports.split(',').count() >= 400, "too few sockets bound: {plain_ports}");
+    assert!(
+        plain_ports.split(',').count() >= 400,
+        "too few sockets bound: {plain_ports}"
+    );
     for format in FORMATS {
         // 1500 unexpected listeners: far more output than a pipe holds, in every format.
-        let ghost = ["scan", "--no-policy", "--fail-on-unexpected", "--format", format, "--port", "3416"];
+        let ghost = [
+            "scan",
+            "--no-policy",
+            "--fail-on-unexpected",
+            "--format",
+            format,
+            "--port",
+            "3416",
+        ];
         let (code, stderr) = run_into_head(portghost_in(&lab, &ghost), format);
-        assert_eq!(code, Some(1), "{format}, unexpected listeners, pipe closed after 4 KiB:\n{stderr}");
-        assert!(stderr.contains("portghost: cannot write the output: Broken pipe"), "{format}:\n{stderr}");
+        assert_eq!(
+            code,
+            Some(1),
+            "{format}, unexpected listeners, pipe closed after 4 KiB:\n{stderr}"
+        );
+        assert!(
+            stderr.contains("portghost: cannot write the output: Broken pipe"),
+            "{format}:\n{stderr}"
+        );
         assert!(
             stderr.contains("portghost: unexpected: udp 127.0.0.1:3416"),
             "{format}: the verdict's stderr lines are missing:\n{stderr}"
         );
         let (code, stderr) = run_into_closed_pipe(portghost_in(&lab, &ghost), format);
-        assert_eq!(code, Some(1), "{format}, unexpected listeners, pipe closed before output:\n{stderr}");
+        assert_eq!(
+            code,
+            Some(1),
+            "{format}, unexpected listeners, pipe closed before output:\n{stderr}"
+        );
 
         // Nothing unexpected: the gate passes, the write failed, so 2.
         let clean = [
@@ -146,13 +170,20 @@ fn a_closed_pipe_keeps_the_verdict_in_every_format() {
         ];
         let (code, stderr) = run_into_closed_pipe(portghost_in(&lab, &clean), format);
         assert_eq!(code, Some(2), "{format}, nothing unexpected, pipe closed:\n{stderr}");
-        assert!(stderr.contains("portghost: cannot write the output:"), "{format}:\n{stderr}");
+        assert!(
+            stderr.contains("portghost: cannot write the output:"),
+            "{format}:\n{stderr}"
+        );
         assert!(!stderr.contains("portghost: unexpected:"), "{format}:\n{stderr}");
         if format != "github" {
             // (GitHub annotations are written only for unexpected listeners: too little to
             // outgrow the pipe here.)
             let (code, stderr) = run_into_head(portghost_in(&lab, &clean), format);
-            assert_eq!(code, Some(2), "{format}, nothing unexpected, pipe closed after 4 KiB:\n{stderr}");
+            assert_eq!(
+                code,
+                Some(2),
+                "{format}, nothing unexpected, pipe closed after 4 KiB:\n{stderr}"
+            );
         }
     }
 }
@@ -189,17 +220,28 @@ fn diff_explain_and_baseline_into_a_closed_pipe_never_exit_zero() {
             cmd(&["diff", old, new, "--fail-on-change", "--format", format]),
             "diff with a change",
         );
-        assert_eq!(code, Some(1), "diff --format {format}, a change, closed pipe:\n{stderr}");
+        assert_eq!(
+            code,
+            Some(1),
+            "diff --format {format}, a change, closed pipe:\n{stderr}"
+        );
         assert!(stderr.contains("cannot write the output"), "{stderr}");
         let (code, stderr) = run_into_closed_pipe(
             cmd(&["diff", old, old, "--fail-on-change", "--format", format]),
             "diff without change",
         );
-        assert_eq!(code, Some(2), "diff --format {format}, no change, closed pipe:\n{stderr}");
+        assert_eq!(
+            code,
+            Some(2),
+            "diff --format {format}, no change, closed pipe:\n{stderr}"
+        );
     }
     let (code, stderr) = run_into_closed_pipe(cmd(&["explain", "3237", "--no-live"]), "explain");
     assert_eq!(code, Some(2), "explain, closed pipe:\n{stderr}");
-    assert!(stderr.contains("portghost: cannot write the output: Broken pipe"), "{stderr}");
+    assert!(
+        stderr.contains("portghost: cannot write the output: Broken pipe"),
+        "{stderr}"
+    );
     let (code, stderr) = run_into_closed_pipe(cmd(&["baseline", "--no-owners"]), "baseline");
     assert_eq!(code, Some(2), "baseline to stdout, closed pipe:\n{stderr}");
 }
@@ -222,7 +264,10 @@ fn a_closed_stdout_exits_two() {
             .expect("spawn sh");
         let (status, stderr) = wait_within(&mut child, Duration::from_secs(60), args);
         assert_eq!(status.code(), Some(2), "portghost {args} >&-:\n{stderr}");
-        assert!(stderr.contains("portghost: cannot write the output"), "{args}:\n{stderr}");
+        assert!(
+            stderr.contains("portghost: cannot write the output"),
+            "{args}:\n{stderr}"
+        );
     }
     // A stdout that is open on /dev/null is a choice, not a failure.
     let status = Command::new(BIN)
@@ -253,12 +298,19 @@ fn baseline_output_refuses_a_symbolic_link() {
     let (status, stderr) = wait_within(&mut child, Duration::from_secs(60), "baseline");
     assert_eq!(status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains(&format!("refusing to write through the symbolic link {}", link.display())),
+        stderr.contains(&format!(
+            "refusing to write through the symbolic link {}",
+            link.display()
+        )),
         "{stderr}"
     );
     assert_eq!(std::fs::read_to_string(&victim).expect("victim"), "precious\n");
     assert!(std::fs::symlink_metadata(&link).expect("link").file_type().is_symlink());
-    assert_eq!(std::fs::read_dir(dir.path()).expect("ls").count(), 2, "a temporary file was left");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).expect("ls").count(),
+        2,
+        "a temporary file was left"
+    );
 
     // A regular file is replaced, keeping its permissions.
     let file = dir.path().join("real.toml");
@@ -302,9 +354,16 @@ fn baseline_output_cut_short_leaves_the_old_file() {
         assert_eq!(status.code(), Some(2), "{}: {status:?}\n{stderr}", dest.display());
         assert!(stderr.contains("File too large"), "{stderr}");
     }
-    assert_eq!(std::fs::read_to_string(&existing).expect("read"), "# the reviewed policy\n");
+    assert_eq!(
+        std::fs::read_to_string(&existing).expect("read"),
+        "# the reviewed policy\n"
+    );
     assert!(!absent.exists(), "a partial file was created");
-    assert_eq!(std::fs::read_dir(dir.path()).expect("ls").count(), 1, "a temporary file was left");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).expect("ls").count(),
+        1,
+        "a temporary file was left"
+    );
 }
 
 /// The fixture report with the owner of 3237 renamed `name`.
@@ -364,9 +423,16 @@ fn invisible_characters_are_escaped_in_every_output() {
     outputs.push(("baseline", b.text.clone()));
     for (format, text) in &outputs {
         // The baseline writes the name as a TOML escape, which loads back as the exact name.
-        let escape = if *format == "baseline" { "ss\\u200Bhd" } else { "ss\\u{200b}hd" };
+        let escape = if *format == "baseline" {
+            "ss\\u200Bhd"
+        } else {
+            "ss\\u{200b}hd"
+        };
         assert!(text.contains(escape), "{format} shows no escape:\n{text}");
-        assert!(!text.contains("sshd(4242)") && !text.contains('\u{200b}'), "{format}:\n{text}");
+        assert!(
+            !text.contains("sshd(4242)") && !text.contains('\u{200b}'),
+            "{format}:\n{text}"
+        );
     }
     // Every character of the list, in a name, never reaches a report raw.
     for c in invisible {
