@@ -17,8 +17,9 @@ use crate::report::{self, Style, explain, github, json, jsonl, junit, owners_cel
 use crate::sanitize::terminal_safe;
 use anyhow::Context as _;
 use chrono::{DateTime, Datelike as _, NaiveDate};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, Read as _, Write};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// The exit-code contract, documented in the README.
@@ -33,34 +34,73 @@ pub(crate) enum Exit {
     Error = 2,
 }
 
+/// Whether standard output was already closed when the process started (`portghost >&-`).
+/// The Rust runtime then opens `/dev/null` on fd 1 before `main`, so writes would succeed
+/// into nothing; [`record_stdout_at_start`] notes it first, and [`write_stdout`] fails.
+static STDOUT_CLOSED_AT_START: AtomicBool = AtomicBool::new(false);
+
+/// Notes whether fd 1 is open. Must run before the Rust runtime starts (the binary calls it
+/// from `.init_array`), because the runtime replaces a closed fd 1 with `/dev/null`.
+#[cfg(target_os = "linux")]
+pub(crate) fn record_stdout_at_start() {
+    let closed = rustix::io::fcntl_getfd(io::stdout()).is_err_and(|e| e == rustix::io::Errno::BADF);
+    STDOUT_CLOSED_AT_START.store(closed, Ordering::Relaxed);
+}
+
 /// The `portghost` binary: parses the command line, runs it and maps the outcome to the
-/// exit-code contract, printing `portghost: {err:#}` for an error.
+/// exit-code contract, printing `portghost: {err:#}` (made safe for a terminal) for an
+/// error.
 pub(crate) fn main() -> std::process::ExitCode {
     use clap::Parser as _;
     let config = crate::cli::resolve(Cli::parse());
     let code = match run(config) {
         Ok(exit) => exit,
-        Err(err) if is_broken_pipe(&err) => Exit::Clean,
         Err(err) => {
-            eprintln!("portghost: {err:#}");
+            eprintln!("portghost: {}", terminal_safe(&format!("{err:#}")));
             Exit::Error
         }
     };
     std::process::ExitCode::from(code as u8)
 }
 
-fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    err.chain()
-        .filter_map(|e| e.downcast_ref::<std::io::Error>())
-        .any(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+/// Renders to stdout through a buffer with `render` and flushes. Errors are write failures
+/// (a closed pipe, a full disk, a closed stdout); the caller still computes the verdict and
+/// passes the result to [`finish`].
+fn write_stdout(render: impl FnOnce(&mut BufWriter<io::StdoutLock<'static>>) -> io::Result<()>) -> io::Result<()> {
+    if STDOUT_CLOSED_AT_START.load(Ordering::Relaxed) {
+        return Err(io::Error::new(io::ErrorKind::BrokenPipe, "standard output is closed"));
+    }
+    let mut out = BufWriter::new(io::stdout().lock());
+    render(&mut out)?;
+    out.flush()
+}
+
+/// The exit code of a command whose verdict is `verdict` and whose output was `written`:
+/// the verdict when the output was written; when it was not, one stderr line and 2, unless
+/// the gate already failed (1). A failed write never exits 0.
+fn finish(verdict: Exit, written: &io::Result<()>) -> Exit {
+    match written {
+        Ok(()) => verdict,
+        Err(_) if verdict == Exit::Unexpected => Exit::Unexpected,
+        Err(_) => Exit::Error,
+    }
+}
+
+/// Says on stderr that the output could not be written, once, right when it happened.
+fn note_write_failure(written: &io::Result<()>) {
+    if let Err(err) = written {
+        eprintln!("portghost: cannot write the output: {err}");
+    }
 }
 
 /// Runs the command `config` describes, writing results to stdout and diagnostics to
 /// stderr.
 ///
 /// # Errors
-/// Any failure that must end in exit code 2: the socket table could not be read, the
-/// embedded registry is broken, or stdout could not be written.
+/// Any failure that must end in exit code 2 before a verdict exists: the socket table could
+/// not be read, the embedded registry is broken, an input file is unusable, or the
+/// `baseline --output` file could not be written. A failure to write stdout is not an
+/// error here: the verdict is still computed and [`finish`] combines the two.
 fn run(config: Config) -> anyhow::Result<Exit> {
     let style = config.style;
     match config.action {
@@ -158,17 +198,15 @@ fn scan(args: &ScanConfig, style: &Style) -> anyhow::Result<Exit> {
     let ctx = policy.as_ref().map(|policy| PolicyContext { policy, today });
     let (report, timings, classify_time) = scan_report(args, ctx)?;
     let render_start = Instant::now();
-    let stdout = io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
-    match args.format {
-        Format::Table => table::render(&mut out, &report, style)?,
-        Format::Json => json::render(&mut out, &report, style.tty)?,
-        Format::Junit => junit::render(&mut out, &report)?,
-        Format::Github => github::render(&mut out, &report)?,
-        Format::Jsonl => jsonl::render(&mut out, &report)?,
-    }
-    out.flush()?;
+    let written = write_stdout(|out| match args.format {
+        Format::Table => table::render(out, &report, style),
+        Format::Json => json::render(out, &report, style.tty),
+        Format::Junit => junit::render(out, &report),
+        Format::Github => github::render(out, &report),
+        Format::Jsonl => jsonl::render(out, &report),
+    });
     let render_time = render_start.elapsed();
+    note_write_failure(&written);
     if report.view == Some(View::Container) {
         eprintln!("portghost: this view is the container's: its network namespace and its processes only");
     }
@@ -219,7 +257,7 @@ fn scan(args: &ScanConfig, style: &Style) -> anyhow::Result<Exit> {
     }
     // The process exits next; freeing every listener one by one would only delay that.
     std::mem::forget(report);
-    Ok(exit)
+    Ok(finish(exit, &written))
 }
 
 /// `tcp 0.0.0.0:9090 python3(4242): reason; reason`: one unexpected listener and every
@@ -281,17 +319,15 @@ fn write_baseline(args: &BaselineConfig) -> anyhow::Result<Exit> {
     let b = baseline::generate(&report, args.mode);
     // What is written must load: a baseline that the gate rejects helps nobody.
     policy::parse::parse("baseline", &b.text).context("the generated baseline does not parse (a bug in portghost)")?;
-    let target = match &args.output {
+    let (target, written) = match &args.output {
         Some(path) => {
-            std::fs::write(path, &b.text).with_context(|| format!("writing {}", path.display()))?;
-            terminal_safe(&path.display().to_string()).into_owned()
+            replace_file(path, b.text.as_bytes())?;
+            (terminal_safe(&path.display().to_string()).into_owned(), Ok(()))
         }
         None => {
-            let stdout = io::stdout();
-            let mut out = stdout.lock();
-            out.write_all(b.text.as_bytes())?;
-            out.flush()?;
-            "stdout".to_string()
+            let written = write_stdout(|out| out.write_all(b.text.as_bytes()));
+            note_write_failure(&written);
+            ("stdout".to_string(), written)
         }
     };
     for w in &b.warnings {
@@ -311,7 +347,110 @@ fn write_baseline(args: &BaselineConfig) -> anyhow::Result<Exit> {
             report.summary.owners_hidden
         );
     }
-    Ok(Exit::Clean)
+    Ok(finish(Exit::Clean, &written))
+}
+
+/// Replaces the file `path` with `bytes`, atomically: they are written to a new temporary
+/// file in the same directory (created with `O_EXCL`, so never through a planted link),
+/// synced, and renamed over `path`. A write cut short (a full disk, `RLIMIT_FSIZE`) leaves
+/// `path` as it was. `path` itself must not be a symbolic link or anything but a regular
+/// file: writing through a link would let whoever planted it choose the file replaced.
+///
+/// # Errors
+/// `path` is a symbolic link, a directory or a special file; or the temporary file cannot
+/// be created, written, synced or renamed. Messages name `path`, safe for a terminal.
+fn replace_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let shown = terminal_safe(&path.display().to_string()).into_owned();
+    let existing = match std::fs::symlink_metadata(path) {
+        Ok(meta) => Some(meta),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => None,
+        Err(err) => return Err(err).with_context(|| format!("writing {shown}")),
+    };
+    if let Some(meta) = &existing {
+        if meta.file_type().is_symlink() {
+            anyhow::bail!("refusing to write through the symbolic link {shown}");
+        }
+        if !meta.is_file() {
+            anyhow::bail!("refusing to replace {shown}: it is not a regular file");
+        }
+    }
+    let name = path
+        .file_name()
+        .with_context(|| format!("writing {shown}: the path names no file"))?;
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    check_file_size_limit(bytes.len(), &shown)?;
+    let (tmp, mut file) = create_temporary(dir, name, existing.as_ref())
+        .with_context(|| format!("writing {shown}: creating a temporary file in its directory"))?;
+    let written = file
+        .write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if let Err(err) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(err).with_context(|| format!("writing {shown} (left unchanged)"));
+    }
+    // Make the rename itself durable; the file is in place whether or not this succeeds.
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Refuses, before anything is written, a file larger than the process may write: a write
+/// past `RLIMIT_FSIZE` raises `SIGXFSZ`, which would kill portghost with no exit code of the
+/// contract.
+fn check_file_size_limit(len: usize, shown: &str) -> anyhow::Result<()> {
+    #[cfg(target_os = "linux")]
+    if let Some(limit) = rustix::process::getrlimit(rustix::process::Resource::Fsize).current
+        && len as u64 > limit
+    {
+        anyhow::bail!(
+            "writing {shown} (left unchanged): {len} bytes are more than the file-size limit (ulimit -f) of {limit} bytes allows"
+        );
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (len, shown);
+    Ok(())
+}
+
+/// A new file `.NAME.PID-N.tmp` in `dir`, created exclusively (`O_CREAT|O_EXCL`: an
+/// existing file or link of that name is an error, never followed), with the permissions
+/// of the file it will replace, if any.
+fn create_temporary(
+    dir: &Path,
+    name: &std::ffi::OsStr,
+    replaces: Option<&std::fs::Metadata>,
+) -> io::Result<(std::path::PathBuf, std::fs::File)> {
+    let mut attempt = 0u32;
+    loop {
+        let mut tmp_name = std::ffi::OsString::from(".");
+        tmp_name.push(name);
+        tmp_name.push(format!(".{}-{attempt}.tmp", std::process::id()));
+        let tmp = dir.join(tmp_name);
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            options.mode(if replaces.is_some() { 0o600 } else { 0o666 });
+        }
+        match options.open(&tmp) {
+            Ok(file) => {
+                if let Some(meta) = replaces
+                    && let Err(err) = file.set_permissions(meta.permissions())
+                {
+                    let _ = std::fs::remove_file(&tmp);
+                    return Err(err);
+                }
+                return Ok((tmp, file));
+            }
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists && attempt < 100 => attempt += 1,
+            Err(err) => return Err(err),
+        }
+    }
 }
 
 fn ms(d: Duration) -> f64 {
@@ -365,18 +504,60 @@ fn explain_port(args: &ExplainConfig, style: &Style) -> anyhow::Result<Exit> {
             }),
         })
         .collect();
-    let stdout = io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
-    explain::render(&mut out, &facts, style)?;
-    out.flush()?;
-    Ok(Exit::Clean)
+    let written = write_stdout(|out| explain::render(out, &facts, style));
+    note_write_failure(&written);
+    Ok(finish(Exit::Clean, &written))
+}
+
+/// The largest scan file `diff` reads: 64 MiB (a scan of 100,000 listeners is about 60 MiB
+/// of JSON). Documented in the README.
+const MAX_SCAN_FILE: u64 = 64 * 1024 * 1024;
+
+/// Checks that `meta` is a regular file of at most [`MAX_SCAN_FILE`] bytes.
+fn check_scan_file(name: &str, meta: &std::fs::Metadata) -> anyhow::Result<()> {
+    if !meta.is_file() {
+        anyhow::bail!(
+            "{name}: not a regular file (a device, FIFO, socket or directory); diff reads scans saved with `portghost scan --format json > FILE`"
+        );
+    }
+    if meta.len() > MAX_SCAN_FILE {
+        anyhow::bail!(
+            "{name}: {} bytes is more than diff reads ({} MiB at most)",
+            meta.len(),
+            MAX_SCAN_FILE / (1024 * 1024)
+        );
+    }
+    Ok(())
 }
 
 /// Reads and parses a scan file for `diff`; errors name the file, and line and column where
-/// the JSON is at fault.
+/// the JSON is at fault. Only a regular file of at most [`MAX_SCAN_FILE`] bytes is read: the
+/// file is checked before it is opened (so a FIFO is never opened and cannot block), checked
+/// again once open, and read no further than the limit.
 fn read_snapshot(path: &std::path::Path) -> anyhow::Result<Snapshot> {
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).with_context(|| format!("{name}: cannot read the scan"))?;
+    let cannot_read = || format!("{name}: cannot read the scan");
+    check_scan_file(&name, &std::fs::metadata(path).with_context(cannot_read)?)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        // Should the file become a FIFO between the check and the open, do not wait for a writer.
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path).with_context(cannot_read)?;
+    check_scan_file(&name, &file.metadata().with_context(cannot_read)?)?;
+    let mut text = String::new();
+    file.take(MAX_SCAN_FILE + 1)
+        .read_to_string(&mut text)
+        .with_context(cannot_read)?;
+    if text.len() as u64 > MAX_SCAN_FILE {
+        anyhow::bail!(
+            "{name}: more than {} MiB, more than diff reads",
+            MAX_SCAN_FILE / (1024 * 1024)
+        );
+    }
     Ok(drift::parse(&name, &text)?)
 }
 
@@ -392,13 +573,11 @@ fn diff_scans(args: &DiffConfig, style: &Style) -> anyhow::Result<Exit> {
         }
     };
     let d = drift::compare(&old, &args.old.display().to_string(), &new, &new_label);
-    let stdout = io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
-    match args.format {
-        DiffFormat::Text => report::diff::render_text(&mut out, &d, style)?,
-        DiffFormat::Json => report::diff::render_json(&mut out, &d, style.tty)?,
-    }
-    out.flush()?;
+    let written = write_stdout(|out| match args.format {
+        DiffFormat::Text => report::diff::render_text(out, &d, style),
+        DiffFormat::Json => report::diff::render_json(out, &d, style.tty),
+    });
+    note_write_failure(&written);
     if args.fail_on_change && d.summary.not_compared > 0 {
         eprintln!(
             "portghost: cannot tell whether the owners of {} listener(s) changed: their owners are hidden in one of the scans (see the notes); scan as root",
@@ -407,9 +586,9 @@ fn diff_scans(args: &DiffConfig, style: &Style) -> anyhow::Result<Exit> {
         return Ok(Exit::Error);
     }
     if args.fail_on_change && d.summary.drift {
-        return Ok(Exit::Unexpected);
+        return Ok(finish(Exit::Unexpected, &written));
     }
-    Ok(Exit::Clean)
+    Ok(finish(Exit::Clean, &written))
 }
 
 #[cfg(test)]

@@ -1,8 +1,10 @@
 //! Error messages that point into a file: `FILE:LINE:COLUMN: message`.
 //!
 //! Owns turning a byte offset into a 1-based line and column, and formatting TOML
-//! deserialisation errors that way. It does no I/O.
+//! deserialisation errors that way; the file name and message are shown safe for a
+//! terminal. It does no I/O.
 
+use crate::sanitize::terminal_safe;
 use std::fmt;
 
 /// A problem at a position in a named text file.
@@ -18,12 +20,16 @@ pub struct FileError {
     pub message: String,
 }
 
+/// Shows `FILE:LINE:COLUMN: message` with the file name and the message made safe for a
+/// terminal ([`terminal_safe`]): both can come from the user or from the file.
 impl fmt::Display for FileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let file = terminal_safe(&self.file);
+        let message = terminal_safe(&self.message);
         match (self.line, self.column) {
-            (Some(l), Some(c)) => write!(f, "{}:{l}:{c}: {}", self.file, self.message),
-            (Some(l), None) => write!(f, "{}:{l}: {}", self.file, self.message),
-            _ => write!(f, "{}: {}", self.file, self.message),
+            (Some(l), Some(c)) => write!(f, "{file}:{l}:{c}: {message}"),
+            (Some(l), None) => write!(f, "{file}:{l}: {message}"),
+            _ => write!(f, "{file}: {message}"),
         }
     }
 }

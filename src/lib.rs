@@ -95,3 +95,13 @@ pub mod render {
 pub fn cli_main() -> std::process::ExitCode {
     app::main()
 }
+
+/// Notes whether standard output was closed when the process started, so that
+/// `portghost >&-` exits 2 instead of writing into the `/dev/null` the Rust runtime puts in
+/// its place. The `portghost` binary calls it from `.init_array`, before the runtime
+/// starts. Not part of the library API.
+#[doc(hidden)]
+#[cfg(target_os = "linux")]
+pub extern "C" fn record_stdout_at_start() {
+    app::record_stdout_at_start();
+}

@@ -149,8 +149,9 @@ pub fn escape_glob(path: &str) -> String {
 }
 
 /// `s` as a TOML basic string on one line. Quotes and backslashes are escaped, and so is
-/// every character [`is_dangerous`] (controls, DEL, bidirectional overrides), so the file
-/// shows them as `\uXXXX` while the value stays exact.
+/// every character [`is_dangerous`] (controls, DEL, bidirectional overrides, invisible
+/// characters), so the file shows them as `\uXXXX` (`\UXXXXXXXX` beyond U+FFFF) while the
+/// value stays exact.
 pub fn toml_string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
@@ -158,6 +159,9 @@ pub fn toml_string(s: &str) -> String {
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
+            c if is_dangerous(c) && (c as u32) > 0xFFFF => {
+                let _ = write!(out, "\\U{:08X}", c as u32);
+            }
             c if is_dangerous(c) => {
                 let _ = write!(out, "\\u{:04X}", c as u32);
             }

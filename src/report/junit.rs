@@ -5,14 +5,17 @@
 //! per listener, a failure for each unexpected listener. Test-case names leave out PIDs so
 //! that CI history links the same listener across runs; when the scan spans several network
 //! namespaces they start with the namespace (`netns lab1: tcp/3237 0.0.0.0 python3`). Every string from a process goes
-//! through [`terminal_safe`] first, so control characters show as visible escapes (`\x1b`)
-//! instead of being dropped or breaking the XML; quick-junit does the XML escaping. Writes
-//! to any `Write`.
+//! through [`terminal_safe`] first, so control characters, invisible characters and the
+//! characters XML 1.0 forbids (U+FFFE, U+FFFF) show as visible escapes (`\x1b`,
+//! `\u{fffe}`) instead of being dropped or breaking the XML; quick-junit does the XML
+//! escaping, and a last pass over the document escapes any character XML 1.0 forbids that
+//! got through anyway. Writes to any `Write`.
 
 use super::text::finding_line;
 use crate::model::{Classified, Listener, OwnerStatus, Report, Verdict};
 use crate::sanitize::terminal_safe;
 use quick_junit::{NonSuccessKind, Property, Report as JunitReport, TestCase, TestCaseStatus, TestSuite};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -179,6 +182,48 @@ pub fn build(report: &Report) -> JunitReport {
 /// (a closed pipe) reaches the caller as the plain `io::Error` it is.
 pub fn render(out: &mut impl Write, report: &Report) -> io::Result<()> {
     let xml = build(report).to_string().map_err(io::Error::other)?;
-    out.write_all(xml.as_bytes())?;
+    out.write_all(xml_chars_only(&xml).as_bytes())?;
     writeln!(out)
+}
+
+/// True for the characters XML 1.0 allows in a document (its `Char` production).
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+/// `xml` with every character XML 1.0 forbids (and any character reference to one, such
+/// as `&#x1;`) written as a visible `\u{…}` escape, so the document always parses. The
+/// builder already escapes such characters in every string it is given; this is the net
+/// under it.
+fn xml_chars_only(xml: &str) -> Cow<'_, str> {
+    let forbidden_ref = |s: &str| -> Option<(usize, u32)> {
+        let body = s.strip_prefix("&#")?;
+        let end = body.find(';')?;
+        let digits = &body[..end];
+        let value = match digits.strip_prefix('x').or_else(|| digits.strip_prefix('X')) {
+            Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+            None => digits.parse().ok()?,
+        };
+        let ok = char::from_u32(value).is_some_and(is_xml_char);
+        (!ok).then_some((end + 3, value))
+    };
+    if xml.chars().all(is_xml_char) && !xml.match_indices("&#").any(|(i, _)| forbidden_ref(&xml[i..]).is_some()) {
+        return Cow::Borrowed(xml);
+    }
+    let mut out = String::with_capacity(xml.len() + 16);
+    let mut rest = xml;
+    while let Some(c) = rest.chars().next() {
+        if let Some((len, value)) = forbidden_ref(rest) {
+            let _ = write!(out, "\\u{{{value:x}}}");
+            rest = &rest[len..];
+            continue;
+        }
+        if is_xml_char(c) {
+            out.push(c);
+        } else {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    Cow::Owned(out)
 }

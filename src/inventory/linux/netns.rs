@@ -8,6 +8,7 @@
 //! is), keep a namespace file open longer than its dump, or fail because one namespace
 //! disappeared (that is reported as [`Entered::Vanished`]).
 
+use crate::sanitize::terminal_safe;
 use rustix::fs::{Mode, OFlags};
 use rustix::thread::{LinkNameSpaceType, move_into_link_name_space};
 use std::collections::BTreeMap;
@@ -292,15 +293,15 @@ pub(super) fn resolve(arg: &str, nsfs_dev: u64) -> Result<Target, String> {
         Err(error) if error.kind() == io::ErrorKind::NotFound && !arg.contains('/') => {
             return Err(format!(
                 "no network namespace named {arg:?}: {} does not exist (`ip netns list` shows the names)",
-                path.display()
+                terminal_safe(&path.display().to_string())
             ));
         }
-        Err(error) => return Err(format!("{}: {error}", path.display())),
+        Err(error) => return Err(format!("{}: {error}", terminal_safe(&path.display().to_string()))),
     };
     if ns.dev != nsfs_dev {
         return Err(format!(
             "{} is not a namespace file (expected a name from `ip netns list` or a path such as /proc/PID/ns/net)",
-            path.display()
+            terminal_safe(&path.display().to_string())
         ));
     }
     Ok(Target { ns, files: vec![path] })
