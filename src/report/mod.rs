@@ -1,9 +1,10 @@
-//! The classified scan and its renderers.
+//! Renderers, and nothing else.
 //!
-//! Owns the renderers in the submodules, each of which writes to any `std::io::Write`, and
-//! re-exports the judgement they render ([`Report`], what `classify` produces, lives in
-//! [`crate::model`]). Renderers never scan, never classify and never read the environment:
-//! colour and width arrive as plain values.
+//! Owns the output formats in the submodules, each of which writes a
+//! [`Report`](crate::model::Report) (or a drift, or `explain`'s facts) to any
+//! `std::io::Write`, and [`text`], the one home of the text they share. Renderers never
+//! scan, never classify, never read the environment or the terminal (colour and width
+//! arrive in a [`Style`]), and write JSON only through [`crate::schema`].
 
 pub mod diff;
 pub mod explain;
