@@ -167,6 +167,57 @@ fn explain_shows_registry_and_the_live_listener() {
 }
 
 #[test]
+fn explain_judges_live_listeners_with_the_policy_scan_uses() {
+    let mut lab = Lab::new();
+    lab.hold(&["tcp:0.0.0.0:3237"]);
+    let dir = tempfile::tempdir().expect("private temporary directory");
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(
+        &policy,
+        "version = 1\nmode = \"ghosts\"\n\n[[allow]]\nport = 3237\nprotocol = \"tcp\"\ncomment = \"the lab\"\n",
+    )
+    .expect("write policy");
+    let policy = policy.to_str().expect("utf-8 path");
+    for (args, row) in [
+        (
+            &["explain", "3237/tcp", "--policy", policy][..],
+            "tcp 0.0.0.0:3237  expected",
+        ),
+        (
+            &[
+                "scan",
+                "--port",
+                "3237",
+                "--tcp",
+                "--policy",
+                policy,
+                "--fail-on-unexpected",
+            ],
+            "apparenet-tps  expected",
+        ),
+    ] {
+        let out = lab.portghost(args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        let text = String::from_utf8(out.stdout).expect("utf-8");
+        assert!(text.contains(row), "{args:?}:\n{text}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("portghost: policy: "),
+            "{args:?} names its policy: {stderr}"
+        );
+    }
+    // Discovery: ./portghost.toml in the working directory is used, as by `scan`.
+    std::fs::copy(policy, dir.path().join("portghost.toml")).expect("copy");
+    let out = lab.portghost_in(Some(dir.path()), &["explain", "3237/tcp"]);
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(text.contains("tcp 0.0.0.0:3237  expected"), "{text}");
+    // --no-policy judges without it.
+    let out = lab.portghost_in(Some(dir.path()), &["explain", "3237/tcp", "--no-policy"]);
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(text.contains("tcp 0.0.0.0:3237  unexpected"), "{text}");
+}
+
+#[test]
 fn bad_input_exits_two_with_a_message() {
     let lab = Lab::new();
     for args in [

@@ -281,7 +281,7 @@ impl Lab {
     }
 
     /// Runs the portghost binary with `args` in this lab (stdin closed, colour env cleared).
-    /// A `scan` uses no policy unless the arguments name one, so that a policy file on the
+    /// A `scan` or `explain` uses no policy unless the arguments name one, so that a policy file on the
     /// machine (./portghost.toml, /etc/portghost/policy.toml) cannot change the results.
     pub fn portghost(&self, args: &[&str]) -> Output {
         self.portghost_in(None, &without_discovery(args))
@@ -306,10 +306,12 @@ impl Lab {
     }
 }
 
-/// `args` with `--no-policy` after `scan` when they name no policy.
+/// `args` with `--no-policy` after `scan` or `explain` when they name no policy.
 fn without_discovery<'a>(args: &[&'a str]) -> Vec<&'a str> {
     let mut out = args.to_vec();
-    if args.first() == Some(&"scan") && !args.iter().any(|a| *a == "--policy" || *a == "--no-policy") {
+    if matches!(args.first(), Some(&"scan" | &"explain"))
+        && !args.iter().any(|a| *a == "--policy" || *a == "--no-policy")
+    {
         out.insert(1, "--no-policy");
     }
     out
