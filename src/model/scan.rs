@@ -382,6 +382,23 @@ impl Listener {
     }
 }
 
+/// Owners grouped by `key` (a name, or a name and placement), in the order first seen, each
+/// group with its PIDs in the order given: the one grouping every owner list uses.
+pub fn group_owners<'a, K: PartialEq>(
+    owners: impl IntoIterator<Item = &'a Owner>,
+    key: impl Fn(&'a Owner) -> K,
+) -> Vec<(K, Vec<u32>)> {
+    let mut groups: Vec<(K, Vec<u32>)> = Vec::new();
+    for o in owners {
+        let k = key(o);
+        match groups.iter_mut().find(|g| g.0 == k) {
+            Some(g) => g.1.push(o.pid),
+            None => groups.push((k, vec![o.pid])),
+        }
+    }
+    groups
+}
+
 /// `address:port`, with an IPv6 address in brackets: `0.0.0.0:5432`, `[::1]:5432`.
 pub fn endpoint(address: IpAddr, port: u16) -> String {
     match address {

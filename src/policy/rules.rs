@@ -7,7 +7,7 @@
 //! owners cannot be seen. Pure: no I/O, no clock.
 
 use super::{AddressMatch, Mode, Policy, PolicyContext, Rule, RuleKind};
-use crate::model::{Classified, Finding, FindingKind, Severity, Verdict};
+use crate::model::{Classified, Finding, FindingKind, Severity, Verdict, group_owners};
 use crate::model::{Listener, Owner, OwnerStatus};
 use std::net::IpAddr;
 
@@ -168,23 +168,14 @@ pub fn evaluate(rule: &Rule, l: &Listener) -> Evaluation {
 /// `tcp/9090 python3(4242)`: the listener and its owners, grouped by name, for messages.
 pub fn describe(l: &Listener) -> String {
     let owners = match l.owner_status {
-        OwnerStatus::Known if !l.owners.is_empty() => {
-            let mut groups: Vec<(&str, Vec<u32>)> = Vec::new();
-            for o in &l.owners {
-                match groups.iter_mut().find(|g| g.0 == o.name) {
-                    Some(g) => g.1.push(o.pid),
-                    None => groups.push((&o.name, vec![o.pid])),
-                }
-            }
-            groups
-                .iter()
-                .map(|(n, pids)| {
-                    let pids: Vec<String> = pids.iter().map(u32::to_string).collect();
-                    format!("{n}({})", pids.join(","))
-                })
-                .collect::<Vec<_>>()
-                .join(" ")
-        }
+        OwnerStatus::Known if !l.owners.is_empty() => group_owners(l.owners.iter().map(|o| &**o), |o| o.name.as_str())
+            .iter()
+            .map(|(n, pids)| {
+                let pids: Vec<String> = pids.iter().map(u32::to_string).collect();
+                format!("{n}({})", pids.join(","))
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
         OwnerStatus::Known => "(no owner)".to_string(),
         OwnerStatus::Permission | OwnerStatus::Unavailable => "(owner hidden)".to_string(),
         OwnerStatus::NoProcess => "(no process)".to_string(),

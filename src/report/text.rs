@@ -6,7 +6,7 @@
 //! string that comes from a process passes through [`terminal_safe`] here. It must not
 //! read the environment or the terminal: [`Style`] arrives resolved.
 
-use crate::model::{Finding, Listener, Owner, OwnerStatus};
+use crate::model::{Finding, Listener, Owner, OwnerStatus, group_owners};
 use crate::sanitize::terminal_safe;
 
 /// How output is styled, resolved once by the command line from `--color`, `NO_COLOR`
@@ -54,18 +54,9 @@ fn placement(o: &Owner) -> Option<String> {
 /// Owners grouped by name and placement, PIDs in the order given:
 /// `nginx(812,813) nginx.service python3(4242)`. Sanitised for a terminal.
 pub(crate) fn owners_text<'a>(owners: impl IntoIterator<Item = &'a Owner>) -> String {
-    let mut groups: Vec<(String, Option<String>, Vec<u32>)> = Vec::new();
-    for o in owners {
-        let name = terminal_safe(&o.name).into_owned();
-        let place = placement(o);
-        match groups.iter_mut().find(|g| g.0 == name && g.1 == place) {
-            Some(g) => g.2.push(o.pid),
-            None => groups.push((name, place, vec![o.pid])),
-        }
-    }
-    groups
+    group_owners(owners, |o| (terminal_safe(&o.name).into_owned(), placement(o)))
         .iter()
-        .map(|(name, place, pids)| {
+        .map(|((name, place), pids)| {
             let mut shown: Vec<String> = pids.iter().take(MAX_PIDS_SHOWN).map(u32::to_string).collect();
             if pids.len() > MAX_PIDS_SHOWN {
                 shown.push(format!("+{}", pids.len() - MAX_PIDS_SHOWN));
