@@ -10,6 +10,7 @@ use crate::cli::{Action, BaselineConfig, Cli, Config, DiffConfig, DiffFormat, Ex
 use crate::drift::{self, Snapshot};
 use crate::inventory::{self, NetnsScope, ScanOptions, ScanTimings};
 use crate::model::{Classified, OwnerStatus, Protocol, Report, Severity, Verdict, View};
+use crate::policy::trust::Trust;
 use crate::policy::{self, Policy, PolicyContext, baseline};
 use crate::registry::Registry;
 use crate::report::explain::PortFacts;
@@ -103,9 +104,10 @@ fn note_write_failure(written: &io::Result<()>) {
 /// error here: the verdict is still computed and [`finish`] combines the two.
 fn run(config: Config) -> anyhow::Result<Exit> {
     let style = config.style;
+    let trust = &config.trust;
     match config.action {
-        Action::Scan(scan_config) => scan(&scan_config, &style),
-        Action::Explain(explain_config) => explain_port(&explain_config, &style),
+        Action::Scan(scan_config) => scan(&scan_config, &style, trust),
+        Action::Explain(explain_config) => explain_port(&explain_config, &style, trust),
         Action::Diff(diff_config) => diff_scans(&diff_config, &style),
         Action::Baseline(baseline_config) => write_baseline(&baseline_config),
     }
@@ -155,11 +157,11 @@ fn utc_date(now: SystemTime) -> anyhow::Result<NaiveDate> {
 ///
 /// # Errors
 /// The policy cannot be read or is malformed: the message names the file, line and column.
-fn load_policy(path: Option<&Path>) -> anyhow::Result<Option<Policy>> {
+fn load_policy(path: Option<&Path>, trust: &Trust) -> anyhow::Result<Option<Policy>> {
     let Some(path) = path else {
         return Ok(None);
     };
-    let policy = policy::load(path)?;
+    let policy = policy::load(path, trust)?;
     eprintln!(
         "portghost: policy: {} ({}, {} rule{})",
         terminal_safe(&policy.file),
@@ -192,8 +194,8 @@ fn scan_report(
     Ok((report, timings, started.elapsed()))
 }
 
-fn scan(args: &ScanConfig, style: &Style) -> anyhow::Result<Exit> {
-    let policy = load_policy(args.policy.as_deref())?;
+fn scan(args: &ScanConfig, style: &Style, trust: &Trust) -> anyhow::Result<Exit> {
+    let policy = load_policy(args.policy.as_deref(), trust)?;
     let today = today()?;
     let ctx = policy.as_ref().map(|policy| PolicyContext { policy, today });
     let (report, timings, classify_time) = scan_report(args, ctx)?;
@@ -457,11 +459,11 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-fn explain_port(args: &ExplainConfig, style: &Style) -> anyhow::Result<Exit> {
+fn explain_port(args: &ExplainConfig, style: &Style, trust: &Trust) -> anyhow::Result<Exit> {
     let registry = Registry::builtin().context("loading the embedded registry")?;
     let port = args.port;
     let live = if args.live {
-        let policy = load_policy(args.policy.as_deref())?;
+        let policy = load_policy(args.policy.as_deref(), trust)?;
         let today = today()?;
         let ctx = policy.as_ref().map(|policy| PolicyContext { policy, today });
         let opts = ScanOptions {

@@ -7,6 +7,13 @@ use portghost::model::Protocol;
 use portghost::policy::{self, AddressMatch, Mode, PortMatch};
 use std::path::{Path, PathBuf};
 
+/// Root and whoever owns the checkout: the fixtures are theirs.
+fn checkout_owner() -> policy::trust::Trust {
+    use std::os::unix::fs::MetadataExt as _;
+    let owner = std::fs::metadata(env!("CARGO_MANIFEST_DIR")).expect("checkout").uid();
+    policy::trust::Trust { uids: vec![owner] }
+}
+
 fn invalid_fixtures() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/policy/invalid");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -30,7 +37,7 @@ fn every_invalid_fixture_fails_with_its_expected_message() {
         let expected_path = file.with_extension("expected");
         let expected = std::fs::read_to_string(&expected_path)
             .unwrap_or_else(|e| panic!("{} needs {}: {e}", file.display(), expected_path.display()));
-        let err = policy::load(&file).expect_err(&format!("{} must not load", file.display()));
+        let err = policy::load(&file, &checkout_owner()).expect_err(&format!("{} must not load", file.display()));
         assert_eq!(
             err.to_string(),
             format!("{}:{}", file.display(), expected.trim_end()),
@@ -44,7 +51,7 @@ fn every_invalid_fixture_fails_with_its_expected_message() {
 
 #[test]
 fn a_missing_file_is_an_error_naming_it() {
-    let err = policy::load(Path::new("/nonexistent/portghost-policy.toml")).expect_err("missing");
+    let err = policy::load(Path::new("/nonexistent/portghost-policy.toml"), &checkout_owner()).expect_err("missing");
     assert!(
         err.to_string()
             .starts_with("/nonexistent/portghost-policy.toml: cannot read the policy: "),
@@ -55,7 +62,7 @@ fn a_missing_file_is_an_error_naming_it() {
 #[test]
 fn the_worked_example_loads() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/policy/web-host.toml");
-    let p = policy::load(&path).expect("example parses");
+    let p = policy::load(&path, &checkout_owner()).expect("example parses");
     assert_eq!(p.mode, Mode::Allowlist);
     assert_eq!(p.allow.len(), 4);
     assert_eq!(p.deny.len(), 2);

@@ -1,7 +1,7 @@
 //! Resolution of the parsed command line into a [`Config`], done once at start-up.
 //!
-//! Owns the reads of `NO_COLOR`, of the terminal (is stdout one, how wide) and of the
-//! current directory (which policy file discovery finds). It must not scan, read the
+//! Owns the reads of `NO_COLOR` and `SUDO_UID`, of the effective UID, of the terminal (is
+//! stdout one, how wide) and of the current directory (which policy file discovery finds). It must not scan, read the
 //! clock, or open the policy it finds: `app` does that.
 
 use super::args::{
@@ -11,6 +11,7 @@ use super::args::{
 use crate::inventory::{NetnsScope, ScanOptions};
 use crate::model::{Mode, Protocol};
 use crate::policy;
+use crate::policy::trust::Trust;
 use crate::report::Style;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -22,6 +23,8 @@ pub(crate) struct Config {
     pub style: Style,
     /// What to do.
     pub action: Action,
+    /// Who may own the policy file and the directories above it.
+    pub trust: Trust,
 }
 
 /// The command to run, with its resolved options.
@@ -107,7 +110,26 @@ pub(crate) fn resolve(cli: Cli) -> Config {
         Some(Command::Diff(args)) => Action::Diff(diff_config(args)),
         Some(Command::Baseline(args)) => Action::Baseline(baseline_config(args)),
     };
-    Config { style, action }
+    Config {
+        style,
+        action,
+        trust: resolve_trust(),
+    }
+}
+
+/// Root, the effective user, and under `sudo` (effective UID 0) the user in `SUDO_UID`.
+fn resolve_trust() -> Trust {
+    let mut uids = Vec::new();
+    #[cfg(target_os = "linux")]
+    {
+        let euid = rustix::process::geteuid().as_raw();
+        if euid != 0 {
+            uids.push(euid);
+        } else if let Some(sudo) = std::env::var("SUDO_UID").ok().and_then(|v| v.parse::<u32>().ok()) {
+            uids.push(sudo);
+        }
+    }
+    Trust { uids }
 }
 
 /// `auto` colours only when stdout is a terminal and `NO_COLOR` is unset or empty.

@@ -9,6 +9,7 @@
 pub mod baseline;
 pub mod parse;
 pub mod rules;
+pub mod trust;
 
 use crate::diag::FileError;
 use crate::model::Protocol;
@@ -278,13 +279,21 @@ pub struct PolicyContext<'a> {
     pub today: NaiveDate,
 }
 
-/// Reads and parses the policy at `path`; messages name the file as `path` is written.
+/// Checks that the policy at `path` may be trusted ([`trust::check`]), then reads and
+/// parses it; messages name the file as `path` is written.
 ///
 /// # Errors
-/// A [`FileError`] naming the file (and, for a parse error, the line, column and key):
+/// A [`FileError`] naming the file (and, for a parse error, the line, column and key): the
+/// file or a directory above it is owned or writable by someone `trust` does not trust,
 /// the file cannot be read or is not valid UTF-8, or any problem [`parse::parse`] reports.
-pub fn load(path: &Path) -> Result<Policy, FileError> {
+pub fn load(path: &Path, trust: &trust::Trust) -> Result<Policy, FileError> {
     let file = path.display().to_string();
+    trust::check(path, trust).map_err(|message| FileError {
+        file: file.clone(),
+        line: None,
+        column: None,
+        message,
+    })?;
     let text = std::fs::read_to_string(path).map_err(|e| FileError {
         file: file.clone(),
         line: None,
