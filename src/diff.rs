@@ -54,7 +54,8 @@ pub struct SnapshotListener {
     pub dual_stack: bool,
     /// Every owning process, as `--format json` writes them (`pid` and `name` required).
     pub owners: Vec<Owner>,
-    /// `known`, `permission`, `no-process`, `unavailable`, `not-looked`; absent means `known`.
+    /// `known`, `permission`, `no-process`, `kernel`, `unavailable`, `not-looked`; absent
+    /// means `known`.
     #[serde(default)]
     pub owner_status: Option<String>,
     /// The verdict the scan gave, shown next to added listeners.
@@ -234,7 +235,7 @@ impl DiffListener {
     /// holds), or hidden from the scan.
     fn identity(&self) -> Option<Identity> {
         match self.owner_status.as_str() {
-            "known" | "no-process" => Some(Identity::of(&self.owners)),
+            "known" | "no-process" | "kernel" => Some(Identity::of(&self.owners)),
             _ => None,
         }
     }
@@ -422,7 +423,7 @@ fn group(s: &Snapshot) -> BTreeMap<ListenerKey, DiffListener> {
                 d.owners.sort_by_key(|o| o.pid);
                 d.dual_stack |= l.dual_stack;
                 // A socket whose owners are hidden makes the whole key's owners uncertain.
-                if d.owner_status == "known" && status != "known" && status != "no-process" {
+                if d.owner_status == "known" && status != "known" && status != "no-process" && status != "kernel" {
                     d.owner_status = status;
                 }
             }

@@ -14,8 +14,9 @@ use std::io::{self, Write};
 
 fn owners(l: &DiffListener) -> String {
     match l.owner_status.as_str() {
-        "known" | "no-process" if !l.owners.is_empty() => owners_text(&l.owners),
+        "known" | "no-process" | "kernel" if !l.owners.is_empty() => owners_text(&l.owners),
         "no-process" => "- (no process)".to_string(),
+        "kernel" => "- (kernel)".to_string(),
         "not-looked" => "(owners not looked up)".to_string(),
         other => format!("? (hidden: {})", terminal_safe(other)),
     }

@@ -241,7 +241,7 @@ pub struct ListenerJson<'a> {
     pub netns: Option<NetnsJson<'a>>,
     /// Every process holding the socket.
     pub owners: OwnersJson<'a>,
-    /// `known`, `permission`, `no-process`, `unavailable` or `not-looked`.
+    /// `known`, `permission`, `no-process`, `kernel`, `unavailable` or `not-looked`.
     pub owner_status: OwnerStatus,
     /// A sentence explaining `owner_status`.
     pub owner_reason: &'static str,
