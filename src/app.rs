@@ -249,10 +249,10 @@ fn scan(args: &ScanConfig, style: &Style, trust: &Trust) -> anyhow::Result<Exit>
                 eprintln!("portghost: incomplete: {p}");
             }
             eprintln!(
-                "portghost: --require-complete: the scan did not see everything ({} problem{}), so it cannot be trusted; \
-                 run as root, or grant CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH",
+                "portghost: --require-complete: the scan did not see everything ({} problem{}), so it cannot be trusted; {}",
                 problems.len(),
-                if problems.len() == 1 { "" } else { "s" }
+                if problems.len() == 1 { "" } else { "s" },
+                completeness_remedy(&report)
             );
             exit = Exit::Error;
         }
@@ -290,13 +290,32 @@ fn gate_line(c: &Classified) -> String {
     )
 }
 
+/// What would make an incomplete scan complete: scan without `--no-owners` when owners
+/// were not looked up, more privilege when portghost has none, and otherwise not
+/// privilege (it has it): the problems listed say what hid the owners.
+fn completeness_remedy(report: &Report) -> &'static str {
+    let not_looked = report
+        .listeners
+        .iter()
+        .any(|c| c.listener.owner_status == OwnerStatus::NotLooked);
+    if not_looked {
+        "--no-owners was given, so no owner was looked up; scan without --no-owners"
+    } else if !report.privileged {
+        "run as root, or grant CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH"
+    } else {
+        "portghost already runs with privilege, so more will not help: the problems above say what hid the owners"
+    }
+}
+
 /// Why the listeners shown and the scan are not the whole truth, one sentence each:
-/// owners hidden or not looked up, and the scan's own warnings. Empty when complete.
+/// listeners whose owner was not seen (hidden, not looked up, or no visible process
+/// holds them; see [`OwnerStatus::is_seen`]), and the scan's own warnings. Empty when
+/// complete.
 fn incompleteness(report: &Report) -> Vec<String> {
     let mut out: Vec<String> = report
         .listeners
         .iter()
-        .filter(|c| c.listener.owner_status.is_hidden() || c.listener.owner_status == OwnerStatus::NotLooked)
+        .filter(|c| !c.listener.owner_status.is_seen())
         .map(|c| {
             format!(
                 "{} {}: {}",
@@ -471,6 +490,7 @@ fn explain_port(args: &ExplainConfig, style: &Style, trust: &Trust) -> anyhow::R
             udp: args.protocols.contains(&Protocol::Udp),
             owners: true,
             netns: NetnsScope::Own,
+            ports: vec![port],
         };
         let (mut inventory, _) = inventory::scan(&opts).context("enumerating listening sockets")?;
         inventory.listeners.retain(|l| l.port == port);

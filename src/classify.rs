@@ -26,7 +26,9 @@ pub fn classify(inventory: Inventory, registry: &Registry) -> Report {
 /// [`rules::apply`]). The report names the policy and carries its warnings (expired allow
 /// rules, as of `policy.today`); `complete` still only says whether the scan saw everything.
 pub fn classify_with(inventory: Inventory, registry: &Registry, policy: Option<PolicyContext<'_>>) -> Report {
-    let complete = inventory.warnings.is_empty() && !inventory.listeners.iter().any(|l| l.owner_status.is_hidden());
+    // A listener whose owner was not seen (hidden, not looked up, no visible process) makes
+    // the scan incomplete, as does any warning.
+    let complete = inventory.warnings.is_empty() && inventory.listeners.iter().all(|l| l.owner_status.is_seen());
     let sees_all = sees_every_process(&inventory);
     let mut listeners: Vec<Classified> = inventory
         .listeners
@@ -121,7 +123,13 @@ pub fn classify_listener(listener: Listener, registry: &Registry, sees_all: bool
             unexpected = true;
         }
     }
-    if sees_all && listener.owner_status == OwnerStatus::NoProcess {
+    // A kernel-held socket looks exactly like one held by a process hiding from /proc.
+    let no_owner = match listener.owner_status {
+        OwnerStatus::Kernel => true,
+        OwnerStatus::NoProcess => sees_all,
+        _ => false,
+    };
+    if no_owner {
         findings.push(Finding {
             kind: FindingKind::NoOwner,
             severity: Severity::High,

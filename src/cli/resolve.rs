@@ -157,6 +157,7 @@ fn scan_options(select: &SelectArgs, no_owners: bool, netns: NetnsScope) -> Scan
         udp: both || select.udp,
         owners: !no_owners,
         netns,
+        ports: select.port.clone(),
     }
 }
 

@@ -87,7 +87,7 @@ impl DiffListener {
     /// holds), or hidden from the scan.
     fn identity(&self) -> Option<Identity> {
         match self.owner_status {
-            OwnerStatus::Known | OwnerStatus::NoProcess => Some(Identity::of(&self.owners)),
+            OwnerStatus::Known | OwnerStatus::NoProcess | OwnerStatus::Kernel => Some(Identity::of(&self.owners)),
             _ => None,
         }
     }
@@ -204,7 +204,10 @@ fn group(s: &Snapshot) -> BTreeMap<ListenerKey, DiffListener> {
                 d.dual_stack |= l.dual_stack;
                 // A socket whose owners are hidden makes the whole key's owners uncertain.
                 if d.owner_status == OwnerStatus::Known
-                    && !matches!(status, OwnerStatus::Known | OwnerStatus::NoProcess)
+                    && !matches!(
+                        status,
+                        OwnerStatus::Known | OwnerStatus::NoProcess | OwnerStatus::Kernel
+                    )
                 {
                     d.owner_status = status;
                 }

@@ -45,6 +45,9 @@ pub struct ScanOptions {
     pub owners: bool,
     /// Which network namespaces to enumerate.
     pub netns: NetnsScope,
+    /// Only listeners on these ports; empty for every port. Warnings that count
+    /// listeners count only these.
+    pub ports: Vec<u16>,
 }
 
 impl Default for ScanOptions {
@@ -54,6 +57,7 @@ impl Default for ScanOptions {
             udp: true,
             owners: true,
             netns: NetnsScope::Own,
+            ports: Vec::new(),
         }
     }
 }
@@ -95,6 +99,24 @@ pub fn parallelism() -> usize {
     #[cfg(not(target_os = "linux"))]
     let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     cpus.clamp(1, MAX_THREADS)
+}
+
+/// `cmdline` cut to [`CMDLINE_MAX`](crate::model::CMDLINE_MAX) bytes on a character
+/// boundary, with [`CMDLINE_CUT_MARKER`](crate::model::CMDLINE_CUT_MARKER) appended when
+/// anything was cut, or when `longer` says the text given is itself only the start of a
+/// longer command line.
+pub(crate) fn cut_cmdline(mut cmdline: String, longer: bool) -> String {
+    use crate::model::{CMDLINE_CUT_MARKER, CMDLINE_MAX};
+    if cmdline.len() <= CMDLINE_MAX && !longer {
+        return cmdline;
+    }
+    let mut end = CMDLINE_MAX.min(cmdline.len());
+    while !cmdline.is_char_boundary(end) {
+        end -= 1;
+    }
+    cmdline.truncate(end);
+    cmdline.push_str(CMDLINE_CUT_MARKER);
+    cmdline
 }
 
 /// Enumerates the listeners of the network namespaces [`ScanOptions::netns`] selects

@@ -26,7 +26,10 @@ pub(super) fn scan(opts: &ScanOptions) -> Result<(Inventory, ScanTimings), Error
 
     // netstat2 finds the PIDs in the same call, so its time is all "dump".
     let started = Instant::now();
-    let sockets = list_sockets(opts)?;
+    let mut sockets = list_sockets(opts)?;
+    if !opts.ports.is_empty() {
+        sockets.retain(|s| opts.ports.contains(&s.local_port()));
+    }
     timings.dump = started.elapsed();
 
     let started = Instant::now();
@@ -183,7 +186,11 @@ impl Processes {
                 .exe()
                 .filter(|e| !e.as_os_str().is_empty())
                 .map(|e| e.to_string_lossy().into_owned()),
-            cmdline: if cmd.is_empty() { None } else { Some(cmd.join(" ")) },
+            cmdline: if cmd.is_empty() {
+                None
+            } else {
+                Some(super::cut_cmdline(cmd.join(" "), false))
+            },
             uid: uid.and_then(uid_number),
             user: uid
                 .and_then(|u| self.users.as_ref()?.get_user_by_id(u))

@@ -75,6 +75,13 @@ impl Family {
     }
 }
 
+/// Most bytes of an owner's command line kept in [`Owner::cmdline`] (4 KiB), before the
+/// [`CMDLINE_CUT_MARKER`].
+pub const CMDLINE_MAX: usize = 4096;
+
+/// What ends an [`Owner::cmdline`] that was cut to [`CMDLINE_MAX`] bytes: `…`.
+pub const CMDLINE_CUT_MARKER: &str = "…";
+
 /// One process that holds a listening socket open.
 ///
 /// Every string here comes from the process itself (its name, its `argv`, its executable
@@ -87,7 +94,10 @@ pub struct Owner {
     pub name: String,
     /// Absolute path of the executable, when readable.
     pub exe: Option<String>,
-    /// Command line, arguments joined by single spaces, when readable.
+    /// Command line, arguments joined by single spaces, when readable. At most
+    /// [`CMDLINE_MAX`] bytes of it are kept: a longer one is cut on a character boundary
+    /// and ends with [`CMDLINE_CUT_MARKER`] (`…`), as `ps` cuts a long command line, so
+    /// that a process cannot make every report that names it huge.
     pub cmdline: Option<String>,
     /// User ID of the process, when known: the effective UID on Linux (as `ps` shows it,
     /// from `/proc/PID/status`), the real UID from `sysinfo` elsewhere.
@@ -208,9 +218,18 @@ pub enum OwnerStatus {
     /// No owner was found, and some processes could not be inspected for lack of
     /// privilege: an owner may exist but is hidden from this user.
     Permission,
-    /// Every process in this PID namespace was inspected and none holds the socket: it
-    /// belongs to the kernel or to a process in another PID namespace.
+    /// No process portghost could see holds the socket, and it cannot tell that none
+    /// does: it runs outside the host's PID namespace (a process in another one may hold
+    /// it), without privilege, or some processes could not be read. The socket's owner was
+    /// not seen, so the scan is not complete ([`OwnerStatus::is_seen`] is false).
     NoProcess,
+    /// Held by the kernel: no process has it open (knfsd on 2049, lockd, a WireGuard or
+    /// VXLAN interface). Only given when portghost ran privileged in the host's initial PID
+    /// namespace and read every process, so that no process can have been missed; the
+    /// scan stays complete. There is no owner, so a rule that names an identity (process,
+    /// user, …) never matches it. Classification still flags it (`no-owner`): a process
+    /// hiding from `/proc` looks the same.
+    Kernel,
     /// The process table could not be read at all (for example `/proc` is not mounted).
     Unavailable,
     /// Owners were not looked up (`--no-owners`).
@@ -223,12 +242,20 @@ impl OwnerStatus {
         matches!(self, OwnerStatus::Permission | OwnerStatus::Unavailable)
     }
 
-    /// The kebab-case name used in JSON, e.g. `"no-process"`.
+    /// True when the scan saw who holds the socket: its owners (`known`), or that the
+    /// kernel does (`kernel`). False for hidden owners, owners not looked up, and a socket
+    /// no visible process holds (`no-process`): `--require-complete` fails on those.
+    pub fn is_seen(self) -> bool {
+        matches!(self, OwnerStatus::Known | OwnerStatus::Kernel)
+    }
+
+    /// The kebab-case name used in JSON, e.g. `"no-process"`, `"kernel"`.
     pub fn as_str(self) -> &'static str {
         match self {
             OwnerStatus::Known => "known",
             OwnerStatus::Permission => "permission",
             OwnerStatus::NoProcess => "no-process",
+            OwnerStatus::Kernel => "kernel",
             OwnerStatus::Unavailable => "unavailable",
             OwnerStatus::NotLooked => "not-looked",
         }
@@ -240,8 +267,10 @@ impl OwnerStatus {
             OwnerStatus::Known => "owning processes found",
             OwnerStatus::Permission => "owner hidden: permission denied inspecting some processes",
             OwnerStatus::NoProcess => {
-                "no process in this PID namespace holds the socket (a kernel socket, or a process in another PID namespace)"
+                "no process visible from this PID namespace holds the socket (a process in another PID namespace, \
+                 or one portghost could not read, may hold it)"
             }
+            OwnerStatus::Kernel => "held by the kernel: no process has it open",
             OwnerStatus::Unavailable => "the process table could not be read, so no owner could be looked up",
             OwnerStatus::NotLooked => "owners were not looked up (--no-owners)",
         }

@@ -90,6 +90,7 @@ fn hold_reasons(c: &Classified) -> Vec<String> {
             }
             OwnerStatus::Unavailable => "owners hidden (no process table): the rule cannot name the program",
             OwnerStatus::NoProcess => "no process holds the socket: the rule cannot name a program",
+            OwnerStatus::Kernel => "held by the kernel: the rule cannot name a program",
             OwnerStatus::NotLooked | OwnerStatus::Known => "no owner found: the rule cannot name a program",
         };
         reasons.push(why.to_string());

@@ -139,7 +139,8 @@ pub fn owners_known(l: &Listener) -> bool {
 }
 
 /// Compares `rule` with `l`, ignoring `expires`. Identity fields must hold for every owner;
-/// when the owners are not known, a named identity field makes the rule unverifiable.
+/// when the owners are not known, a named identity field makes the rule unverifiable. A
+/// socket held by the kernel has no process, so a named identity field never matches it.
 pub fn evaluate(rule: &Rule, l: &Listener) -> Evaluation {
     let mut ev = Evaluation::default();
     if !rule.ports.is_empty() && !rule.ports.iter().any(|p| p.contains(l.port)) {
@@ -156,7 +157,9 @@ pub fn evaluate(rule: &Rule, l: &Listener) -> Evaluation {
         if !names(rule, field) {
             continue;
         }
-        if !known {
+        if l.owner_status == OwnerStatus::Kernel {
+            ev.mismatched.push(field);
+        } else if !known {
             ev.unverifiable.get_or_insert(field);
         } else if !l.owners.iter().all(|o| owner_satisfies(rule, field, o)) {
             ev.mismatched.push(field);
@@ -179,6 +182,7 @@ pub fn describe(l: &Listener) -> String {
         OwnerStatus::Known => "(no owner)".to_string(),
         OwnerStatus::Permission | OwnerStatus::Unavailable => "(owner hidden)".to_string(),
         OwnerStatus::NoProcess => "(no process)".to_string(),
+        OwnerStatus::Kernel => "(kernel)".to_string(),
         OwnerStatus::NotLooked => "(owner not looked up)".to_string(),
     };
     format!("{}/{} {owners}", l.protocol, l.port)
@@ -192,6 +196,7 @@ fn unknown_owners(l: &Listener) -> (&'static str, &'static str) {
         OwnerStatus::Unavailable => ("owners hidden (no process table)", ""),
         OwnerStatus::NotLooked => ("owners not looked up", "; scan without --no-owners"),
         OwnerStatus::NoProcess => ("no process holds the socket", ""),
+        OwnerStatus::Kernel => ("held by the kernel", ""),
         OwnerStatus::Known => ("no owner found", ""),
     }
 }

@@ -21,8 +21,11 @@ use std::io::{self, Write};
 
 fn owners(l: &DiffListener) -> String {
     match l.owner_status {
-        OwnerStatus::Known | OwnerStatus::NoProcess if !l.owners.is_empty() => owners_text(&l.owners),
+        OwnerStatus::Known | OwnerStatus::NoProcess | OwnerStatus::Kernel if !l.owners.is_empty() => {
+            owners_text(&l.owners)
+        }
         OwnerStatus::NoProcess => "- (no process)".to_string(),
+        OwnerStatus::Kernel => "- (kernel)".to_string(),
         OwnerStatus::NotLooked => "(owners not looked up)".to_string(),
         other => format!("? (hidden: {})", other.as_str()),
     }

@@ -47,6 +47,7 @@ fn owner_names(l: &Listener) -> String {
         }
         OwnerStatus::Permission | OwnerStatus::Unavailable => "(owner hidden)".to_string(),
         OwnerStatus::NoProcess => "(no process)".to_string(),
+        OwnerStatus::Kernel => "(kernel)".to_string(),
         OwnerStatus::NotLooked => "(owners not looked up)".to_string(),
     }
 }

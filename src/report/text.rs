@@ -77,6 +77,7 @@ pub fn owners_cell(l: &Listener) -> String {
         OwnerStatus::Known => owners_text(l.owners.iter().map(|o| &**o)),
         OwnerStatus::Permission => "? (hidden: permission)".to_string(),
         OwnerStatus::NoProcess => "- (no process)".to_string(),
+        OwnerStatus::Kernel => "- (kernel)".to_string(),
         OwnerStatus::Unavailable => "? (no process table)".to_string(),
         OwnerStatus::NotLooked => String::new(),
     }

@@ -99,6 +99,7 @@ names! {
         Known = "known",
         Permission = "permission",
         NoProcess = "no-process",
+        Kernel = "kernel",
         Unavailable = "unavailable",
         NotLooked = "not-looked",
     }

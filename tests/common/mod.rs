@@ -176,6 +176,32 @@ impl Lab {
         self.start_python(&[], &python(), script, &[])
     }
 
+    /// Like [`Lab::hold_script`], with `args` after the script (`sys.argv[1:]`).
+    pub fn hold_script_args(&mut self, script: &str, args: &[&str]) -> (u32, String) {
+        self.start_python(&[], &python(), script, args)
+    }
+
+    /// Starts `program args…` in the lab, waits for it to print a line starting with
+    /// `READY` and returns its PID and the rest of that line. It is killed by PID when the
+    /// lab drops.
+    pub fn start(&mut self, program: &std::path::Path, args: &[&str]) -> (u32, String) {
+        let mut child = self
+            .command(program)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn child");
+        let pid = child.id();
+        let stdout = child.stdout.take().expect("stdout");
+        self.children.push(child);
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).expect("read READY");
+        let rest = line.trim().strip_prefix("READY").expect("child failed to start");
+        (pid, rest.trim().to_string())
+    }
+
     /// Runs `python3 -c script args…` in the lab (through `setpriv setpriv_args…` when
     /// those are given), waits for its `READY` line and returns its PID and what followed
     /// `READY` on that line.

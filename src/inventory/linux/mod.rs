@@ -68,7 +68,12 @@ pub(super) fn scan(opts: &ScanOptions) -> Result<(Inventory, ScanTimings), Error
         let placement = view::placement(host_pid_namespace, own.as_ref().map(|o| o.host));
         let dumped = dump_namespaces(opts, status.as_ref(), host_pid_namespace, own, &placement, warnings);
         timings.dump = started.elapsed();
-        dumped.map(|dumped| (dumped, placement))
+        dumped.map(|mut dumped| {
+            if !opts.ports.is_empty() {
+                dumped.sockets.retain(|s| opts.ports.contains(&s.port));
+            }
+            (dumped, placement)
+        })
     };
     let started = Instant::now();
     let (dumped, placement, mut lookup) = if opts.owners {
@@ -99,16 +104,21 @@ pub(super) fn scan(opts: &ScanOptions) -> Result<(Inventory, ScanTimings), Error
         Lookup::Skipped | Lookup::Unavailable(_) => HashMap::new(),
     };
 
+    // Only then can a socket no process holds be the kernel's.
+    let sees_all = privileged && host_pid_namespace == Some(true);
     let listeners: Vec<_> = dumped
         .sockets
         .into_iter()
-        .map(|socket| to_listener(socket, &lookup, &details))
+        .map(|socket| to_listener(socket, &lookup, &details, sees_all))
         .collect();
-    let hidden = listeners
-        .iter()
-        .filter(|l| l.owner_status == OwnerStatus::Permission)
-        .count();
-    warnings.extend(lookup.warnings(hidden));
+    let count = |status| listeners.iter().filter(|l| l.owner_status == status).count();
+    let unseen = Unseen {
+        hidden: count(OwnerStatus::Permission),
+        no_process: count(OwnerStatus::NoProcess),
+        privileged,
+        host_pid_namespace,
+    };
+    warnings.extend(lookup.warnings(&unseen));
     let inventory = Inventory {
         host: procfs::host_name(),
         scanned_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
@@ -345,21 +355,46 @@ enum Lookup {
     Walked(Walk),
 }
 
+/// The listeners of a scan left without a visible owner, and what portghost could see.
+#[derive(Debug, Clone, Copy, Default)]
+struct Unseen {
+    /// Listeners whose owner is hidden for lack of privilege.
+    hidden: usize,
+    /// Listeners no process visible to portghost holds, that it cannot call the kernel's.
+    no_process: usize,
+    /// Whether portghost is privileged.
+    privileged: bool,
+    /// Whether it runs in the host's PID namespace.
+    host_pid_namespace: Option<bool>,
+}
+
 impl Lookup {
-    /// The warnings this lookup adds to the inventory, given how many listeners ended up
-    /// with hidden owners. Processes that could not be inspected matter only when some
-    /// listener has no visible owner.
-    fn warnings(&self, hidden: usize) -> Vec<String> {
+    /// The warnings this lookup adds to the inventory, given the listeners left without a
+    /// visible owner. Processes that could not be inspected matter only when some listener
+    /// has no visible owner; processes that could not be read for another reason always
+    /// do, since a listener may show the wrong owners.
+    fn warnings(&self, unseen: &Unseen) -> Vec<String> {
         match self {
             Lookup::Skipped => Vec::new(),
-            Lookup::Unavailable(error) => vec![format!(
+            Lookup::Unavailable(error) if error.kind() == io::ErrorKind::NotFound => vec![format!(
                 "the process table (/proc) could not be read ({error}), so no socket owner was looked up; \
                  mount procfs on /proc (mount -t proc proc /proc) to see them"
             )],
+            Lookup::Unavailable(error) => vec![format!(
+                "the process table (/proc) could not be read ({error}), so no socket owner was looked up"
+            )],
             Lookup::Walked(walk) => {
                 let mut warnings: Vec<String> = walk.hiding.iter().map(ProcHiding::warning).collect();
-                if walk.uninspectable > 0 && hidden > 0 {
-                    warnings.push(uninspectable_warning(walk.uninspectable, hidden));
+                if walk.uninspectable > 0 && unseen.hidden > 0 {
+                    warnings.push(uninspectable_warning(
+                        walk.uninspectable,
+                        unseen.hidden,
+                        unseen.privileged,
+                    ));
+                }
+                warnings.extend(failed_warning(&walk.failed));
+                if unseen.no_process > 0 {
+                    warnings.push(no_process_warning(unseen));
                 }
                 warnings
             }
@@ -368,11 +403,57 @@ impl Lookup {
 }
 
 /// The warning for `count` (at least 1) processes whose descriptors were hidden, which
-/// left `hidden` listeners without a visible owner.
-fn uninspectable_warning(count: usize, hidden: usize) -> String {
+/// left `hidden` listeners without a visible owner. A privileged portghost is told that
+/// privilege is not what it lacks.
+fn uninspectable_warning(count: usize, hidden: usize, privileged: bool) -> String {
     let noun = if count == 1 { "process" } else { "processes" };
     let listeners = if hidden == 1 { "listener has" } else { "listeners have" };
-    format!("{count} {noun} could not be inspected without more privilege, so {hidden} {listeners} no visible owner")
+    if privileged {
+        format!(
+            "{count} {noun} refused inspection even to portghost's privileges (a security module, or a process \
+             with capabilities portghost lacks), so {hidden} {listeners} no visible owner"
+        )
+    } else {
+        format!(
+            "{count} {noun} could not be inspected without more privilege, so {hidden} {listeners} no visible owner"
+        )
+    }
+}
+
+/// The warning for processes whose descriptors or details could not be read for a reason
+/// other than "gone" or "permission", naming the errors; `None` when there are none.
+fn failed_warning(failed: &[(u32, rustix::io::Errno)]) -> Option<String> {
+    let &(first, _) = failed.first()?;
+    let mut pids: Vec<u32> = failed.iter().map(|&(pid, _)| pid).collect();
+    pids.dedup();
+    let mut errors: Vec<String> = Vec::new();
+    for &(_, errno) in failed {
+        let text = io::Error::from(errno).to_string();
+        if !errors.contains(&text) {
+            errors.push(text);
+        }
+    }
+    let count = pids.len();
+    let noun = if count == 1 { "process" } else { "processes" };
+    Some(format!(
+        "reading /proc failed for {count} {noun} (first PID {first}): {}; the sockets they hold may be missing \
+         owners, so this scan is incomplete",
+        errors.join(", ")
+    ))
+}
+
+/// The warning for listeners that no visible process holds while portghost cannot tell
+/// that none holds them: outside the host's PID namespace, or unprivileged.
+fn no_process_warning(unseen: &Unseen) -> String {
+    let n = unseen.no_process;
+    let why = if unseen.host_pid_namespace != Some(true) {
+        "portghost runs outside the host's PID namespace, so processes outside its own are not seen"
+    } else if !unseen.privileged {
+        "without privilege portghost cannot tell a kernel socket from a process it may not see"
+    } else {
+        "some processes could not be read"
+    };
+    format!("{n} listener(s) have no owner visible from this PID namespace: {why}")
 }
 
 // ---------------------------------------------------------------------------------------
@@ -380,7 +461,7 @@ fn uninspectable_warning(count: usize, hidden: usize) -> String {
 // ---------------------------------------------------------------------------------------
 
 /// One [`Listener`] with its owners and the status that explains them.
-fn to_listener(socket: RawSocket, lookup: &Lookup, details: &HashMap<u32, Arc<Owner>>) -> Listener {
+fn to_listener(socket: RawSocket, lookup: &Lookup, details: &HashMap<u32, Arc<Owner>>, sees_all: bool) -> Listener {
     let owners: Vec<Arc<Owner>> = match lookup {
         Lookup::Walked(walk) => walk
             .owners_of(socket.inode)
@@ -388,7 +469,7 @@ fn to_listener(socket: RawSocket, lookup: &Lookup, details: &HashMap<u32, Arc<Ow
             .collect(),
         Lookup::Skipped | Lookup::Unavailable(_) => Vec::new(),
     };
-    let owner_status = owner_status(!owners.is_empty(), lookup);
+    let owner_status = owner_status(!owners.is_empty(), lookup, sees_all);
     Listener {
         protocol: socket.protocol,
         local_address: socket.address,
@@ -402,13 +483,16 @@ fn to_listener(socket: RawSocket, lookup: &Lookup, details: &HashMap<u32, Arc<Ow
     }
 }
 
-/// Why a listener has the owners it has.
-fn owner_status(has_owners: bool, lookup: &Lookup) -> OwnerStatus {
+/// Why a listener has the owners it has. `sees_all`: portghost is privileged and in the
+/// host's PID namespace, so a walk that read every process saw every process on the
+/// host, and a socket none of them holds is the kernel's.
+fn owner_status(has_owners: bool, lookup: &Lookup, sees_all: bool) -> OwnerStatus {
     match lookup {
         _ if has_owners => OwnerStatus::Known,
         Lookup::Skipped => OwnerStatus::NotLooked,
         Lookup::Unavailable(_) => OwnerStatus::Unavailable,
         Lookup::Walked(walk) if walk.uninspectable > 0 || walk.hiding.is_some() => OwnerStatus::Permission,
+        Lookup::Walked(walk) if sees_all && walk.failed.is_empty() => OwnerStatus::Kernel,
         Lookup::Walked(_) => OwnerStatus::NoProcess,
     }
 }
@@ -424,26 +508,65 @@ mod tests {
             walk.uninspectable = uninspectable;
             Lookup::Walked(walk)
         };
-        assert_eq!(owner_status(true, &walked(3)), OwnerStatus::Known);
-        assert_eq!(owner_status(false, &walked(3)), OwnerStatus::Permission);
-        assert_eq!(owner_status(false, &walked(0)), OwnerStatus::NoProcess);
-        assert_eq!(owner_status(false, &Lookup::Skipped), OwnerStatus::NotLooked);
+        assert_eq!(owner_status(true, &walked(3), true), OwnerStatus::Known);
+        assert_eq!(owner_status(false, &walked(3), true), OwnerStatus::Permission);
+        assert_eq!(owner_status(false, &walked(0), false), OwnerStatus::NoProcess);
+        assert_eq!(owner_status(false, &walked(0), true), OwnerStatus::Kernel);
+        let mut failed = Walk::default();
+        failed.failed.push((7, rustix::io::Errno::MFILE));
+        assert_eq!(
+            owner_status(false, &Lookup::Walked(failed), true),
+            OwnerStatus::NoProcess,
+            "a walk that failed to read a process cannot call a socket the kernel's"
+        );
+        assert_eq!(owner_status(false, &Lookup::Skipped, true), OwnerStatus::NotLooked);
         let unavailable = Lookup::Unavailable(io::Error::from(io::ErrorKind::NotFound));
-        assert_eq!(owner_status(false, &unavailable), OwnerStatus::Unavailable);
-        assert_eq!(unavailable.warnings(0).len(), 1);
+        assert_eq!(owner_status(false, &unavailable, true), OwnerStatus::Unavailable);
+        let none = Unseen::default();
+        assert_eq!(unavailable.warnings(&none).len(), 1);
         assert!(
-            walked(3).warnings(0).is_empty(),
+            walked(3).warnings(&none).is_empty(),
             "no warning when every listener has an owner"
         );
-        assert_eq!(walked(3).warnings(2).len(), 1);
+        let hidden = Unseen { hidden: 2, ..none };
+        assert_eq!(walked(3).warnings(&hidden).len(), 1);
+        let no_process = Unseen {
+            no_process: 2,
+            host_pid_namespace: Some(false),
+            privileged: true,
+            ..none
+        };
+        let w = walked(0).warnings(&no_process);
+        assert_eq!(w.len(), 1);
+        assert!(
+            w[0].starts_with("2 listener(s) have no owner visible from this PID namespace"),
+            "{w:?}"
+        );
+    }
+
+    #[test]
+    fn failures_are_named() {
+        use rustix::io::Errno;
+        assert_eq!(failed_warning(&[]), None);
+        let w = failed_warning(&[(7, Errno::MFILE), (7, Errno::MFILE), (9, Errno::NOMEM)]).unwrap_or_default();
+        assert!(
+            w.starts_with("reading /proc failed for 2 processes (first PID 7): Too many open files"),
+            "{w}"
+        );
+        assert!(w.contains("Cannot allocate memory"), "{w}");
     }
 
     #[test]
     fn warning_counts_processes() {
         assert_eq!(
-            uninspectable_warning(3, 2),
+            uninspectable_warning(3, 2, false),
             "3 processes could not be inspected without more privilege, so 2 listeners have no visible owner"
         );
-        assert!(uninspectable_warning(1, 1).starts_with("1 process could not"));
+        assert!(uninspectable_warning(1, 1, false).starts_with("1 process could not"));
+        let root = uninspectable_warning(1, 1, true);
+        assert!(
+            !root.contains("without more privilege"),
+            "root is not told to get more privilege: {root}"
+        );
     }
 }

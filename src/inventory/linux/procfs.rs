@@ -14,8 +14,10 @@
 //! before its name could be read is no owner at all.
 
 use crate::inventory::cgroup::{self, Attribution};
+use crate::inventory::cut_cmdline;
 use crate::model::Owner;
 use rustix::fs::{Mode, OFlags};
+use rustix::io::Errno;
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::fmt::Write as _;
@@ -108,34 +110,44 @@ fn parse_comm(comm: &[u8]) -> String {
     String::from_utf8_lossy(name).into_owned()
 }
 
-/// The NUL-separated arguments of `/proc/PID/cmdline` joined by single spaces; `None`
-/// when there are none (a kernel thread, or a zombie).
+/// The NUL-separated arguments of `/proc/PID/cmdline` joined by single spaces, cut to
+/// [`CMDLINE_MAX`](crate::model::CMDLINE_MAX) bytes (see [`cut_cmdline`]); `None` when
+/// there are none (a kernel thread, or a zombie). `raw` may itself be cut short: only its
+/// first [`CMDLINE_READ`] bytes are read.
 fn join_cmdline(raw: &[u8]) -> Option<String> {
     let raw = raw.strip_suffix(b"\0").unwrap_or(raw);
     if raw.is_empty() {
         return None;
     }
+    let longer = raw.len() > crate::model::CMDLINE_MAX;
     let joined: Vec<u8> = raw.iter().map(|&b| if b == 0 { b' ' } else { b }).collect();
-    Some(String::from_utf8_lossy(&joined).into_owned())
+    let text = String::from_utf8_lossy(&joined).into_owned();
+    Some(cut_cmdline(text, longer))
 }
 
+/// How much of `/proc/PID/cmdline` is read: the kept length and a few bytes more, so that
+/// a character cut by the read is not what decides where the text ends.
+const CMDLINE_READ: usize = crate::model::CMDLINE_MAX + 8;
+
 /// The executable of `pid` from `/proc/PID/exe`, and whether the kernel marks it deleted
-/// (a trailing ` (deleted)`, which is removed). `None` when unreadable (permission, a
-/// kernel thread, or the process exited).
-fn read_exe(pid: u32) -> Option<(String, bool)> {
-    let link = std::fs::read_link(format!("/proc/{pid}/exe")).ok()?;
+/// (a trailing ` (deleted)`, which is removed).
+///
+/// # Errors
+/// The errno when unreadable (`EACCES`, `ENOENT` for a kernel thread or a process that
+/// exited, …).
+fn read_exe(pid: u32) -> Result<(String, bool), Errno> {
+    let link = std::fs::read_link(format!("/proc/{pid}/exe"))
+        .map_err(|e| e.raw_os_error().map_or(Errno::IO, Errno::from_raw_os_error))?;
     let text = link.to_string_lossy();
-    match text.strip_suffix(" (deleted)") {
-        Some(path) => Some((path.to_owned(), true)),
-        None => Some((text.into_owned(), false)),
-    }
+    Ok(match text.strip_suffix(" (deleted)") {
+        Some(path) => (path.to_owned(), true),
+        None => (text.into_owned(), false),
+    })
 }
 
 /// The unit and container `/proc/PID/cgroup` names; `None` when it cannot be read.
 pub(super) fn read_cgroup(pid: u32, scratch: &mut OwnerScratch) -> Option<Attribution> {
-    if !read_proc_file(pid, "cgroup", scratch) {
-        return None;
-    }
+    read_proc_file(pid, "cgroup", scratch, usize::MAX).ok()?;
     Some(cgroup::attribute(&String::from_utf8_lossy(&scratch.buf)))
 }
 
@@ -157,20 +169,44 @@ pub(super) struct OwnerScratch {
 
 /// One owner: the name and effective UID from `/proc/PID/status` (the name from
 /// `/proc/PID/comm` when `status` had to escape it), the command line from
-/// `/proc/PID/cmdline`, the executable from `/proc/PID/exe`, and the unit and container
-/// from `/proc/PID/cgroup`. The user name is filled in afterwards, once per UID, by
-/// [`name_owners`]. `None` when the process is gone.
-pub(super) fn describe_owner(pid: u32, scratch: &mut OwnerScratch) -> Option<Owner> {
-    let status = if read_proc_file(pid, "status", scratch) {
-        Status::parse(&scratch.buf)
-    } else {
-        Status::default()
+/// `/proc/PID/cmdline` (cut to [`CMDLINE_MAX`](crate::model::CMDLINE_MAX) bytes), the
+/// executable from `/proc/PID/exe`, and the unit and container from `/proc/PID/cgroup`.
+/// The user name is filled in afterwards, once per UID, by [`name_owners`].
+///
+/// `Ok(None)` when the process is gone. A file that cannot be read for lack of privilege
+/// is a missing detail; one that cannot be read for any other reason (`EMFILE`,
+/// `ENOMEM`, …) is pushed onto `failed` with its error, and the owner still returned
+/// when its name could be read.
+///
+/// # Errors
+/// The error that kept its name from being read, when it was neither "gone" nor
+/// "permission".
+pub(super) fn describe_owner(
+    pid: u32,
+    scratch: &mut OwnerScratch,
+    failed: &mut Vec<(u32, Errno)>,
+) -> Result<Option<Owner>, Errno> {
+    let mut note = |result: Result<(), Errno>| match result {
+        Ok(()) => true,
+        Err(errno) if is_failure(errno) => {
+            failed.push((pid, errno));
+            false
+        }
+        Err(_) => false,
+    };
+    let status = match read_proc_file(pid, "status", scratch, usize::MAX) {
+        Ok(()) => Status::parse(&scratch.buf),
+        Err(errno) if is_failure(errno) => return Err(errno),
+        Err(_) => Status::default(),
     };
     // `status` escapes a newline or backslash in the name; only `comm` has it exactly.
     let name = match status.name {
         Some(name) if !name.contains('\\') => name,
-        _ if read_proc_file(pid, "comm", scratch) => parse_comm(&scratch.buf),
-        _ => return None,
+        _ => match read_proc_file(pid, "comm", scratch, usize::MAX) {
+            Ok(()) => parse_comm(&scratch.buf),
+            Err(errno) if is_failure(errno) => return Err(errno),
+            Err(_) => return Ok(None),
+        },
     };
     let mut owner = Owner {
         pid,
@@ -183,18 +219,65 @@ pub(super) fn describe_owner(pid: u32, scratch: &mut OwnerScratch) -> Option<Own
         exe_deleted: false,
         container: None,
     };
-    if read_proc_file(pid, "cmdline", scratch) {
+    if note(read_proc_file(pid, "cmdline", scratch, CMDLINE_READ)) {
         owner.cmdline = join_cmdline(&scratch.buf);
     }
-    if let Some((exe, deleted)) = read_exe(pid) {
-        owner.exe = Some(exe);
-        owner.exe_deleted = deleted;
+    match read_exe(pid) {
+        Ok((exe, deleted)) => {
+            owner.exe = Some(exe);
+            owner.exe_deleted = deleted;
+        }
+        Err(errno) => {
+            note(Err(errno));
+        }
     }
-    if let Some(attribution) = read_cgroup(pid, scratch) {
-        owner.unit = attribution.unit;
-        owner.container = attribution.container;
+    match read_proc_file(pid, "cgroup", scratch, usize::MAX) {
+        Ok(()) => {
+            let attribution = cgroup::attribute(&String::from_utf8_lossy(&scratch.buf));
+            owner.unit = attribution.unit;
+            owner.container = attribution.container;
+        }
+        Err(errno) => {
+            note(Err(errno));
+        }
     }
-    Some(owner)
+    Ok(Some(owner))
+}
+
+/// True for an error that says neither "the process is gone" (`ENOENT`, `ESRCH`) nor "not
+/// allowed" (`EACCES`, `EPERM`), nor "nothing there" (`EINVAL`, `/proc/PID/exe` of a kernel
+/// thread): a failure of the scan itself, such as `EMFILE`, `ENFILE` or `ENOMEM`.
+pub(super) fn is_failure(errno: Errno) -> bool {
+    ![Errno::NOENT, Errno::SRCH, Errno::ACCESS, Errno::PERM, Errno::INVAL].contains(&errno)
+}
+
+/// The state letter of `pid` from `/proc/PID/stat` (`R`, `S`, `Z` for a zombie, `X` for a
+/// dying process, …).
+///
+/// # Errors
+/// The errno of reading the file (`ENOENT` or `ESRCH` when the process is gone), or
+/// `EINVAL` when it does not parse.
+pub(super) fn process_state(pid: u32) -> Result<u8, Errno> {
+    let mut scratch = OwnerScratch::default();
+    read_proc_file(pid, "stat", &mut scratch, usize::MAX)?;
+    parse_state(&scratch.buf).ok_or(Errno::INVAL)
+}
+
+/// The state letter in the text of `/proc/PID/stat`: the field after the name, which ends
+/// at the last `)` (a name may hold `)` and spaces itself).
+fn parse_state(stat: &[u8]) -> Option<u8> {
+    let close = stat.iter().rposition(|&b| b == b')')?;
+    stat.get(close + 2).copied().filter(u8::is_ascii_alphabetic)
+}
+
+/// Whether `/proc/PID` still exists: false once the process is reaped.
+pub(super) fn process_exists(pid: u32) -> bool {
+    let mut path = PathBuf::new();
+    set_proc_path(&mut path, pid, "");
+    !matches!(
+        rustix::fs::statat(rustix::fs::CWD, path.as_path(), rustix::fs::AtFlags::empty()),
+        Err(Errno::NOENT | Errno::SRCH)
+    )
 }
 
 /// Names the owners' users, once per UID, and indexes the owners by PID.
@@ -221,28 +304,30 @@ pub(super) fn host_name() -> String {
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
-/// Reads `/proc/PID/FILE` into `scratch.buf`; false when it cannot be read (the process
-/// exited, or permission).
-fn read_proc_file(pid: u32, file: &str, scratch: &mut OwnerScratch) -> bool {
+/// Reads `/proc/PID/FILE` into `scratch.buf`, stopping once it holds at least `limit`
+/// bytes.
+///
+/// # Errors
+/// The errno of opening or reading it: `ENOENT` or `ESRCH` when the process exited,
+/// `EACCES` or `EPERM` for permission, anything else (`EMFILE`, `ENOMEM`, …) a failure.
+fn read_proc_file(pid: u32, file: &str, scratch: &mut OwnerScratch, limit: usize) -> Result<(), Errno> {
     set_proc_path(&mut scratch.path, pid, file);
     scratch.buf.clear();
     let flags = OFlags::RDONLY | OFlags::CLOEXEC;
-    let Ok(fd) = rustix::fs::openat(rustix::fs::CWD, scratch.path.as_path(), flags, Mode::empty()) else {
-        return false;
-    };
+    let fd = rustix::fs::openat(rustix::fs::CWD, scratch.path.as_path(), flags, Mode::empty())?;
     // Plain reads until end of file: no fstat or seek first, which tell nothing about a
     // /proc file (its size is always 0).
-    loop {
+    while scratch.buf.len() < limit {
         if scratch.buf.capacity() - scratch.buf.len() < 512 {
             scratch.buf.reserve(4096);
         }
         match rustix::io::read(&fd, rustix::buffer::spare_capacity(&mut scratch.buf)) {
-            Ok(0) => return true,
-            Ok(_) => {}
-            Err(rustix::io::Errno::INTR) => {}
-            Err(_) => return false,
+            Ok(0) => return Ok(()),
+            Ok(_) | Err(Errno::INTR) => {}
+            Err(errno) => return Err(errno),
         }
     }
+    Ok(())
 }
 
 /// Sets `path` to `/proc/PID/FILE`, reusing its allocation.
@@ -339,6 +424,33 @@ mod tests {
         assert_eq!(
             join_cmdline(b"nginx: master process /usr/sbin/nginx").as_deref(),
             Some("nginx: master process /usr/sbin/nginx")
+        );
+    }
+
+    #[test]
+    fn state_follows_the_last_parenthesis() {
+        assert_eq!(parse_state(b"29766 (zl) Z 1 29722"), Some(b'Z'));
+        assert_eq!(parse_state(b"7 (a) b) S 1"), Some(b'S'));
+        assert_eq!(parse_state(b"7 (x"), None);
+        assert_eq!(parse_state(b""), None);
+    }
+
+    #[test]
+    fn long_cmdlines_are_cut_on_a_character_boundary() {
+        let long = "é".repeat(3000);
+        let raw = long.as_bytes().get(..CMDLINE_READ).unwrap_or_default();
+        let cut = join_cmdline(raw).unwrap_or_default();
+        assert!(cut.len() <= crate::model::CMDLINE_MAX + crate::model::CMDLINE_CUT_MARKER.len());
+        assert!(cut.ends_with(crate::model::CMDLINE_CUT_MARKER), "{cut:?}");
+        assert!(
+            cut.trim_end_matches(crate::model::CMDLINE_CUT_MARKER)
+                .chars()
+                .all(|c| c == 'é')
+        );
+        assert_eq!(
+            join_cmdline(b"a\0b\0").as_deref(),
+            Some("a b"),
+            "short ones are untouched"
         );
     }
 

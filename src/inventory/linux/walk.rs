@@ -9,22 +9,30 @@
 //! walk thread has an owner described (by [`procfs::describe_owner`]) as soon as it finds
 //! it, while its `/proc` entries are hot.
 //!
-//! It must not: walk `/proc` more than once per scan, read any `/proc/PID` file but `fd`
-//! itself (owner details are [`procfs`]'s), dump sockets or enter namespaces, judge or
-//! filter what it finds beyond "is a wanted socket", or fail because of one process (a
-//! process that exits or hides its descriptors mid-walk is skipped or counted, never an
-//! error).
+//! A process whose `/proc/PID/fd` is empty while it has other threads (its thread-group
+//! leader exited first) is read through a live thread's `/proc/PID/task/TID/fd`; a refusal
+//! from a zombie or a process that is gone is not a lack of privilege. Only `ENOENT` and
+//! `ESRCH` mean a process is gone: any other error (`EMFILE`, `ENOMEM`, …) is recorded in
+//! [`Walk::failed`], never taken for a vanished process.
+//!
+//! It must not: walk `/proc` more than once per scan, read any `/proc/PID` file but `fd`,
+//! `task` and `task/TID/fd` itself (owner details and the state in `stat` are
+//! [`procfs`]'s), dump sockets or enter namespaces, judge or filter what it finds beyond
+//! "is a wanted socket", or fail because of one process (a process that exits, hides its
+//! descriptors or cannot be read mid-walk is skipped or counted, never an error).
 
 use super::procfs::{self, OwnerScratch, parse_decimal, set_proc_path};
 use super::view::ProcHiding;
 use crate::inventory::parallelism;
 use crate::model::Owner;
-use rustix::fs::{Mode, OFlags, RawDir};
+use rustix::fs::{AtFlags, Mode, OFlags, RawDir};
+use rustix::io::Errno;
 use std::collections::HashSet;
+use std::fmt::Write as _;
 use std::io;
 use std::mem::MaybeUninit;
 use std::os::unix::ffi::OsStrExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
@@ -39,6 +47,9 @@ pub(super) struct Walk {
     pub details: Vec<Owner>,
     /// Processes whose descriptors could not be read for lack of privilege.
     pub uninspectable: usize,
+    /// Processes whose descriptors could not be read for another reason (`EMFILE`,
+    /// `ENOMEM`, …), with the error, in PID order: what they hold is unknown.
+    pub failed: Vec<(u32, Errno)>,
     /// Time the walk threads spent reading owner details, added over the threads.
     pub details_time: Duration,
     /// How the `/proc` mount hides other users' processes from this one (`hidepid`): the
@@ -202,6 +213,8 @@ struct WalkPart {
     details: Vec<Owner>,
     /// Processes this thread could not inspect.
     uninspectable: usize,
+    /// Processes whose descriptors could not be read for another reason, with the error.
+    failed: Vec<(u32, Errno)>,
     /// Time this thread spent reading owner details.
     details_time: Duration,
 }
@@ -223,8 +236,10 @@ fn walk_worker(shared: &WalkShared) -> WalkPart {
     let mut early: Vec<u32> = Vec::new();
     while let Some(&pid) = shared.pids.get(shared.next.fetch_add(1, Ordering::Relaxed)) {
         sockets.clear();
-        if scan_process(pid, &mut path, &mut dirents, &mut sockets) {
-            part.uninspectable += 1;
+        match scan_process(pid, &mut path, &mut dirents, &mut sockets) {
+            Inspected::Read | Inspected::Gone => {}
+            Inspected::Denied => part.uninspectable += 1,
+            Inspected::Failed(errno) => part.failed.push((pid, errno)),
         }
         if sockets.is_empty() {
             continue;
@@ -260,51 +275,166 @@ fn keep_owned(pid: u32, sockets: &[u32], wanted: &HashSet<u32>, part: &mut WalkP
     );
     if part.pairs.len() > before {
         let started = Instant::now();
-        part.details.extend(procfs::describe_owner(pid, scratch));
+        match procfs::describe_owner(pid, scratch, &mut part.failed) {
+            Ok(owner) => part.details.extend(owner),
+            Err(errno) => part.failed.push((pid, errno)),
+        }
         part.details_time += started.elapsed();
     }
 }
 
+/// What reading one process's descriptors came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Inspected {
+    /// Its descriptors were read (there may be none).
+    Read,
+    /// It exited, or is a zombie whose threads have all exited: it holds no descriptor.
+    Gone,
+    /// Its descriptors are hidden from portghost for lack of privilege.
+    Denied,
+    /// Reading them failed for another reason (`EMFILE`, `ENFILE`, `ENOMEM`, …): what the
+    /// process holds is unknown, and it must not be taken for gone.
+    Failed(Errno),
+}
+
 /// Reads every descriptor link of `pid`, pushing the inode of each socket onto `sockets`.
 /// `dirents` is scratch space for the directory listing, reused from process to process.
-/// Returns true when some or all descriptors were hidden for lack of privilege.
-fn scan_process(pid: u32, path: &mut PathBuf, dirents: &mut [MaybeUninit<u8>], sockets: &mut Vec<u32>) -> bool {
+///
+/// A process whose thread-group leader has exited (a zombie leader, `pthread_exit` in
+/// `main`) shows an empty or refused `/proc/PID/fd` while its other threads still hold
+/// the descriptor table: then the table is read through a live thread,
+/// `/proc/PID/task/TID/fd`. A refusal from a process that is exiting or a zombie is not
+/// a lack of privilege: it holds nothing.
+fn scan_process(pid: u32, path: &mut PathBuf, dirents: &mut [MaybeUninit<u8>], sockets: &mut Vec<u32>) -> Inspected {
     set_proc_path(path, pid, "fd");
+    match read_fd_dir(path, dirents, sockets) {
+        // No descriptor at all: a kernel thread, or a leader that exited before its
+        // threads. Only the latter has other threads, which `/proc/PID/task`'s link count
+        // tells with one `stat` (2 + the number of threads).
+        Ok(0) if has_other_threads(pid, path) => scan_tasks(pid, path, dirents, sockets),
+        Ok(_) => Inspected::Read,
+        Err(errno) if is_gone_errno(errno) => Inspected::Gone,
+        Err(errno) if is_denied_errno(errno) => match procfs::process_state(pid) {
+            Err(errno) if is_gone_errno(errno) => Inspected::Gone,
+            // A zombie or dying process: its descriptors are gone with it, unless the
+            // zombie is a thread-group leader whose other threads still run.
+            Ok(b'Z' | b'X' | b'x') => match scan_tasks(pid, path, dirents, sockets) {
+                Inspected::Denied if !procfs::process_exists(pid) => Inspected::Gone,
+                other => other,
+            },
+            // It may have exited between the refusal and now.
+            _ if !procfs::process_exists(pid) => Inspected::Gone,
+            _ => Inspected::Denied,
+        },
+        Err(errno) => Inspected::Failed(errno),
+    }
+}
+
+/// Lists the descriptor directory at `path`, pushing the inode of each socket onto
+/// `sockets`; returns how many descriptors it has.
+///
+/// # Errors
+/// The errno of opening or listing the directory, or of reading a link when it is not
+/// `ENOENT` (a descriptor closed meanwhile).
+fn read_fd_dir(path: &Path, dirents: &mut [MaybeUninit<u8>], sockets: &mut Vec<u32>) -> Result<usize, Errno> {
     // Open the directory once, list it with raw getdents64 into the reused buffer, and read
     // each link relative to it: the kernel then resolves only the descriptor's name, not
     // /proc/PID/fd again for every descriptor. Three syscalls per process besides the links.
     let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-    let dir = match rustix::fs::openat(rustix::fs::CWD, path.as_path(), flags, Mode::empty()) {
-        Ok(dir) => dir,
-        Err(errno) => return is_denied_errno(errno),
-    };
+    let dir = rustix::fs::openat(rustix::fs::CWD, path, flags, Mode::empty())?;
     let mut entries = RawDir::new(&dir, dirents);
     // `socket:[4294967295]` is 19 bytes; anything that fills the buffer is not a socket.
     let mut target = [0_u8; 64];
+    let mut count = 0;
     while let Some(entry) = entries.next() {
-        // An error mid-listing means the process is exiting: keep what was read.
-        let Ok(entry) = entry else { break };
+        let entry = match entry {
+            Ok(entry) => entry,
+            // The process is exiting: keep what was read.
+            Err(errno) if is_gone_errno(errno) => break,
+            Err(errno) => return Err(errno),
+        };
         let name = entry.file_name();
         if name.to_bytes().first() == Some(&b'.') {
             continue;
         }
+        count += 1;
         match rustix::fs::readlinkat_raw(&dir, name, &mut target[..]) {
             Ok(len) if len < target.len() => {
                 sockets.extend(target.get(..len).and_then(socket_inode));
             }
             Ok(_) => {}
+            Err(errno) if is_gone_errno(errno) => {}
             // Every other descriptor of this process will be refused too.
-            Err(errno) if is_denied_errno(errno) => return true,
-            Err(_) => {}
+            Err(errno) => return Err(errno),
         }
     }
-    false
+    Ok(count)
 }
 
-/// True for "not allowed" (EACCES, EPERM); false for a process that is gone (ENOENT,
-/// ESRCH) or anything else.
-fn is_denied_errno(errno: rustix::io::Errno) -> bool {
-    errno == rustix::io::Errno::ACCESS || errno == rustix::io::Errno::PERM
+/// Whether `pid` has threads besides its leader: the link count of `/proc/PID/task` is 2
+/// plus the number of threads. Uses `path` as scratch.
+fn has_other_threads(pid: u32, path: &mut PathBuf) -> bool {
+    set_proc_path(path, pid, "task");
+    rustix::fs::statat(rustix::fs::CWD, path.as_path(), AtFlags::empty()).is_ok_and(|stat| stat.st_nlink > 3)
+}
+
+/// Reads the descriptor table of `pid` through the first of its threads other than the
+/// leader that can be read (`/proc/PID/task/TID/fd`; threads share one table).
+fn scan_tasks(pid: u32, path: &mut PathBuf, dirents: &mut [MaybeUninit<u8>], sockets: &mut Vec<u32>) -> Inspected {
+    set_proc_path(path, pid, "task");
+    let tids: Vec<u32> = match std::fs::read_dir(&*path) {
+        Ok(entries) => entries
+            .filter_map(Result::ok)
+            .filter_map(|e| parse_pid(e.file_name().as_bytes()))
+            .filter(|&tid| tid != pid)
+            .collect(),
+        Err(error) => {
+            return match error.raw_os_error().map(Errno::from_raw_os_error) {
+                Some(errno) if is_gone_errno(errno) => Inspected::Gone,
+                Some(errno) if is_denied_errno(errno) => Inspected::Denied,
+                Some(errno) => Inspected::Failed(errno),
+                None => Inspected::Failed(Errno::IO),
+            };
+        }
+    };
+    // Every other thread exited too: nothing holds the table.
+    let mut outcome = Inspected::Gone;
+    for tid in tids {
+        set_task_fd_path(path, pid, tid);
+        let before = sockets.len();
+        match read_fd_dir(path, dirents, sockets) {
+            Ok(_) => return Inspected::Read,
+            Err(errno) if is_gone_errno(errno) => sockets.truncate(before),
+            Err(errno) if is_denied_errno(errno) => {
+                sockets.truncate(before);
+                outcome = Inspected::Denied;
+            }
+            Err(errno) => {
+                sockets.truncate(before);
+                return Inspected::Failed(errno);
+            }
+        }
+    }
+    outcome
+}
+
+/// Sets `path` to `/proc/PID/task/TID/fd`.
+fn set_task_fd_path(path: &mut PathBuf, pid: u32, tid: u32) {
+    let buf = path.as_mut_os_string();
+    buf.clear();
+    // Writing to an OsString cannot fail.
+    let _ = write!(buf, "/proc/{pid}/task/{tid}/fd");
+}
+
+/// True for "not allowed" (EACCES, EPERM).
+fn is_denied_errno(errno: Errno) -> bool {
+    errno == Errno::ACCESS || errno == Errno::PERM
+}
+
+/// True for "the process (or descriptor) is gone" (ENOENT, ESRCH): the only errors that
+/// mean so. Anything else (`EMFILE`, `ENOMEM`, …) is a failure of the scan.
+fn is_gone_errno(errno: Errno) -> bool {
+    errno == Errno::NOENT || errno == Errno::SRCH
 }
 
 /// Joins the per-thread results into one [`Walk`].
@@ -314,10 +444,12 @@ fn merge_parts(parts: Vec<WalkPart>) -> Walk {
         walk.owners.extend(part.pairs);
         walk.details.extend(part.details);
         walk.uninspectable += part.uninspectable;
+        walk.failed.extend(part.failed);
         walk.details_time += part.details_time;
     }
     walk.owners.sort_unstable();
     walk.owners.dedup();
+    walk.failed.sort_unstable_by_key(|&(pid, _)| pid);
     walk
 }
 
@@ -382,12 +514,14 @@ mod tests {
             pairs: vec![(7, 30), (7, 10), (8, 10)],
             details: vec![owner(10)],
             uninspectable: 1,
+            failed: vec![(9, Errno::MFILE)],
             details_time: Duration::from_millis(2),
         };
         let b = WalkPart {
             pairs: vec![(7, 20), (7, 10)],
             details: vec![owner(20)],
             uninspectable: 2,
+            failed: Vec::new(),
             details_time: Duration::from_millis(3),
         };
         let walk = merge_parts(vec![a, b]);
