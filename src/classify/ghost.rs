@@ -184,7 +184,7 @@ pub(super) fn ghost_finding(
         // R7
         let severity = base_severity.lower();
         let stays = malware || g.status == GhostStatus::WithdrawnStandard;
-        let mut clause = vec![format!("{}, weak evidence", k.basis())];
+        let mut clause = vec![k.basis()];
         if reported {
             clause.push(secondary);
         }
@@ -210,10 +210,7 @@ pub(super) fn ghost_finding(
         let mut clause = Vec::new();
         match facts.unseen {
             Some(why) => clause.push(why.to_string()),
-            None if uses.is_empty() => {
-                clause.push(format!("{}: no legitimate use of this port is known", facts.whos()))
-            }
-            None => clause.push(format!("{} matches no known use", facts.whos())),
+            None => clause.push(format!("{} matches no known unofficial use", facts.whos())),
         }
         if reported {
             clause.push(secondary);
