@@ -119,7 +119,11 @@ fn r1_ircd_from_tmp_on_6666_is_unexpected_high() {
     assert_eq!(c.findings[0].kind, FindingKind::GhostPort);
     assert_eq!(c.findings[0].severity, Severity::High, "{:#?}", c.findings);
     assert!(c.findings.iter().any(|f| f.kind == FindingKind::SuspiciousExecutable));
-    assert!(c.findings[0].message.contains("(evidence: ircd(900) runs /tmp/ircd from /tmp/"));
+    assert!(
+        c.findings[0]
+            .message
+            .contains("(evidence: ircd(900) runs /tmp/ircd from /tmp/")
+    );
     assert!(has(&c, EvidenceKind::SuspiciousExecutable, None, "/tmp/ircd"));
     assert!(has(&c, EvidenceKind::ProcessName, Some(Strength::Weak), "IRC servers"));
 }
@@ -184,7 +188,12 @@ fn r2_packaged_statd_on_998_udp_with_rpc_mapping_is_info() {
         Some(Strength::Strong),
         "known use: rpc.statd (NFS status monitor"
     ));
-    assert!(has(&c, EvidenceKind::Rpc, None, "registered with rpcbind as 100024 status v1"));
+    assert!(has(
+        &c,
+        EvidenceKind::Rpc,
+        None,
+        "registered with rpcbind as 100024 status v1"
+    ));
     assert!(has(
         &c,
         EvidenceKind::Registry,
@@ -245,7 +254,12 @@ fn r3_root_owned_geckodriver_on_loopback_4444_is_low_and_not_unexpected() {
 
 #[test]
 fn r3_a_root_owned_selenium_jar_run_by_java_is_medium_evidence() {
-    let l = listener(Protocol::Tcp, "0.0.0.0", 4444, vec![owner(701, "java", "/usr/lib/jvm/bin/java")]);
+    let l = listener(
+        Protocol::Tcp,
+        "0.0.0.0",
+        4444,
+        vec![owner(701, "java", "/usr/lib/jvm/bin/java")],
+    );
     let c = judge(
         l,
         provenance(&[(
@@ -270,11 +284,7 @@ fn r4_rpc_registration_and_a_package_clear_the_port() {
         3237,
         vec![owner(620, "rpc.mountd", "/usr/sbin/rpc.mountd")],
     );
-    let mut p = provenance(&[(
-        620,
-        file("/usr/sbin/rpc.mountd", Some("nfs-kernel-server"), true),
-        None,
-    )]);
+    let mut p = provenance(&[(620, file("/usr/sbin/rpc.mountd", Some("nfs-kernel-server"), true), None)]);
     p.rpc.push(RpcMapping {
         netns: Some(NETNS),
         program: 100_005,
@@ -298,7 +308,12 @@ fn r4_rpc_registration_and_a_package_clear_the_port() {
 
 #[test]
 fn r4_without_a_package_rpc_lowers_one_step_and_never_clears() {
-    let l = listener(Protocol::Tcp, "0.0.0.0", 3517, vec![owner(621, "rpcsvc", "/opt/x/rpcsvc")]);
+    let l = listener(
+        Protocol::Tcp,
+        "0.0.0.0",
+        3517,
+        vec![owner(621, "rpcsvc", "/opt/x/rpcsvc")],
+    );
     let mut p = provenance(&[(621, file("/opt/x/rpcsvc", None, true), None)]);
     p.rpc.push(RpcMapping {
         netns: Some(NETNS),
@@ -310,8 +325,16 @@ fn r4_without_a_package_rpc_lowers_one_step_and_never_clears() {
     });
     let c = judge(l, p);
     assert_eq!(c.verdict, Verdict::Unexpected);
-    assert_eq!(c.findings[0].severity, Severity::Medium, "confirmed high, one step lower");
-    assert!(c.findings[0].message.contains("but from no package"), "{}", c.findings[0].message);
+    assert_eq!(
+        c.findings[0].severity,
+        Severity::Medium,
+        "confirmed high, one step lower"
+    );
+    assert!(
+        c.findings[0].message.contains("but from no package"),
+        "{}",
+        c.findings[0].message
+    );
 }
 
 #[test]
@@ -322,11 +345,7 @@ fn rpc_mappings_of_another_namespace_do_not_count() {
         3237,
         vec![owner(622, "rpc.mountd", "/usr/sbin/rpc.mountd")],
     );
-    let mut p = provenance(&[(
-        622,
-        file("/usr/sbin/rpc.mountd", Some("nfs-kernel-server"), true),
-        None,
-    )]);
+    let mut p = provenance(&[(622, file("/usr/sbin/rpc.mountd", Some("nfs-kernel-server"), true), None)]);
     p.rpc.push(RpcMapping {
         netns: Some(NETNS + 1),
         program: 100_005,
@@ -342,7 +361,14 @@ fn rpc_mappings_of_another_namespace_do_not_count() {
 
 #[test]
 fn r5_inside_the_ephemeral_range_the_kernel_picked_the_port() {
-    let unknown = || listener(Protocol::Tcp, "0.0.0.0", 3237, vec![owner(630, "client", "/usr/bin/client")]);
+    let unknown = || {
+        listener(
+            Protocol::Tcp,
+            "0.0.0.0",
+            3237,
+            vec![owner(630, "client", "/usr/bin/client")],
+        )
+    };
     let files = [(630, file("/usr/bin/client", Some("client"), true), None)];
     let mut p = provenance(&files);
     p.ephemeral.insert(Some(NETNS), (1024, 65000));
@@ -380,7 +406,11 @@ fn r5_a_malware_port_in_the_ephemeral_range_is_lowered_but_not_cleared() {
     p.ephemeral.insert(Some(NETNS), (10000, 60999));
     let c = judge(l, p);
     assert_eq!(c.verdict, Verdict::Unexpected);
-    assert_eq!(c.findings[0].severity, Severity::Medium, "confirmed high, one step lower");
+    assert_eq!(
+        c.findings[0].severity,
+        Severity::Medium,
+        "confirmed high, one step lower"
+    );
     assert!(c.findings[0].message.contains("does not clear a malware port"));
 }
 
@@ -388,7 +418,12 @@ fn r5_a_malware_port_in_the_ephemeral_range_is_lowered_but_not_cleared() {
 
 #[test]
 fn r6_a_malware_port_on_loopback_only_is_low() {
-    let l = listener(Protocol::Tcp, "127.0.0.1", 4444, vec![owner(640, "myapp", "/home/dev/bin/myapp")]);
+    let l = listener(
+        Protocol::Tcp,
+        "127.0.0.1",
+        4444,
+        vec![owner(640, "myapp", "/home/dev/bin/myapp")],
+    );
     let c = judge(l, provenance(&[(640, file("/home/dev/bin/myapp", None, false), None)]));
     assert_eq!(c.verdict, Verdict::Unreviewed);
     assert_eq!(c.findings[0].kind, FindingKind::GhostPort);
@@ -408,7 +443,11 @@ fn r6_needs_the_owner_seen() {
     l.owner_status = OwnerStatus::Permission;
     let c = judge(l, Provenance::default());
     assert_eq!(c.verdict, Verdict::Unexpected, "a hidden owner gets row 8");
-    assert_eq!(c.findings[0].severity, Severity::Medium, "confirmed high, loopback one step lower");
+    assert_eq!(
+        c.findings[0].severity,
+        Severity::Medium,
+        "confirmed high, loopback one step lower"
+    );
     assert!(!details(&c, EvidenceKind::OwnerUnseen).is_empty());
 }
 
@@ -437,7 +476,12 @@ fn r7_a_process_that_only_renamed_itself_ircd_stays_unexpected() {
         "{}",
         c.findings[0].message
     );
-    assert!(has(&c, EvidenceKind::UserWritablePath, Some(Strength::Weak), "/home/mallory/.cache/x"));
+    assert!(has(
+        &c,
+        EvidenceKind::UserWritablePath,
+        Some(Strength::Weak),
+        "/home/mallory/.cache/x"
+    ));
 }
 
 #[test]
@@ -448,10 +492,22 @@ fn r7_a_user_writable_geckodriver_on_a_confirmed_malware_port_stays_unexpected()
         4444,
         vec![owner(651, "geckodriver", "/home/dev/geckodriver")],
     );
-    let c = judge(l, provenance(&[(651, file("/home/dev/geckodriver", None, false), None)]));
+    let c = judge(
+        l,
+        provenance(&[(651, file("/home/dev/geckodriver", None, false), None)]),
+    );
     assert_eq!(c.verdict, Verdict::Unexpected);
-    assert_eq!(c.findings[0].severity, Severity::Medium, "confirmed high, one step lower");
-    assert!(has(&c, EvidenceKind::Registry, Some(Strength::Weak), "known use: geckodriver"));
+    assert_eq!(
+        c.findings[0].severity,
+        Severity::Medium,
+        "confirmed high, one step lower"
+    );
+    assert!(has(
+        &c,
+        EvidenceKind::Registry,
+        Some(Strength::Weak),
+        "known use: geckodriver"
+    ));
 }
 
 #[test]
@@ -483,7 +539,12 @@ fn r8_unknown_programs_on_the_seed_ports_are_unexpected_with_a_reason() {
         (Protocol::Udp, 3416, Severity::Medium),
         (Protocol::Tcp, 3517, Severity::High),
     ] {
-        let l = listener(proto, "0.0.0.0", port, vec![owner(660, "python3", "/usr/bin/python3.11")]);
+        let l = listener(
+            proto,
+            "0.0.0.0",
+            port,
+            vec![owner(660, "python3", "/usr/bin/python3.11")],
+        );
         let c = judge(
             l,
             provenance(&[(660, file("/usr/bin/python3.11", Some("python3.11-minimal"), true), None)]),
@@ -493,7 +554,10 @@ fn r8_unknown_programs_on_the_seed_ports_are_unexpected_with_a_reason() {
         assert_eq!(c.findings[0].severity, severity, "{port}/{proto}");
         let m = &c.findings[0].message;
         assert!(m.contains("nothing should listen here"), "{m}");
-        assert!(m.contains("(evidence: python3(660) matches no known unofficial use"), "{m}");
+        assert!(
+            m.contains("(evidence: python3(660) matches no known unofficial use"),
+            "{m}"
+        );
         assert!(has(&c, EvidenceKind::Exposure, None, "all interfaces"));
         assert!(has(
             &c,
@@ -529,7 +593,12 @@ fn base_severity_reported_is_medium_and_says_so() {
 
 #[test]
 fn base_severity_historic_protocol_is_medium() {
-    let l = listener(Protocol::Tcp, "0.0.0.0", 19, vec![owner(672, "inetd", "/usr/sbin/inetd")]);
+    let l = listener(
+        Protocol::Tcp,
+        "0.0.0.0",
+        19,
+        vec![owner(672, "inetd", "/usr/sbin/inetd")],
+    );
     let c = judge(l, Provenance::default());
     assert_eq!(c.verdict, Verdict::Unexpected);
     assert_eq!(c.findings[0].kind, FindingKind::HistoricProtocol);
@@ -569,5 +638,10 @@ fn every_registry_finding_lists_registry_and_exposure_evidence() {
     let l = listener(Protocol::Udp, "10.0.0.5", 3416, vec![owner(680, "x", "/usr/bin/x")]);
     let c = judge(l, Provenance::default());
     assert_eq!(c.findings[0].evidence[0].kind, EvidenceKind::Registry);
-    assert!(has(&c, EvidenceKind::Exposure, None, "listens on address 10.0.0.5 (private)"));
+    assert!(has(
+        &c,
+        EvidenceKind::Exposure,
+        None,
+        "listens on address 10.0.0.5 (private)"
+    ));
 }

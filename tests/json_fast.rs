@@ -7,8 +7,8 @@
 use chrono::NaiveDate;
 use portghost::Registry;
 use portghost::model::{Classified, Finding, FindingKind, PolicyInfo, Report, Severity, Summary, Verdict};
-use portghost::model::{Evidence, EvidenceKind, Strength};
 use portghost::model::{Container, Exposure, Family, Inventory, Listener, Netns, Owner, OwnerStatus, Protocol, View};
+use portghost::model::{Evidence, EvidenceKind, Strength};
 use portghost::policy::{Mode, PolicyContext, parse};
 use portghost::render::json;
 use portghost::schema::{ListenersJson, ScanJson, SharedJson};

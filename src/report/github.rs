@@ -83,7 +83,12 @@ pub fn render(out: &mut impl Write, report: &Report) -> io::Result<()> {
         let mut message = format!("{}: {}", subject(c, report), terminal_safe(&c.reason()));
         let mut lines: Vec<String> = Vec::new();
         if let Some(first) = c.findings.first() {
-            lines.extend(first.evidence.iter().map(|e| format!("  evidence {}", evidence_line(e))));
+            lines.extend(
+                first
+                    .evidence
+                    .iter()
+                    .map(|e| format!("  evidence {}", evidence_line(e))),
+            );
         }
         lines.extend(c.findings.iter().skip(1).flat_map(finding_with_evidence));
         for line in lines {
