@@ -645,3 +645,57 @@ fn every_registry_finding_lists_registry_and_exposure_evidence() {
         "listens on address 10.0.0.5 (private)"
     ));
 }
+
+#[test]
+fn explain_shows_each_live_listeners_evidence_and_the_table_its_clause() {
+    use portghost::render::explain::{self, PortFacts};
+    use portghost::render::{Style, table};
+
+    let l = listener(
+        Protocol::Udp,
+        "0.0.0.0",
+        998,
+        vec![owner(612, "rpc.statd", "/usr/sbin/rpc.statd")],
+    );
+    let c = judge(
+        l,
+        provenance(&[(612, file("/usr/sbin/rpc.statd", Some("nfs-common"), true), None)]),
+    );
+    let facts = PortFacts {
+        port: 998,
+        protocol: Protocol::Udp,
+        iana: Vec::new(),
+        ghost: None,
+        unofficial: Vec::new(),
+        live: Some(vec![c.clone()]),
+    };
+    let mut out = Vec::new();
+    explain::render(&mut out, &[facts], &Style::plain()).expect("render");
+    let text = String::from_utf8(out).expect("utf-8");
+    assert!(
+        text.lines().any(|l| l
+            .split_whitespace()
+            .eq("evidence package (strong): /usr/sbin/rpc.statd from package nfs-common".split(' '))),
+        "{text}"
+    );
+
+    let report = portghost::model::Report {
+        host: "web-01".into(),
+        scanned_at: "2026-12-01T09:00:00Z".into(),
+        privileged: true,
+        complete: true,
+        warnings: Vec::new(),
+        view: None,
+        namespaces: Vec::new(),
+        summary: portghost::model::Summary::of(std::slice::from_ref(&c)),
+        listeners: vec![c],
+        policy: None,
+    };
+    let mut out = Vec::new();
+    table::render(&mut out, &report, &Style::plain()).expect("render");
+    let text = String::from_utf8(out).expect("utf-8");
+    assert!(
+        text.contains("(evidence: /usr/sbin/rpc.statd from package nfs-common)"),
+        "{text}"
+    );
+}
