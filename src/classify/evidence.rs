@@ -15,6 +15,8 @@ use crate::model::{
 pub(super) struct OwnerFacts<'a> {
     /// The process.
     pub owner: &'a Owner,
+    /// Its executable, where gathered.
+    pub exe: Option<&'a FileProvenance>,
     /// Its executable, then the jar or script its interpreter runs, where gathered.
     pub files: Vec<&'a FileProvenance>,
     /// Why its executable is suspicious; empty when it is not.
@@ -59,13 +61,13 @@ impl<'a> Facts<'a> {
             l.owners
                 .iter()
                 .map(|o| {
-                    let files = provenance
-                        .owners
-                        .get(&o.pid)
+                    let p = provenance.owners.get(&o.pid);
+                    let files = p
                         .map(|p| p.exe.iter().chain(p.script.iter()).collect())
                         .unwrap_or_default();
                     OwnerFacts {
                         owner: o,
+                        exe: p.and_then(|p| p.exe.as_ref()),
                         files,
                         suspicious: suspicious_executable(o),
                     }
@@ -101,10 +103,7 @@ impl<'a> Facts<'a> {
 
     /// The first owner executable (not script) that belongs to a package.
     pub fn packaged_exe(&self) -> Option<&'a FileProvenance> {
-        self.owners
-            .iter()
-            .filter_map(|o| o.files.first().copied())
-            .find(|f| f.package.is_some())
+        self.owners.iter().filter_map(|o| o.exe).find(|f| f.package.is_some())
     }
 
     /// `name(pid)` of every owner, joined with ", ".
