@@ -108,7 +108,7 @@ fn junit_parses_as_xml_with_one_case_per_listener_and_a_failure_per_unexpected_o
     assert!(
         failure
             .text()
-            .is_some_and(|t| t.starts_with("high ghost-port: 3237/tcp")),
+            .is_some_and(|t| t.starts_with("medium ghost-port: 3237/tcp")),
         "{failure:?}"
     );
     let out = ghost

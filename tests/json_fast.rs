@@ -8,6 +8,7 @@ use chrono::NaiveDate;
 use portghost::Registry;
 use portghost::model::{Classified, Finding, FindingKind, PolicyInfo, Report, Severity, Summary, Verdict};
 use portghost::model::{Container, Exposure, Family, Inventory, Listener, Netns, Owner, OwnerStatus, Protocol, View};
+use portghost::model::{Evidence, EvidenceKind, Strength};
 use portghost::policy::{Mode, PolicyContext, parse};
 use portghost::render::json;
 use portghost::schema::{ListenersJson, ScanJson, SharedJson};
@@ -325,6 +326,12 @@ fn enum_names_are_their_serde_names() {
     for v in FINDING_KINDS {
         check(v, v.as_str());
     }
+    for v in EVIDENCE_KINDS {
+        check(v, v.as_str());
+    }
+    for v in STRENGTHS {
+        check(v, v.as_str());
+    }
 }
 
 const OWNER_STATUSES: [OwnerStatus; 5] = [
@@ -336,6 +343,19 @@ const OWNER_STATUSES: [OwnerStatus; 5] = [
 ];
 const VERDICTS: [Verdict; 3] = [Verdict::Unexpected, Verdict::Unreviewed, Verdict::Expected];
 const SEVERITIES: [Severity; 4] = [Severity::High, Severity::Medium, Severity::Low, Severity::Info];
+const STRENGTHS: [Strength; 3] = [Strength::Strong, Strength::Medium, Strength::Weak];
+const EVIDENCE_KINDS: [EvidenceKind; 10] = [
+    EvidenceKind::Registry,
+    EvidenceKind::Package,
+    EvidenceKind::RootOwnedPath,
+    EvidenceKind::UserWritablePath,
+    EvidenceKind::ProcessName,
+    EvidenceKind::Rpc,
+    EvidenceKind::EphemeralRange,
+    EvidenceKind::Exposure,
+    EvidenceKind::SuspiciousExecutable,
+    EvidenceKind::OwnerUnseen,
+];
 const FINDING_KINDS: [FindingKind; 12] = [
     FindingKind::GhostPort,
     FindingKind::HistoricProtocol,
@@ -441,16 +461,27 @@ fn port() -> impl Strategy<Value = u16> {
     ]
 }
 
+fn evidence() -> impl Strategy<Value = Evidence> {
+    (
+        prop::sample::select(EVIDENCE_KINDS.to_vec()),
+        proptest::option::of(prop::sample::select(STRENGTHS.to_vec())),
+        text(),
+    )
+        .prop_map(|(kind, strength, detail)| Evidence { kind, strength, detail })
+}
+
 fn finding() -> impl Strategy<Value = Finding> {
     (
         prop::sample::select(FINDING_KINDS.to_vec()),
         prop::sample::select(SEVERITIES.to_vec()),
         text(),
+        prop::collection::vec(evidence(), 0..3),
     )
-        .prop_map(|(kind, severity, message)| Finding {
+        .prop_map(|(kind, severity, message, evidence)| Finding {
             kind,
             severity,
             message,
+            evidence,
         })
 }
 

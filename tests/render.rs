@@ -137,7 +137,13 @@ fn json_has_the_documented_shape() {
     );
     assert_eq!(g["verdict"], "unexpected");
     assert_eq!(g["findings"][0]["kind"], "ghost-port");
-    assert_eq!(g["findings"][0]["severity"], "high");
+    assert_eq!(g["findings"][0]["severity"], "medium");
+    assert_eq!(g["findings"][0]["evidence"][0]["kind"], "registry");
+    assert!(g["findings"][0]["evidence"][0]["strength"].is_null());
+    assert_eq!(
+        g["findings"][0]["evidence"][0]["detail"],
+        "defunct-vendor entry, reported: only secondary sources report this"
+    );
     let v6 = ls.iter().find(|l| l["port"] == 3517).expect("3517");
     assert_eq!(v6["family"], "ipv6");
     assert_eq!(v6["local_address"], "::1");

@@ -1,7 +1,8 @@
 //! The judgement: what `classify` concludes about each listener.
 //!
-//! Owns [`Verdict`], [`Severity`], [`FindingKind`], [`Finding`], [`Classified`], [`Summary`],
-//! [`Report`], [`PolicyInfo`] and the policy [`Mode`] it names. Plain data with small
+//! Owns [`Verdict`], [`Severity`], [`FindingKind`], [`Finding`] with its [`Evidence`]
+//! ([`EvidenceKind`], [`Strength`]), [`Classified`], [`Summary`], [`Report`], [`PolicyInfo`]
+//! and the policy [`Mode`] it names. Plain data with small
 //! accessors: it must not read the OS, the clock or the environment, and knows nothing of
 //! how it is rendered.
 
@@ -97,6 +98,15 @@ pub enum Severity {
 }
 
 impl Severity {
+    /// One step less severe: high becomes medium, medium low, low info; info stays info.
+    pub fn lower(self) -> Severity {
+        match self {
+            Severity::High => Severity::Medium,
+            Severity::Medium => Severity::Low,
+            Severity::Low | Severity::Info => Severity::Info,
+        }
+    }
+
     /// The lowercase name used in the table and JSON.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -160,6 +170,104 @@ impl FindingKind {
     }
 }
 
+/// What a piece of [`Evidence`] is about. Serialised in kebab-case (`root-owned-path`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EvidenceKind {
+    /// The port's ghost-registry entry: its status, how well it is sourced (confidence),
+    /// what contradicts it, and the known use an owner matched.
+    Registry,
+    /// An owner's executable (or the jar or script an interpreter runs) belongs to an
+    /// installed distribution package.
+    Package,
+    /// An owner's executable (or script) lives in a directory tree owned by root and
+    /// writable by no one else.
+    RootOwnedPath,
+    /// An owner's executable (or script) does not live in such a tree: someone other than
+    /// root could have put it there.
+    UserWritablePath,
+    /// An owner's process name (`comm`) matches a known use; any process can set it.
+    ProcessName,
+    /// The network namespace's `rpcbind` has registered the port to an RPC program.
+    Rpc,
+    /// Where the port lies relative to the network namespace's ephemeral port range.
+    EphemeralRange,
+    /// Which addresses the socket is bound to (loopback only, a wildcard, an address).
+    Exposure,
+    /// An owner runs from a deleted executable, a memfd, or a temporary directory.
+    SuspiciousExecutable,
+    /// Nothing could be learnt about the owners (hidden, not looked up, none found, or
+    /// their files were not examined).
+    OwnerUnseen,
+}
+
+impl EvidenceKind {
+    /// The kebab-case name used in JSON and the explanations.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EvidenceKind::Registry => "registry",
+            EvidenceKind::Package => "package",
+            EvidenceKind::RootOwnedPath => "root-owned-path",
+            EvidenceKind::UserWritablePath => "user-writable-path",
+            EvidenceKind::ProcessName => "process-name",
+            EvidenceKind::Rpc => "rpc",
+            EvidenceKind::EphemeralRange => "ephemeral-range",
+            EvidenceKind::Exposure => "exposure",
+            EvidenceKind::SuspiciousExecutable => "suspicious-executable",
+            EvidenceKind::OwnerUnseen => "owner-unseen",
+        }
+    }
+}
+
+/// How hard a fact about an owner is to forge, the three levels of the README's evidence
+/// table. Ordered strongest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Strength {
+    /// The executable belongs to an installed system package that ships the known use.
+    Strong,
+    /// The executable lives in a root-owned directory tree and its name matches the known
+    /// use.
+    Medium,
+    /// Only the process name, or a path that someone other than root could write.
+    Weak,
+}
+
+impl Strength {
+    /// The lowercase name used in JSON and the explanations.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Strength::Strong => "strong",
+            Strength::Medium => "medium",
+            Strength::Weak => "weak",
+        }
+    }
+}
+
+/// One fact a finding weighed, e.g. "/usr/sbin/rpc.statd from package nfs-common".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evidence {
+    /// What the fact is about.
+    pub kind: EvidenceKind,
+    /// For facts about who owns the socket (and the known use they match), how hard they
+    /// are to forge; `None` for facts about the port, the namespace or the address.
+    pub strength: Option<Strength>,
+    /// The fact as a short phrase. May contain paths and names taken from processes:
+    /// renderers sanitise it.
+    pub detail: String,
+}
+
+impl Evidence {
+    /// A piece of evidence.
+    pub fn new(kind: EvidenceKind, strength: Option<Strength>, detail: impl Into<String>) -> Evidence {
+        Evidence {
+            kind,
+            strength,
+            detail: detail.into(),
+        }
+    }
+}
+
 /// One reason attached to a listener.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
@@ -167,9 +275,25 @@ pub struct Finding {
     pub kind: FindingKind,
     /// How much it matters.
     pub severity: Severity,
-    /// A sentence that explains itself, e.g. "3237/tcp is registered to apparenet-tps
-    /// (appareNet Test Packet Sequencer); appareNet is gone, nothing should listen here".
+    /// A sentence that explains itself and, for registry findings, ends with a short
+    /// evidence clause, e.g. "3237/tcp is registered to apparenet-tps (appareNet Test
+    /// Packet Sequencer); appareNet is gone, nothing should listen here (evidence: …)".
     pub message: String,
+    /// Every fact the finding weighed, in the order it was weighed; empty for findings
+    /// that rest on one fact their message states (policy rules, hidden owners).
+    pub evidence: Vec<Evidence>,
+}
+
+impl Finding {
+    /// A finding with no separate evidence.
+    pub fn new(kind: FindingKind, severity: Severity, message: impl Into<String>) -> Finding {
+        Finding {
+            kind,
+            severity,
+            message: message.into(),
+            evidence: Vec::new(),
+        }
+    }
 }
 
 /// A listener with what the registry says about its port and the verdict.

@@ -395,12 +395,5 @@ pub fn apply(ctx: PolicyContext<'_>, c: &mut Classified) {
 
 /// Puts a finding in front of the others: the policy's word comes first.
 fn push_first(c: &mut Classified, kind: FindingKind, severity: Severity, message: String) {
-    c.findings.insert(
-        0,
-        Finding {
-            kind,
-            severity,
-            message,
-        },
-    );
+    c.findings.insert(0, Finding::new(kind, severity, message));
 }

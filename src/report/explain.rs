@@ -1,11 +1,11 @@
 //! `portghost explain`: everything the registry knows about one port, and what listens on
-//! it now.
+//! it now, with the evidence each live listener's findings weighed.
 //!
 //! Owns the layout of the explanation. Takes registry data and already-classified
 //! listeners; never scans or classifies. Writes to any `Write`; process-supplied strings go
 //! through [`terminal_safe`].
 
-use super::text::Style;
+use super::text::{Style, evidence_line};
 use crate::model::{
     Classified, GhostEntry, IanaRecord, OwnerStatus, Protocol, UnofficialUse, UseKind, Verdict, plain_handles,
 };
@@ -178,6 +178,9 @@ fn render_live(w: &mut dyn Write, c: &Classified, color: bool) -> io::Result<()>
     }
     for f in &c.findings {
         field(w, &format!("  {}", f.severity.as_str()), &terminal_safe(&f.message))?;
+        for e in &f.evidence {
+            field(w, "    evidence", &evidence_line(e))?;
+        }
     }
     Ok(())
 }

@@ -8,7 +8,7 @@
 //! dropped, so no text can end a command or start another. Writes to any `Write`.
 
 use super::table::summary_line;
-use super::text::{finding_line, owners_cell};
+use super::text::{evidence_line, finding_with_evidence, owners_cell};
 use crate::model::{Classified, Report, Verdict};
 use crate::sanitize::{is_dangerous, terminal_safe};
 use std::io::{self, Write};
@@ -73,7 +73,7 @@ fn subject(c: &Classified, report: &Report) -> String {
 ///
 /// An unexpected listener gives `::error title=portghost: unexpected listener tcp/3237::…`
 /// whose message names the address and owners, then every finding on its own line
-/// (`high ghost-port: …`). Scan warnings and hidden owners give `::warning`; the last line
+/// (`high ghost-port: …`), each followed by its evidence (`  evidence package (strong): …`). Scan warnings and hidden owners give `::warning`; the last line
 /// is a `::notice` with the summary.
 ///
 /// # Errors
@@ -81,9 +81,19 @@ fn subject(c: &Classified, report: &Report) -> String {
 pub fn render(out: &mut impl Write, report: &Report) -> io::Result<()> {
     for c in report.listeners.iter().filter(|c| c.verdict == Verdict::Unexpected) {
         let mut message = format!("{}: {}", subject(c, report), terminal_safe(&c.reason()));
-        for f in c.findings.iter().skip(1) {
+        let mut lines: Vec<String> = Vec::new();
+        if let Some(first) = c.findings.first() {
+            lines.extend(
+                first
+                    .evidence
+                    .iter()
+                    .map(|e| format!("  evidence {}", evidence_line(e))),
+            );
+        }
+        lines.extend(c.findings.iter().skip(1).flat_map(finding_with_evidence));
+        for line in lines {
             message.push('\n');
-            message.push_str(&finding_line(f));
+            message.push_str(&line);
         }
         let title = format!("portghost: unexpected listener {}", short_name(c));
         command(out, "error", &title, &message)?;

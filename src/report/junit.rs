@@ -11,7 +11,7 @@
 //! escaping, and a last pass over the document escapes any character XML 1.0 forbids that
 //! got through anyway. Writes to any `Write`.
 
-use super::text::finding_line;
+use super::text::finding_with_evidence;
 use crate::model::{Classified, Listener, OwnerStatus, Report, Verdict};
 use crate::sanitize::terminal_safe;
 use quick_junit::{NonSuccessKind, Property, Report as JunitReport, TestCase, TestCaseStatus, TestSuite};
@@ -105,8 +105,8 @@ fn details(c: &Classified, spans_namespaces: bool) -> String {
         None => {}
     }
     let _ = writeln!(s, "verdict: {}", c.verdict);
-    for f in &c.findings {
-        let _ = writeln!(s, "{}", finding_line(f));
+    for line in c.findings.iter().flat_map(finding_with_evidence) {
+        let _ = writeln!(s, "{line}");
     }
     s
 }
@@ -124,7 +124,7 @@ fn test_case(c: &Classified, name: String, spans_namespaces: bool) -> TestCase {
                     st.set_message("unexpected listener");
                 }
             }
-            let all: Vec<String> = c.findings.iter().map(finding_line).collect();
+            let all: Vec<String> = c.findings.iter().flat_map(finding_with_evidence).collect();
             st.set_description(all.join("\n"));
             st
         }

@@ -6,7 +6,7 @@
 //! string that comes from a process passes through [`terminal_safe`] here. It must not
 //! read the environment or the terminal: [`Style`] arrives resolved.
 
-use crate::model::{Finding, Listener, Owner, OwnerStatus, group_owners};
+use crate::model::{Evidence, Finding, Listener, Owner, OwnerStatus, group_owners};
 use crate::sanitize::terminal_safe;
 
 /// How output is styled, resolved once by the command line from `--color`, `NO_COLOR`
@@ -91,4 +91,22 @@ pub(crate) fn finding_line(f: &Finding) -> String {
         f.kind.as_str(),
         terminal_safe(&f.message)
     )
+}
+
+/// One piece of a finding's evidence as a line: `package (strong): /usr/sbin/rpc.statd
+/// from package nfs-common`, `exposure: listens on all interfaces (wildcard address)`,
+/// sanitised.
+pub(crate) fn evidence_line(e: &Evidence) -> String {
+    match e.strength {
+        Some(s) => format!("{} ({}): {}", e.kind.as_str(), s.as_str(), terminal_safe(&e.detail)),
+        None => format!("{}: {}", e.kind.as_str(), terminal_safe(&e.detail)),
+    }
+}
+
+/// A finding's line followed by its evidence lines, each indented by two spaces and
+/// prefixed `evidence `.
+pub(crate) fn finding_with_evidence(f: &Finding) -> Vec<String> {
+    std::iter::once(finding_line(f))
+        .chain(f.evidence.iter().map(|e| format!("  evidence {}", evidence_line(e))))
+        .collect()
 }

@@ -6,7 +6,8 @@
 //! field for field (`tests/json_fast.rs` holds it to that) and decide nothing of its own.
 
 use super::names::{
-    ExposureName, FamilyName, FindingKindName, OwnerStatusName, ProtocolName, SeverityName, VerdictName,
+    EvidenceKindName, ExposureName, FamilyName, FindingKindName, OwnerStatusName, ProtocolName, SeverityName,
+    StrengthName, VerdictName,
 };
 use super::wire::{GhostJson, NetnsJson, OwnerJson, ScanJson, ServiceJson};
 use super::write::{SafeFormatter, SharedJson, write_compact_value, write_json_to};
@@ -140,7 +141,23 @@ fn write_listener<W: Write>(w: &mut W, c: &Classified, shared: &SharedJson) -> i
         write_name(w, SeverityName::from(f.severity).as_str())?;
         w.write_all(b",\"message\":")?;
         write_str(w, &f.message)?;
-        w.write_all(b"}")?;
+        w.write_all(b",\"evidence\":[")?;
+        for (j, e) in f.evidence.iter().enumerate() {
+            if j > 0 {
+                w.write_all(b",")?;
+            }
+            w.write_all(b"{\"kind\":")?;
+            write_name(w, EvidenceKindName::from(e.kind).as_str())?;
+            w.write_all(b",\"strength\":")?;
+            match e.strength {
+                Some(s) => write_name(w, StrengthName::from(s).as_str())?,
+                None => w.write_all(b"null")?,
+            }
+            w.write_all(b",\"detail\":")?;
+            write_str(w, &e.detail)?;
+            w.write_all(b"}")?;
+        }
+        w.write_all(b"]}")?;
     }
     w.write_all(b"]}")
 }

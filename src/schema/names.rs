@@ -6,8 +6,8 @@
 //! must not hold structs, read files or decide anything.
 
 use crate::model::{
-    Confidence, Exposure, Family, FindingKind, GhostStatus, Mode, OwnerStatus, Protocol, Severity, UseKind, Verdict,
-    View,
+    Confidence, EvidenceKind, Exposure, Family, FindingKind, GhostStatus, Mode, OwnerStatus, Protocol, Severity,
+    Strength, UseKind, Verdict, View,
 };
 use serde::{Deserialize, Serialize};
 
@@ -131,6 +131,27 @@ names! {
         NotAllowed = "not-allowed",
         Denied = "denied",
     }
+}
+
+names! {
+    /// The `kind` of a finding's evidence.
+    EvidenceKindName <=> EvidenceKind {
+        Registry = "registry",
+        Package = "package",
+        RootOwnedPath = "root-owned-path",
+        UserWritablePath = "user-writable-path",
+        ProcessName = "process-name",
+        Rpc = "rpc",
+        EphemeralRange = "ephemeral-range",
+        Exposure = "exposure",
+        SuspiciousExecutable = "suspicious-executable",
+        OwnerUnseen = "owner-unseen",
+    }
+}
+
+names! {
+    /// The `strength` of a finding's evidence.
+    StrengthName <=> Strength { Strong = "strong", Medium = "medium", Weak = "weak" }
 }
 
 names! {

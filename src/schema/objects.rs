@@ -1,15 +1,18 @@
 //! The nested objects of the schema, read as well as written: owners, containers,
-//! namespaces, IANA records, ghost entries, unofficial uses, findings, the policy and the
-//! summary.
+//! namespaces, IANA records, ghost entries, unofficial uses, findings and their evidence,
+//! the policy and the summary.
 //!
 //! Owns their field names. Each borrows from the model for output (`from_…`) and
 //! deserialises owned (`'static`) for the reader; `into_owned` turns one into the other.
 //! No model type's serde derive is used. No I/O, no decisions.
 
 use super::names::{
-    ConfidenceName, FindingKindName, GhostStatusName, ModeName, ProtocolName, SeverityName, UseKindName,
+    ConfidenceName, EvidenceKindName, FindingKindName, GhostStatusName, ModeName, ProtocolName, SeverityName,
+    StrengthName, UseKindName,
 };
-use crate::model::{Container, Finding, GhostEntry, IanaRecord, Netns, Owner, PolicyInfo, Summary, UnofficialUse};
+use crate::model::{
+    Container, Evidence, Finding, GhostEntry, IanaRecord, Netns, Owner, PolicyInfo, Summary, UnofficialUse,
+};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 
@@ -377,6 +380,9 @@ pub struct FindingJson<'a> {
     pub severity: SeverityName,
     /// A sentence that explains itself.
     pub message: Text<'a>,
+    /// Every fact the finding weighed; empty when absent (scans written before it existed).
+    #[serde(default)]
+    pub evidence: Vec<EvidenceJson<'a>>,
 }
 
 impl<'a> FindingJson<'a> {
@@ -386,6 +392,7 @@ impl<'a> FindingJson<'a> {
             kind: f.kind.into(),
             severity: f.severity.into(),
             message: Cow::Borrowed(&f.message),
+            evidence: f.evidence.iter().map(EvidenceJson::from_evidence).collect(),
         }
     }
 
@@ -395,6 +402,40 @@ impl<'a> FindingJson<'a> {
             kind: self.kind,
             severity: self.severity,
             message: owned(self.message),
+            evidence: self.evidence.into_iter().map(EvidenceJson::into_owned).collect(),
+        }
+    }
+}
+
+/// One fact a finding weighed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvidenceJson<'a> {
+    /// What the fact is about, e.g. `package`, `ephemeral-range`.
+    pub kind: EvidenceKindName,
+    /// `strong`, `medium` or `weak` for facts about the owner; `null` for facts about the
+    /// port, the namespace or the address.
+    #[serde(default)]
+    pub strength: Option<StrengthName>,
+    /// The fact, e.g. "/usr/sbin/rpc.statd from package nfs-common".
+    pub detail: Text<'a>,
+}
+
+impl<'a> EvidenceJson<'a> {
+    /// Borrows a piece of evidence for output.
+    pub fn from_evidence(e: &'a Evidence) -> EvidenceJson<'a> {
+        EvidenceJson {
+            kind: e.kind.into(),
+            strength: e.strength.map(Into::into),
+            detail: Cow::Borrowed(&e.detail),
+        }
+    }
+
+    /// The same evidence, owning its text.
+    pub fn into_owned(self) -> EvidenceJson<'static> {
+        EvidenceJson {
+            kind: self.kind,
+            strength: self.strength,
+            detail: owned(self.detail),
         }
     }
 }

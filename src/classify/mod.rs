@@ -1,16 +1,21 @@
 //! Pure classification: plain inventory data and the registry in, a [`Report`] out.
 //!
-//! Owns the rules that turn a listener into a verdict and findings. It must stay pure: no
-//! I/O, no clock, no environment, no OS calls. Every function here is total.
+//! Owns the rules that turn a listener into a verdict and findings: this module the
+//! listener-level ones (unregistered ports, suspicious executables, missing and hidden
+//! owners) and the report; `ghost` the evidence table for ghost-registry ports; `evidence`
+//! the facts it weighs, from the inventory's provenance. It must stay pure: no I/O, no
+//! clock, no environment, no OS calls. Every function here is total.
+
+mod evidence;
+mod ghost;
 
 use crate::model::IanaRecord;
 use crate::model::{Classified, Finding, FindingKind, PolicyInfo, Report, Severity, Summary, Verdict};
-use crate::model::{GhostEntry, GhostStatus, UnofficialUse};
-use crate::model::{Inventory, Listener, Owner, OwnerStatus, Protocol};
+use crate::model::{GhostEntry, UnofficialUse, UseKind};
+use crate::model::{Inventory, Listener, Owner, OwnerStatus, Protocol, Provenance};
 use crate::policy::{PolicyContext, rules};
 use crate::registry::Registry;
 use std::net::IpAddr;
-use std::sync::Arc;
 
 /// First port of IANA's Dynamic and/or Private range (RFC 6335), never assigned.
 const DYNAMIC_PORTS_START: u16 = 49152;
@@ -30,11 +35,12 @@ pub fn classify_with(inventory: Inventory, registry: &Registry, policy: Option<P
     // the scan incomplete, as does any warning.
     let complete = inventory.warnings.is_empty() && inventory.listeners.iter().all(|l| l.owner_status.is_seen());
     let sees_all = sees_every_process(&inventory);
+    let provenance = inventory.provenance;
     let mut listeners: Vec<Classified> = inventory
         .listeners
         .into_iter()
         .map(|l| {
-            let mut c = classify_listener(l, registry, sees_all);
+            let mut c = classify_listener(l, registry, sees_all, &provenance);
             if let Some(ctx) = policy {
                 rules::apply(ctx, &mut c);
             }
@@ -94,8 +100,14 @@ pub fn sees_every_process(inventory: &Inventory) -> bool {
 }
 
 /// Classifies one listener. `sees_all` says whether the scan saw every process of the
-/// host ([`sees_every_process`]). See the README's "Classification" section for the rules.
-pub fn classify_listener(listener: Listener, registry: &Registry, sees_all: bool) -> Classified {
+/// host ([`sees_every_process`]); `provenance` holds the facts gathered about owners and
+/// network namespaces. See the README's "Classification" section for the rules.
+pub fn classify_listener(
+    listener: Listener,
+    registry: &Registry,
+    sees_all: bool,
+    provenance: &Provenance,
+) -> Classified {
     let proto = listener.protocol;
     let service = registry.service(listener.port, proto);
     let ghost = registry.ghost(listener.port, proto);
@@ -104,9 +116,14 @@ pub fn classify_listener(listener: Listener, registry: &Registry, sees_all: bool
 
     match ghost {
         Some(g) => {
-            let uses = registry.unofficial_uses(listener.port, proto);
-            let matched = matching_use(&uses, &listener.owners);
-            let (f, bad) = ghost_finding(&listener, g, service, matched);
+            let uses: Vec<&UnofficialUse> = registry
+                .unofficial_uses(listener.port, proto)
+                .into_iter()
+                .map(|(_, u)| u)
+                .filter(|u| u.kind == UseKind::Software)
+                .collect();
+            let facts = evidence::Facts::gather(&listener, provenance);
+            let (f, bad) = ghost::ghost_finding(&listener, g, service, &uses, &facts);
             findings.push(f);
             unexpected |= bad;
         }
@@ -115,11 +132,7 @@ pub fn classify_listener(listener: Listener, registry: &Registry, sees_all: bool
     }
     for o in &listener.owners {
         for message in suspicious_executable(o) {
-            findings.push(Finding {
-                kind: FindingKind::SuspiciousExecutable,
-                severity: Severity::High,
-                message,
-            });
+            findings.push(Finding::new(FindingKind::SuspiciousExecutable, Severity::High, message));
             unexpected = true;
         }
     }
@@ -130,21 +143,20 @@ pub fn classify_listener(listener: Listener, registry: &Registry, sees_all: bool
         _ => false,
     };
     if no_owner {
-        findings.push(Finding {
-            kind: FindingKind::NoOwner,
-            severity: Severity::High,
-            message: "no process holds this socket although every process on the host was inspected: \
-                      a kernel socket (NFS, WireGuard) or a process hiding from /proc"
-                .to_string(),
-        });
+        findings.push(Finding::new(
+            FindingKind::NoOwner,
+            Severity::High,
+            "no process holds this socket although every process on the host was inspected: \
+             a kernel socket (NFS, WireGuard) or a process hiding from /proc",
+        ));
         unexpected = true;
     }
     if listener.owner_status.is_hidden() {
-        findings.push(Finding {
-            kind: FindingKind::OwnerHidden,
-            severity: Severity::Low,
-            message: listener.owner_status.reason().to_string(),
-        });
+        findings.push(Finding::new(
+            FindingKind::OwnerHidden,
+            Severity::Low,
+            listener.owner_status.reason(),
+        ));
     }
     findings.sort_by_key(|f| f.severity);
     Classified {
@@ -193,19 +205,6 @@ pub fn suspicious_executable(o: &Owner) -> Vec<String> {
     reasons
 }
 
-/// The first benign unofficial use one of whose process patterns matches an owner.
-fn matching_use<'a>(
-    uses: &[(&GhostEntry, &'a UnofficialUse)],
-    owners: &'a [Arc<Owner>],
-) -> Option<(&'a UnofficialUse, &'a Owner)> {
-    uses.iter().find_map(|(_, u)| {
-        owners
-            .iter()
-            .find(|o| u.matches_process(&o.name))
-            .map(|o| (*u, o.as_ref()))
-    })
-}
-
 /// `3237/tcp`.
 fn port_proto(l: &Listener) -> PortProto {
     PortProto(l.port, l.protocol)
@@ -221,7 +220,7 @@ impl std::fmt::Display for PortProto {
 }
 
 /// `apparenet-tps (appareNet Test Packet Sequencer)`, or a phrase for an unassigned port.
-fn registered_to(l: &Listener, g: &GhostEntry, service: Option<&IanaRecord>) -> String {
+pub(crate) fn registered_to(l: &Listener, g: &GhostEntry, service: Option<&IanaRecord>) -> String {
     match service {
         Some(s) if !s.description.is_empty() => {
             format!("{} is registered to {} ({})", port_proto(l), s.name, s.description)
@@ -235,99 +234,13 @@ fn registered_to(l: &Listener, g: &GhostEntry, service: Option<&IanaRecord>) -> 
 }
 
 /// Where the listener is bound, as a phrase: "all interfaces (wildcard address)".
-fn exposure(l: &Listener) -> String {
+pub(crate) fn exposure(l: &Listener) -> String {
     if l.is_dual_stack() {
         "all interfaces, IPv4 and IPv6 (dual-stack wildcard address)".to_string()
     } else if l.is_wildcard() {
         "all interfaces (wildcard address)".to_string()
     } else {
         format!("address {}", l.local_address)
-    }
-}
-
-fn ghost_finding(
-    l: &Listener,
-    g: &GhostEntry,
-    service: Option<&IanaRecord>,
-    matched: Option<(&UnofficialUse, &Owner)>,
-) -> (Finding, bool) {
-    let reg = registered_to(l, g, service);
-    if let Some((u, o)) = matched {
-        let message = format!(
-            "consistent with {} (unofficial use) run by {}({}); {reg}, and {}",
-            u.name, o.name, o.pid, g.fate
-        );
-        return (
-            Finding {
-                kind: FindingKind::UnofficialUse,
-                severity: Severity::Info,
-                message,
-            },
-            false,
-        );
-    }
-    match g.status {
-        s if s.is_ghost() => {
-            let message = format!("{reg}; {}, nothing should listen here", g.fate);
-            (
-                Finding {
-                    kind: FindingKind::GhostPort,
-                    severity: Severity::High,
-                    message,
-                },
-                true,
-            )
-        }
-        GhostStatus::HistoricProtocol => {
-            let message = format!(
-                "{reg}, a historic protocol; {}, modern hosts should not offer it",
-                g.fate
-            );
-            (
-                Finding {
-                    kind: FindingKind::HistoricProtocol,
-                    severity: Severity::Medium,
-                    message,
-                },
-                true,
-            )
-        }
-        GhostStatus::AliveRestricted => {
-            let belongs = g.belongs.as_deref().unwrap_or("restricted networks");
-            if l.is_loopback() {
-                let message = format!("{reg}; it belongs on {belongs}, and here it listens on loopback only");
-                (
-                    Finding {
-                        kind: FindingKind::AliveRestricted,
-                        severity: Severity::Info,
-                        message,
-                    },
-                    false,
-                )
-            } else {
-                let message = format!("{reg}; it belongs on {belongs}, not on {}", exposure(l));
-                (
-                    Finding {
-                        kind: FindingKind::AliveRestricted,
-                        severity: Severity::Medium,
-                        message,
-                    },
-                    true,
-                )
-            }
-        }
-        _ => {
-            let occupant = g.unofficial.first().map_or_else(|| g.fate.clone(), |u| u.name.clone());
-            let message = format!("usually {occupant} (unofficial use); {reg}");
-            (
-                Finding {
-                    kind: FindingKind::CommonSquatter,
-                    severity: Severity::Info,
-                    message,
-                },
-                false,
-            )
-        }
     }
 }
 
@@ -340,11 +253,7 @@ fn unregistered(l: &Listener) -> Finding {
     } else {
         format!("{} has no IANA registration", port_proto(l))
     };
-    Finding {
-        kind: FindingKind::UnregisteredPort,
-        severity: Severity::Info,
-        message,
-    }
+    Finding::new(FindingKind::UnregisteredPort, Severity::Info, message)
 }
 
 #[cfg(test)]
@@ -352,6 +261,7 @@ mod tests {
     use super::*;
     use crate::model::{Netns, Protocol};
     use proptest::prelude::*;
+    use std::sync::Arc;
 
     fn classified(
         netns: Option<(bool, u64)>,
