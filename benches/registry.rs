@@ -49,6 +49,7 @@ fn inventory(n: usize) -> Inventory {
                 uid: Some(0),
                 user: None,
                 unit: None,
+                user_unit_uid: None,
                 exe_deleted: false,
                 container: None,
             })],

@@ -23,6 +23,7 @@ fn owner(pid: u32, name: &str, exe: &str) -> Arc<Owner> {
         uid: Some(0),
         user: Some("root".into()),
         unit: None,
+        user_unit_uid: None,
         exe_deleted: false,
         container: None,
     })

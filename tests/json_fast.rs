@@ -74,6 +74,7 @@ fn owner(pid: u32, name: &str, container: Option<Container>) -> Arc<Owner> {
         uid: Some(pid),
         user: None,
         unit: None,
+        user_unit_uid: None,
         exe_deleted: false,
         container,
     })
@@ -400,20 +401,24 @@ fn owner_strategy() -> impl Strategy<Value = Arc<Owner>> {
         proptest::option::of(text()),
         any::<bool>(),
         proptest::option::of(container()),
+        proptest::option::of(any::<u32>()),
     )
-        .prop_map(|(pid, name, exe, cmdline, uid, user, unit, exe_deleted, container)| {
-            Arc::new(Owner {
-                pid,
-                name,
-                exe,
-                cmdline,
-                uid,
-                user,
-                unit,
-                exe_deleted,
-                container,
-            })
-        })
+        .prop_map(
+            |(pid, name, exe, cmdline, uid, user, unit, exe_deleted, container, user_unit_uid)| {
+                Arc::new(Owner {
+                    pid,
+                    name,
+                    exe,
+                    cmdline,
+                    uid,
+                    user,
+                    unit,
+                    user_unit_uid,
+                    exe_deleted,
+                    container,
+                })
+            },
+        )
 }
 
 fn netns_strategy() -> impl Strategy<Value = Arc<Netns>> {

@@ -21,6 +21,7 @@ fn owner(pid: u32, name: &str, exe: &str, user: &str, uid: u32) -> Arc<Owner> {
         uid: Some(uid),
         user: Some(user.to_string()),
         unit: Some("x.service".to_string()),
+        user_unit_uid: None,
         exe_deleted: false,
         container: None,
     })

@@ -31,6 +31,7 @@ fn owner(pid: u32, name: &str, exe: &str, user: &str) -> Arc<Owner> {
         uid: Some(if user == "root" { 0 } else { 1000 + pid }),
         user: Some(user.to_string()),
         unit: None,
+        user_unit_uid: None,
         exe_deleted: false,
         container: None,
     })

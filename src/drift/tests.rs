@@ -13,6 +13,7 @@ fn owner(pid: u32, name: &str, exe: &str, user: &str) -> OwnerJson<'static> {
         uid: Some(0),
         user: Some(user.to_owned().into()),
         unit: None,
+        user_unit_uid: None,
         exe_deleted: false,
         container: None,
     }

@@ -32,6 +32,9 @@ pub struct Attribution {
     /// The innermost systemd unit (`ssh.service`, `session-3.scope`, `docker-….scope`),
     /// or `None` when the cgroup path names none.
     pub unit: Option<String>,
+    /// When `unit` lies inside a user's service manager (`user@1000.service/…`), that
+    /// user's UID: the unit is the user's, not the system's.
+    pub user_unit_uid: Option<u32>,
     /// The innermost container, or `None` when the process runs in none that is recognised.
     pub container: Option<Container>,
 }
@@ -88,10 +91,23 @@ fn parse_line(line: &str) -> Option<Entry<'_>> {
 /// The unit and container named by one cgroup path.
 fn attribute_path(path: &str) -> Attribution {
     let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    let innermost = parts.iter().rposition(|p| is_unit(p));
+    // A unit below `user@UID.service` belongs to that user's own service manager.
+    let user_unit_uid = innermost.and_then(|i| parts[..i].iter().rev().find_map(|p| user_manager_uid(p)));
     Attribution {
-        unit: parts.iter().rev().find(|p| is_unit(p)).map(|p| (*p).to_owned()),
+        unit: innermost.map(|i| parts[i].to_owned()),
+        user_unit_uid,
         container: container_of(&parts),
     }
+}
+
+/// The UID of a user service manager's unit, `user@1000.service`.
+fn user_manager_uid(part: &str) -> Option<u32> {
+    let uid = part.strip_prefix("user@")?.strip_suffix(".service")?;
+    if uid.is_empty() || !uid.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    uid.parse().ok()
 }
 
 /// True for a unit a process can run in: a non-empty name ending in one of [`UNIT_SUFFIXES`].
@@ -215,6 +231,29 @@ mod tests {
         assert_eq!(unit(manager).as_deref(), Some("init.scope"));
         let app_scope = "0::/user.slice/user-1000.slice/user@1000.service/app.slice/app-gnome-firefox-4242.scope\n";
         assert_eq!(unit(app_scope).as_deref(), Some("app-gnome-firefox-4242.scope"));
+    }
+
+    #[test]
+    fn units_under_a_user_manager_are_user_units() {
+        let delegated = "0::/user.slice/user-1000.slice/user@1000.service/app.slice/nginx.service\n";
+        let a = attribute(delegated);
+        assert_eq!(a.unit.as_deref(), Some("nginx.service"));
+        assert_eq!(a.user_unit_uid, Some(1000));
+        let manager = attribute("0::/user.slice/user-1000.slice/user@1000.service/init.scope\n");
+        assert_eq!(manager.user_unit_uid, Some(1000));
+        let the_manager_itself = attribute("0::/user.slice/user-1000.slice/user@1000.service\n");
+        assert_eq!(the_manager_itself.unit.as_deref(), Some("user@1000.service"));
+        assert_eq!(
+            the_manager_itself.user_unit_uid, None,
+            "user@1000.service is a system unit"
+        );
+        for system in [
+            "0::/system.slice/nginx.service\n",
+            "0::/user.slice/user-1000.slice/session-3.scope\n",
+            "0::/system.slice/user@x.service/nginx.service\n",
+        ] {
+            assert_eq!(attribute(system).user_unit_uid, None, "{system}");
+        }
     }
 
     #[test]

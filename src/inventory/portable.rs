@@ -196,6 +196,7 @@ impl Processes {
                 .and_then(|u| self.users.as_ref()?.get_user_by_id(u))
                 .map(|u| u.name().to_owned()),
             unit: None,
+            user_unit_uid: None,
             exe_deleted: false,
             container: None,
         })

@@ -109,6 +109,11 @@ pub struct Owner {
     /// chosen by unprivileged users, so this is untrusted like `name`.
     #[serde(default)]
     pub unit: Option<String>,
+    /// When `unit` runs under a user's own service manager (inside `user@UID.service`, as
+    /// `systemd-run --user` makes), that user's UID; `None` for a system unit. A user names
+    /// their own units freely, so a user unit never passes for a system unit.
+    #[serde(default)]
+    pub user_unit_uid: Option<u32>,
     /// True when the kernel reports the executable as deleted (`/proc/PID/exe` ends in
     /// ` (deleted)`; `exe` then holds the path without that suffix). Also true for a
     /// process running from a memfd.
@@ -132,6 +137,18 @@ pub struct Container {
     /// The UID of the Kubernetes pod the container belongs to, with its dashes, if any.
     #[serde(default)]
     pub pod: Option<String>,
+}
+
+impl Owner {
+    /// The systemd unit as shown to people: `nginx.service`, or for a user's own unit
+    /// `nginx.service (user unit of uid 1000)`; `None` when the process runs in no unit.
+    pub fn unit_label(&self) -> Option<String> {
+        let unit = self.unit.as_ref()?;
+        Some(match self.user_unit_uid {
+            Some(uid) => format!("{unit} (user unit of uid {uid})"),
+            None => unit.clone(),
+        })
+    }
 }
 
 impl Container {

@@ -163,7 +163,11 @@ fn render_live(w: &mut dyn Write, c: &Classified, color: bool) -> io::Result<()>
                 field(w, "    user", &user)?;
                 field(w, "    exe", &terminal_safe(o.exe.as_deref().unwrap_or("?")))?;
                 field(w, "    command", &terminal_safe(o.cmdline.as_deref().unwrap_or("?")))?;
-                field(w, "    unit", &terminal_safe(o.unit.as_deref().unwrap_or("-")))?;
+                field(
+                    w,
+                    "    unit",
+                    &terminal_safe(&o.unit_label().unwrap_or_else(|| "-".into())),
+                )?;
                 let container = o.container.as_ref().map_or_else(
                     || "-".to_string(),
                     |c| match &c.pod {

@@ -82,8 +82,8 @@ fn details(c: &Classified, spans_namespaces: bool) -> String {
                 if let Some(exe) = &o.exe {
                     let _ = write!(s, " exe {}", terminal_safe(exe));
                 }
-                if let Some(unit) = &o.unit {
-                    let _ = write!(s, " unit {}", terminal_safe(unit));
+                if let Some(unit) = o.unit_label() {
+                    let _ = write!(s, " unit {}", terminal_safe(&unit));
                 }
                 if let Some(ct) = &o.container {
                     let _ = write!(s, " container {}", terminal_safe(&ct.label()));

@@ -43,9 +43,9 @@ const MAX_PIDS_SHOWN: usize = 4;
 /// Where an owner runs, for the PROCESS cell: its container as `docker:3f2a9c1b7d4e`, else
 /// its systemd unit, else nothing.
 fn placement(o: &Owner) -> Option<String> {
-    let text = match (&o.container, &o.unit) {
+    let text = match (&o.container, o.unit_label()) {
         (Some(c), _) => c.label(),
-        (None, Some(unit)) => unit.clone(),
+        (None, Some(unit)) => unit,
         (None, None) => return None,
     };
     Some(terminal_safe(&text).into_owned())

@@ -43,6 +43,10 @@ pub struct OwnerJson<'a> {
     /// Innermost systemd unit, or null.
     #[serde(default)]
     pub unit: Option<Text<'a>>,
+    /// When `unit` runs under a user's own service manager, that user's UID; null for a
+    /// system unit (and in scans written before it was added).
+    #[serde(default)]
+    pub user_unit_uid: Option<u32>,
     /// True when the executable is deleted or a memfd.
     #[serde(default)]
     pub exe_deleted: bool,
@@ -62,6 +66,7 @@ impl<'a> OwnerJson<'a> {
             uid: o.uid,
             user: o.user.as_deref().map(Cow::Borrowed),
             unit: o.unit.as_deref().map(Cow::Borrowed),
+            user_unit_uid: o.user_unit_uid,
             exe_deleted: o.exe_deleted,
             container: o.container.as_ref().map(ContainerJson::from_container),
         }
@@ -77,6 +82,7 @@ impl<'a> OwnerJson<'a> {
             uid: self.uid,
             user: self.user.map(owned),
             unit: self.unit.map(owned),
+            user_unit_uid: self.user_unit_uid,
             exe_deleted: self.exe_deleted,
             container: self.container.map(ContainerJson::into_owned),
         }
@@ -92,6 +98,7 @@ impl<'a> OwnerJson<'a> {
             uid: self.uid,
             user: self.user.as_ref().map(|s| s.to_string()),
             unit: self.unit.as_ref().map(|s| s.to_string()),
+            user_unit_uid: self.user_unit_uid,
             exe_deleted: self.exe_deleted,
             container: self.container.as_ref().map(ContainerJson::to_container),
         }

@@ -216,6 +216,7 @@ pub(super) fn describe_owner(
         uid: status.euid,
         user: None,
         unit: None,
+        user_unit_uid: None,
         exe_deleted: false,
         container: None,
     };
@@ -235,6 +236,7 @@ pub(super) fn describe_owner(
         Ok(()) => {
             let attribution = cgroup::attribute(&String::from_utf8_lossy(&scratch.buf));
             owner.unit = attribution.unit;
+            owner.user_unit_uid = attribution.user_unit_uid;
             owner.container = attribution.container;
         }
         Err(errno) => {

@@ -503,6 +503,7 @@ mod tests {
             uid: None,
             user: None,
             unit: None,
+            user_unit_uid: None,
             exe_deleted: false,
             container: None,
         }
