@@ -6,7 +6,7 @@
 //! ranges, addresses and globs are all reported where they are written. No I/O.
 
 use super::{AddressMatch, Mode, Pattern, Policy, PortMatch, Rule, RuleKind, VERSION, parse_date, usable};
-use crate::diag::{FileError, line_col};
+use crate::diag::{FileError, LineIndex};
 use crate::model::Protocol;
 use crate::sanitize::terminal_safe;
 use chrono::NaiveDate;
@@ -97,8 +97,16 @@ pub fn parse(file: &str, text: &str) -> Result<Policy, FileError> {
         err.message = terminal_safe(&err.message).into_owned();
         err
     })?;
-    parse_document(file, text, doc.get_ref())
-        .map_err(|p| FileError::at(file, text, Some(p.span.start), terminal_safe(&p.message)))
+    let lines = LineIndex::new(text);
+    parse_document(file, &lines, doc.get_ref()).map_err(|p| {
+        let (line, column) = lines.line_col(p.span.start);
+        FileError {
+            file: file.to_string(),
+            line: Some(line),
+            column: Some(column),
+            message: terminal_safe(&p.message).into_owned(),
+        }
+    })
 }
 
 /// The entries of a table in the order they are written.
@@ -108,7 +116,7 @@ fn in_order<'t, 'i>(table: &'t DeTable<'i>) -> Vec<(&'t Spanned<std::borrow::Cow
     entries
 }
 
-fn parse_document(file: &str, text: &str, doc: &DeTable<'_>) -> Check<Policy> {
+fn parse_document(file: &str, lines: &LineIndex<'_>, doc: &DeTable<'_>) -> Check<Policy> {
     let mut version = None;
     let mut mode = None;
     let mut allow = Vec::new();
@@ -151,7 +159,7 @@ fn parse_document(file: &str, text: &str, doc: &DeTable<'_>) -> Check<Policy> {
                             format!("`{k}`: expected a rule table, found {}", type_name(item.get_ref())),
                         ));
                     };
-                    let line = line_col(text, item.span().start).0;
+                    let line = lines.line_col(item.span().start).0;
                     let rule = parse_rule(kind, line, item.span(), t)?;
                     if kind == RuleKind::Allow {
                         allow.push(rule);
