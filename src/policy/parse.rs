@@ -85,13 +85,15 @@ pub fn parse(file: &str, text: &str) -> Result<Policy, FileError> {
     let doc = DeTable::parse(text).map_err(|e| {
         let mut err = FileError::from_toml(file, text, &e);
         if err.message == "duplicate key" {
-            let key: String = e
-                .span()
-                .and_then(|s| text.get(s.start..))
-                .unwrap_or("")
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
-                .collect();
+            let rest = e.span().and_then(|s| text.get(s.start..)).unwrap_or("");
+            let key: String = match rest.chars().next() {
+                // A quoted key: everything up to the closing quote.
+                Some(q @ ('"' | '\'')) => rest.chars().skip(1).take_while(|&c| c != q).collect(),
+                _ => rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
+                    .collect(),
+            };
             err.message = format!("duplicate key `{key}`: each key may appear once in a table");
         }
         err.message = terminal_safe(&err.message).into_owned();
@@ -411,6 +413,13 @@ fn port_entry(key: &str, item: &Spanned<DeValue<'_>>) -> Check<PortMatch> {
         DeValue::String(s) => match s.split_once('-') {
             None => port_number(key, s, &span).map(PortMatch::Single),
             Some((a, b)) => {
+                // "-5" or "80-": not a range, so name the whole value, not its empty half.
+                if a.trim().is_empty() || b.trim().is_empty() {
+                    return Err(problem(
+                        span,
+                        format!("`{key}`: {:?} is not a port or a range like \"8000-8100\"", s.as_ref()),
+                    ));
+                }
                 let (a, b) = (port_number(key, a, &span)?, port_number(key, b, &span)?);
                 if a > b {
                     return Err(problem(
