@@ -46,6 +46,40 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
+/// The start offsets of a text's lines, computed once, so that many byte offsets can be
+/// turned into (line, column) without rescanning the text for each one.
+#[derive(Debug, Clone)]
+pub struct LineIndex<'t> {
+    text: &'t str,
+    /// Byte offset of the first byte of each line, ascending; always starts with 0.
+    starts: Vec<usize>,
+}
+
+impl<'t> LineIndex<'t> {
+    /// Indexes the lines of `text` in one pass.
+    pub fn new(text: &'t str) -> LineIndex<'t> {
+        let mut starts = vec![0];
+        starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|&(_, b)| b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
+        LineIndex { text, starts }
+    }
+
+    /// 1-based (line, column) of byte `offset`, as [`line_col`] gives it: a binary search
+    /// for the line, then the characters from the line's start to `offset`.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        // `starts[0] == 0 <= offset`, so the partition point is at least 1.
+        let line = self.starts.partition_point(|&s| s <= offset);
+        let start = self.starts.get(line.wrapping_sub(1)).copied().unwrap_or(0);
+        let column = self.text.get(start..offset).map_or(0, |s| s.chars().count()) + 1;
+        (line, column)
+    }
+}
+
 impl FileError {
     /// An error at byte `offset` of `text` (or at no position when `offset` is `None`).
     pub fn at(file: &str, text: &str, offset: Option<usize>, message: impl Into<String>) -> FileError {
@@ -78,5 +112,17 @@ mod tests {
         assert_eq!(line_col(t, 7), (2, 4));
         assert_eq!(line_col(t, 8), (3, 1));
         assert_eq!(line_col(t, 100), (3, 2));
+    }
+
+    #[test]
+    fn line_index_agrees_with_line_col() {
+        for t in ["", "\n", "ab\ncdé\nx", "\n\nabc\n", "é\né\n"] {
+            let index = LineIndex::new(t);
+            for offset in 0..=t.len() + 2 {
+                if t.is_char_boundary(offset.min(t.len())) {
+                    assert_eq!(index.line_col(offset), line_col(t, offset), "{t:?} at {offset}");
+                }
+            }
+        }
     }
 }

@@ -84,3 +84,33 @@ fn the_worked_example_loads() {
     assert!(p.deny.iter().any(|r| r.names_port(3237)));
     assert!(p.deny[0].comment.as_deref() == Some("telnet is banned"));
 }
+
+/// A policy of `n` allow rules, each on its own port and six lines long.
+fn many_rules(n: usize) -> String {
+    let mut text = String::from("version = 1\n");
+    for i in 0..n {
+        text.push_str(&format!(
+            "\n[[allow]]\nport = {}\nprotocol = \"tcp\"\nexe = \"/usr/bin/svc{i}\"\nuser = \"root\"\n",
+            1 + i % 65535
+        ));
+    }
+    text
+}
+
+#[test]
+fn a_20k_rule_policy_parses_and_its_last_error_points_at_the_right_place() {
+    let n = 20_000;
+    let text = many_rules(n);
+    let p = policy::parse::parse("big.toml", &text).expect("20k rules parse");
+    assert_eq!(p.allow.len(), n);
+    // Line 1 is `version`; rule i's header is on line 3 + 6 i.
+    assert_eq!(p.allow[n - 1].line, 3 + 6 * (n - 1));
+
+    let bad = format!("{text}\n[[allow]]\nport = 22\nprotocol = \"sctp\"\n");
+    let err = policy::parse::parse("big.toml", &bad).expect_err("bad last rule");
+    let line = 3 + 6 * n + 2;
+    assert_eq!(
+        err.to_string(),
+        format!("big.toml:{line}:12: `protocol`: \"sctp\" is not \"tcp\" or \"udp\"")
+    );
+}

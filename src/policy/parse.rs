@@ -6,7 +6,7 @@
 //! ranges, addresses and globs are all reported where they are written. No I/O.
 
 use super::{AddressMatch, Mode, Pattern, Policy, PortMatch, Rule, RuleKind, VERSION, parse_date, usable};
-use crate::diag::{FileError, line_col};
+use crate::diag::{FileError, LineIndex};
 use crate::model::Protocol;
 use crate::sanitize::terminal_safe;
 use chrono::NaiveDate;
@@ -85,20 +85,30 @@ pub fn parse(file: &str, text: &str) -> Result<Policy, FileError> {
     let doc = DeTable::parse(text).map_err(|e| {
         let mut err = FileError::from_toml(file, text, &e);
         if err.message == "duplicate key" {
-            let key: String = e
-                .span()
-                .and_then(|s| text.get(s.start..))
-                .unwrap_or("")
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
-                .collect();
+            let rest = e.span().and_then(|s| text.get(s.start..)).unwrap_or("");
+            let key: String = match rest.chars().next() {
+                // A quoted key: everything up to the closing quote.
+                Some(q @ ('"' | '\'')) => rest.chars().skip(1).take_while(|&c| c != q).collect(),
+                _ => rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
+                    .collect(),
+            };
             err.message = format!("duplicate key `{key}`: each key may appear once in a table");
         }
         err.message = terminal_safe(&err.message).into_owned();
         err
     })?;
-    parse_document(file, text, doc.get_ref())
-        .map_err(|p| FileError::at(file, text, Some(p.span.start), terminal_safe(&p.message)))
+    let lines = LineIndex::new(text);
+    parse_document(file, &lines, doc.get_ref()).map_err(|p| {
+        let (line, column) = lines.line_col(p.span.start);
+        FileError {
+            file: file.to_string(),
+            line: Some(line),
+            column: Some(column),
+            message: terminal_safe(&p.message).into_owned(),
+        }
+    })
 }
 
 /// The entries of a table in the order they are written.
@@ -108,7 +118,7 @@ fn in_order<'t, 'i>(table: &'t DeTable<'i>) -> Vec<(&'t Spanned<std::borrow::Cow
     entries
 }
 
-fn parse_document(file: &str, text: &str, doc: &DeTable<'_>) -> Check<Policy> {
+fn parse_document(file: &str, lines: &LineIndex<'_>, doc: &DeTable<'_>) -> Check<Policy> {
     let mut version = None;
     let mut mode = None;
     let mut allow = Vec::new();
@@ -151,7 +161,7 @@ fn parse_document(file: &str, text: &str, doc: &DeTable<'_>) -> Check<Policy> {
                             format!("`{k}`: expected a rule table, found {}", type_name(item.get_ref())),
                         ));
                     };
-                    let line = line_col(text, item.span().start).0;
+                    let line = lines.line_col(item.span().start).0;
                     let rule = parse_rule(kind, line, item.span(), t)?;
                     if kind == RuleKind::Allow {
                         allow.push(rule);
@@ -403,6 +413,13 @@ fn port_entry(key: &str, item: &Spanned<DeValue<'_>>) -> Check<PortMatch> {
         DeValue::String(s) => match s.split_once('-') {
             None => port_number(key, s, &span).map(PortMatch::Single),
             Some((a, b)) => {
+                // "-5" or "80-": not a range, so name the whole value, not its empty half.
+                if a.trim().is_empty() || b.trim().is_empty() {
+                    return Err(problem(
+                        span,
+                        format!("`{key}`: {:?} is not a port or a range like \"8000-8100\"", s.as_ref()),
+                    ));
+                }
                 let (a, b) = (port_number(key, a, &span)?, port_number(key, b, &span)?);
                 if a > b {
                     return Err(problem(
