@@ -134,7 +134,10 @@ fn dpkg(paths: &[PathBuf], found: &mut Found) -> std::io::Result<bool> {
             unreadable += 1;
             continue;
         }
-        for line in buf.split(|&b| b == b'\n') {
+        let mut start = 0;
+        for end in memchr::memchr_iter(b'\n', &buf).chain(std::iter::once(buf.len())) {
+            let line = &buf[start..end];
+            start = end + 1;
             if !lengths.get(line.len()).copied().unwrap_or(false) {
                 continue;
             }
