@@ -5,7 +5,8 @@
 //! entries, TCP and UDP, on 127.0.0.1), then, in alternating rounds in this one process:
 //! a scan of portghost's own namespace (`portghost::scan`), and the same scan followed by
 //! `Registry::provenance_request` and `portghost::gather_provenance` (which reads the dpkg
-//! database once per scan). `ss -tulpn` runs as a separate process for reference. Prints
+//! database once per scan); also the owner half alone for a file no package has (the
+//! worst case for dpkg: every list read to its end). `ss -tulpn` runs as a separate process for reference. Prints
 //! medians and min-max of each, and the added time against the 25 ms target.
 //!
 //! A benchmark, not a test: nothing fails on a timing. Run it as root for complete owners:
@@ -111,6 +112,7 @@ fn main() {
     let mut ss = Vec::new();
     let mut owners_only = Vec::new();
     let mut netns_only = Vec::new();
+    let mut unpackaged = Vec::new();
     let mut last = None;
     for round in 0..rounds + 2 {
         let started = Instant::now();
@@ -137,6 +139,14 @@ fn main() {
         let started = Instant::now();
         gather_provenance(&mut copy, &part);
         let netns_time = started.elapsed();
+        // The worst case for dpkg: a file no package has (this benchmark's own binary), so
+        // that every list is read to the end.
+        let mut part = request.clone();
+        part.netns.clear();
+        part.pids = [std::process::id()].into();
+        let started = Instant::now();
+        gather_provenance(&mut copy, &part);
+        let unpackaged_time = started.elapsed();
 
         let started = Instant::now();
         let status = Command::new("ss")
@@ -151,6 +161,7 @@ fn main() {
             added.push(total - scan_part);
             owners_only.push(owners_time);
             netns_only.push(netns_time);
+            unpackaged.push(unpackaged_time);
             if status.is_ok_and(|s| s.success()) {
                 ss.push(ss_time);
             }
@@ -191,6 +202,7 @@ fn main() {
     let c = summary("gathering alone (request + gather)", added);
     summary("  of which owners (exe, dpkg, ownership)", owners_only);
     summary("  of which namespaces (range, rpcbind)", netns_only);
+    summary("owners, a file in no package", unpackaged);
     if !ss.is_empty() {
         summary("ss -tulpn (a whole process)", ss);
     }

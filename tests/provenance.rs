@@ -187,7 +187,7 @@ fn rpc_statd_is_traced_to_its_package_and_its_rpc_program() {
     let exe = owner.exe.as_ref().expect("statd's executable");
     let canonical = std::fs::canonicalize(statd.expect("statd")).expect("canonical rpc.statd");
     assert_eq!(Path::new(&exe.path), canonical, "{exe:?}");
-    assert_eq!(exe.path, "/usr/sbin/rpc.statd", "{exe:?}");
+    assert!(exe.path.ends_with("/sbin/rpc.statd"), "{exe:?}");
     assert_eq!(exe.package.as_deref(), Some("nfs-common"), "{exe:?}");
     assert!(exe.root_owned, "{exe:?}");
     assert!(owner.script.is_none(), "rpc.statd is no interpreter");
