@@ -5,8 +5,8 @@
 //! entries, TCP and UDP, on 127.0.0.1), then, in alternating rounds in this one process:
 //! a scan of portghost's own namespace (`portghost::scan`), and the same scan followed by
 //! `Registry::provenance_request` and `portghost::gather_provenance` (which reads the dpkg
-//! database once per scan); also the owner half alone for a file no package has (the
-//! worst case for dpkg: every list read to its end). `ss -tulpn` runs as a separate process for reference. Prints
+//! database once per scan); also the owner half alone for a file outside the places
+//! packages install to (no dpkg list read). `ss -tulpn` runs as a separate process for reference. Prints
 //! medians and min-max of each, and the added time against the 25 ms target.
 //!
 //! A benchmark, not a test: nothing fails on a timing. Run it as root for complete owners:
@@ -139,8 +139,8 @@ fn main() {
         let started = Instant::now();
         gather_provenance(&mut copy, &part);
         let netns_time = started.elapsed();
-        // The worst case for dpkg: a file no package has (this benchmark's own binary), so
-        // that every list is read to the end.
+        // A file outside the places packages install to (this benchmark's own binary): no
+        // dpkg list is read for it.
         let mut part = request.clone();
         part.netns.clear();
         part.pids = [std::process::id()].into();
@@ -202,7 +202,7 @@ fn main() {
     let c = summary("gathering alone (request + gather)", added);
     summary("  of which owners (exe, dpkg, ownership)", owners_only);
     summary("  of which namespaces (range, rpcbind)", netns_only);
-    summary("owners, a file in no package", unpackaged);
+    summary("owners, a file outside packaged places", unpackaged);
     if !ss.is_empty() {
         summary("ss -tulpn (a whole process)", ss);
     }

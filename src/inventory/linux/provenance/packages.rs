@@ -1,8 +1,9 @@
 //! Which installed package a file belongs to: the dpkg database, else rpm.
 //!
-//! Owns reading `/var/lib/dpkg/info/*.list` (once per scan, and only when some path needs a
-//! package: the database has no reverse index, so every list is read and matched against
-//! the wanted paths) and the one `rpm -qf` call for the paths dpkg did not know, on hosts
+//! Owns reading `/var/lib/dpkg/info/*.list` (once per scan, and only when some path in a
+//! place packages install to needs a package: the database has no reverse index, so lists
+//! are read, those named like a wanted file first, and matched against the wanted paths
+//! until every one has its package) and the one `rpm -qf` call for the paths dpkg did not know, on hosts
 //! that have an rpm database and the `rpm` command. It must not: keep the database in
 //! memory (lines are matched as they are read, nothing is indexed), read a list larger
 //! than [`MAX_LIST`], wait for `rpm` longer than [`RPM_TIMEOUT`] or read more than
@@ -51,6 +52,11 @@ pub(super) fn lookup(paths: &[PathBuf]) -> Found {
     if paths.is_empty() {
         return found;
     }
+    let paths: Vec<PathBuf> = paths.iter().filter(|p| packaged_place(p)).cloned().collect();
+    if paths.is_empty() {
+        return found;
+    }
+    let paths = paths.as_slice();
     let started = Instant::now();
     match dpkg(paths, &mut found) {
         Ok(true) => found.dpkg_time = Some(started.elapsed()),
@@ -67,6 +73,20 @@ pub(super) fn lookup(paths: &[PathBuf]) -> Found {
         rpm_query(&rpm, &rest, &mut found);
     }
     found
+}
+
+/// The directories packages install to: `/usr` (but not `/usr/local`), `/bin`, `/sbin`,
+/// `/lib*`, `/etc`, `/opt`, `/var` and `/boot`. Debian policy and the FHS keep packages out
+/// of `/usr/local`, `/home`, `/root`, `/tmp` and `/run`, and nothing installs in a
+/// directory of its own at the root (`/app`, `/srv/x`, `/work`), so a path elsewhere is not
+/// looked up: that spares the dpkg database, which has no index, for a scan whose flagged
+/// owners all run from such places.
+pub(super) fn packaged_place(path: &Path) -> bool {
+    const PLACES: [&str; 11] = [
+        "/usr/", "/bin/", "/sbin/", "/lib/", "/lib32/", "/lib64/", "/libx32/", "/etc/", "/opt/", "/var/", "/boot/",
+    ];
+    let bytes = path.as_os_str().as_bytes();
+    PLACES.iter().any(|p| bytes.starts_with(p.as_bytes())) && !bytes.starts_with(b"/usr/local/")
 }
 
 /// The names under which dpkg may list `path`: itself, and on merged-`/usr` systems its
@@ -118,18 +138,34 @@ fn dpkg(paths: &[PathBuf], found: &mut Found) -> std::io::Result<bool> {
     let mut unresolved = paths.len();
     let mut result: Vec<Option<String>> = vec![None; paths.len()];
     let mut unreadable = 0usize;
-    let mut buf = Vec::new();
+    let mut lists: Vec<(String, PathBuf)> = Vec::new();
     for entry in entries {
-        let Ok(entry) = entry else {
-            unreadable += 1;
-            continue;
-        };
-        let name = entry.file_name();
-        let Some(package) = package_of_list(name.as_bytes()) else {
-            continue;
-        };
+        match entry {
+            Ok(entry) => {
+                if let Some(package) = package_of_list(entry.file_name().as_bytes()) {
+                    lists.push((package, entry.path()));
+                }
+            }
+            Err(_) => unreadable += 1,
+        }
+    }
+    // Lists of packages named like a wanted file first (`python3.11` is in
+    // `python3.11-minimal`, `rpcbind` in `rpcbind`): the reading stops once every path has
+    // its package, so the usual case reads a few lists, not all of them.
+    let stems: Vec<&[u8]> = paths
+        .iter()
+        .filter_map(|p| p.file_name())
+        .map(|n| n.as_bytes())
+        .filter(|n| n.len() >= 3)
+        .collect();
+    lists.sort_by_key(|(package, _)| {
+        let package = package.as_bytes();
+        !stems.iter().any(|s| package.starts_with(s) || s.starts_with(package))
+    });
+    let mut buf = Vec::new();
+    for (package, list) in lists {
         buf.clear();
-        let read = std::fs::File::open(entry.path()).and_then(|f| f.take(MAX_LIST).read_to_end(&mut buf));
+        let read = std::fs::File::open(&list).and_then(|f| f.take(MAX_LIST).read_to_end(&mut buf));
         if read.is_err() {
             unreadable += 1;
             continue;
@@ -276,6 +312,20 @@ mod tests {
         assert_eq!(a("/usr/local/bin/x"), ["/usr/local/bin/x"]);
         assert_eq!(a("/opt/x"), ["/opt/x"]);
         assert_eq!(a("/usr/libexec/x"), ["/usr/libexec/x"]);
+    }
+
+    #[test]
+    fn only_places_packages_install_to_are_looked_up() {
+        assert!(packaged_place(Path::new("/usr/sbin/rpc.statd")));
+        assert!(packaged_place(Path::new("/opt/google/chrome/chrome")));
+        assert!(packaged_place(Path::new("/sbin/x")));
+        assert!(!packaged_place(Path::new("/usr/local/bin/geckodriver")));
+        assert!(!packaged_place(Path::new("/tmp/x")));
+        assert!(!packaged_place(Path::new(
+            "/root/.pyenv/versions/3.12.0/bin/python3.12"
+        )));
+        assert!(!packaged_place(Path::new("/home/u/app.py")));
+        assert!(!packaged_place(Path::new("/usr")));
     }
 
     #[test]
