@@ -172,33 +172,58 @@ fn load_policy(path: Option<&Path>, trust: &Trust) -> anyhow::Result<Option<Poli
     Ok(Some(policy))
 }
 
-/// Scans, classifies (with `policy`, when given) and filters as `args` asks, without
-/// rendering.
+/// Time spent after the scan, for `--timings`.
+#[derive(Debug, Clone, Copy, Default)]
+struct AfterScan {
+    /// Gathering the evidence about flagged listeners' owners and namespaces.
+    evidence: Duration,
+    /// Filtering and classifying.
+    classify: Duration,
+}
+
+/// Gathers the evidence `registry` says the verdicts on `inventory` need: nothing at all
+/// when no listener is on a ghost port that needs it. Returns the time it took.
+fn gather_evidence(inventory: &mut crate::model::Inventory, registry: &Registry) -> Duration {
+    let started = Instant::now();
+    let request = registry.provenance_request(inventory);
+    if !request.is_empty() {
+        inventory::gather_provenance(inventory, &request);
+    }
+    started.elapsed()
+}
+
+/// Scans, gathers the evidence its verdicts need, classifies (with `policy`, when given)
+/// and filters as `args` asks, without rendering.
 ///
 /// # Errors
 /// When the socket table cannot be read or the embedded registry is broken.
 fn scan_report(
     args: &ScanConfig,
     policy: Option<PolicyContext<'_>>,
-) -> anyhow::Result<(Report, ScanTimings, Duration)> {
+) -> anyhow::Result<(Report, ScanTimings, AfterScan)> {
     let registry = Registry::builtin().context("loading the embedded registry")?;
     let (mut inventory, timings) = inventory::scan(&args.options).context("enumerating listening sockets")?;
+    let mut after = AfterScan::default();
     let started = Instant::now();
     if !args.ports.is_empty() {
         inventory.listeners.retain(|l| args.ports.contains(&l.port));
     }
+    let filtered = started.elapsed();
+    after.evidence = gather_evidence(&mut inventory, registry);
+    let started = Instant::now();
     let mut report = classify_with(inventory, registry, policy);
     if args.unexpected {
         report.retain(|c| c.verdict == Verdict::Unexpected);
     }
-    Ok((report, timings, started.elapsed()))
+    after.classify = filtered + started.elapsed();
+    Ok((report, timings, after))
 }
 
 fn scan(args: &ScanConfig, style: &Style, trust: &Trust) -> anyhow::Result<Exit> {
     let policy = load_policy(args.policy.as_deref(), trust)?;
     let today = today()?;
     let ctx = policy.as_ref().map(|policy| PolicyContext { policy, today });
-    let (report, timings, classify_time) = scan_report(args, ctx)?;
+    let (report, timings, after) = scan_report(args, ctx)?;
     let render_start = Instant::now();
     let written = write_stdout(|out| match args.format {
         Format::Table => table::render(out, &report, style),
@@ -227,11 +252,12 @@ fn scan(args: &ScanConfig, style: &Style, trust: &Trust) -> anyhow::Result<Exit>
     }
     if args.timings {
         eprintln!(
-            "portghost: timings: dump {:.2} ms, walk {:.2} ms (owner details {:.2} ms of thread time), classify {:.2} ms, render {:.2} ms",
+            "portghost: timings: dump {:.2} ms, walk {:.2} ms (owner details {:.2} ms of thread time), evidence {:.2} ms, classify {:.2} ms, render {:.2} ms",
             ms(timings.dump),
             ms(timings.walk),
             ms(timings.owners),
-            ms(classify_time),
+            ms(after.evidence),
+            ms(after.classify),
             ms(render_time)
         );
     }
@@ -494,6 +520,7 @@ fn explain_port(args: &ExplainConfig, style: &Style, trust: &Trust) -> anyhow::R
         };
         let (mut inventory, _) = inventory::scan(&opts).context("enumerating listening sockets")?;
         inventory.listeners.retain(|l| l.port == port);
+        gather_evidence(&mut inventory, registry);
         inventory.sort();
         // Judged exactly as `scan` would judge them, with the same policy.
         Some(classify_with(inventory, registry, ctx).listeners)

@@ -297,7 +297,7 @@ fn timings_name_every_phase_on_stderr_and_leave_stdout_alone() {
         .lines()
         .find(|l| l.starts_with("portghost: timings: "))
         .unwrap_or_else(|| panic!("no timings line in {stderr}"));
-    let phases: Vec<(&str, f64)> = ["dump", "walk", "owner details", "classify", "render"]
+    let phases: Vec<(&str, f64)> = ["dump", "walk", "owner details", "evidence", "classify", "render"]
         .into_iter()
         .map(|phase| {
             let at = line
@@ -316,4 +316,14 @@ fn timings_name_every_phase_on_stderr_and_leave_stdout_alone() {
     let ms = |name: &str| phases.iter().find(|(p, _)| *p == name).expect("phase").1;
     assert!(ms("walk") >= ms("dump"), "{line}");
     assert!(ms("walk") > 0.0 && ms("owner details") > 0.0, "{line}");
+    // 3237/tcp is a ghost port: its owner's evidence is gathered, in its own phase.
+    assert!(ms("evidence") > 0.0, "{line}");
+    let order: Vec<usize> = ["dump", "walk", "evidence", "classify", "render"]
+        .iter()
+        .map(|p| line.find(&format!("{p} ")).expect("phase"))
+        .collect();
+    assert!(
+        order.windows(2).all(|w| w[0] < w[1]),
+        "phases in pipeline order: {line}"
+    );
 }

@@ -1,7 +1,8 @@
 //! The only seam between portghost and the operating system's socket and process tables.
 //!
 //! Owns enumeration of listening sockets (TCP in LISTEN, bound unconnected UDP; IPv4 and
-//! IPv6) and the lookup of every process that holds each one. Nothing outside this module
+//! IPv6), the lookup of every process that holds each one, and the gathering of the
+//! evidence a verdict rests on ([`gather_provenance`]). Nothing outside this module
 //! may import `netstat2`, `sysinfo` or `netlink-*`, or read `/proc`. It returns plain
 //! [`Inventory`] data and makes no judgement about what it finds; a scan that fails says
 //! why with a typed [`Error`].
@@ -15,7 +16,7 @@ mod portable;
 
 pub use error::Error;
 
-use crate::model::{Inventory, Protocol};
+use crate::model::{Inventory, Protocol, ProvenanceRequest};
 use std::time::Duration;
 
 /// Which network namespaces to enumerate.
@@ -146,4 +147,35 @@ pub fn scan(opts: &ScanOptions) -> Result<(Inventory, ScanTimings), Error> {
     {
         portable::scan(opts)
     }
+}
+
+/// Gathers what `request` names into `inventory.provenance`: for each owner PID, its
+/// executable (`/proc/PID/exe`) and, for an interpreter (java, python, node, perl, ruby,
+/// php), the jar or script its command line runs, each with the installed package that
+/// contains it (the dpkg database `/var/lib/dpkg/info/*.list`, read once and only when a
+/// path needs it; else one `rpm -qf` call where an rpm database exists) and whether it and
+/// every directory above it belong to root and are writable by no one else; for each
+/// network namespace, its ephemeral port range (`net.ipv4.ip_local_port_range`) and the
+/// ports its `rpcbind` registered (`PMAPPROC_DUMP` over TCP to `127.0.0.1:111`, at most
+/// 100 ms to connect and 300 ms to answer), both read from inside that namespace.
+///
+/// Call it after [`scan`] (and after filtering the listeners) with the request
+/// [`Registry::provenance_request`](crate::Registry::provenance_request) makes; skip it
+/// when the request is empty. Entering another namespace needs `CAP_SYS_ADMIN`.
+///
+/// Never fails: what could not be read is one sentence in
+/// [`Provenance::notes`](crate::model::Provenance::notes); a namespace with no `rpcbind`
+/// simply has no registrations. On operating systems other than Linux nothing is
+/// gathered and a note says so.
+pub fn gather_provenance(inventory: &mut Inventory, request: &ProvenanceRequest) {
+    if request.is_empty() {
+        return;
+    }
+    #[cfg(target_os = "linux")]
+    linux::gather_provenance(inventory, request);
+    #[cfg(not(target_os = "linux"))]
+    inventory
+        .provenance
+        .notes
+        .push("evidence about owners and namespaces is gathered on Linux only".to_owned());
 }

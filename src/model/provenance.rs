@@ -61,9 +61,17 @@ pub struct OwnerProvenance {
 }
 
 /// Facts about one file on disk.
+///
+/// `package` and `root_owned` are only ever set for the very file the process runs: the
+/// path as portghost sees it must lead to the same device and inode as the process's own
+/// view (`/proc/PID/exe`, or the script through `/proc/PID/root` or `/proc/PID/cwd`). A
+/// deleted executable, one replaced since the process started, or one in another mount
+/// namespace (a container's `/usr/bin/x` is not the host's) keeps its path with no package
+/// and `root_owned` false, and the provenance notes say so.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileProvenance {
-    /// Absolute path.
+    /// Absolute path, canonical (no symbolic link in it) when the file could be checked;
+    /// as the process sees it otherwise. Lossy UTF-8, at most 4096 bytes for a script.
     pub path: String,
     /// The installed package whose file list contains the path (dpkg, or rpm where
     /// present), if any.

@@ -8,8 +8,8 @@ pub mod ghosts;
 pub mod iana;
 
 use crate::diag::FileError;
-use crate::model::{IanaRecord, Protocol};
-use ghosts::{GhostEntry, UnofficialUse};
+use crate::model::{IanaRecord, Inventory, Protocol, ProvenanceRequest};
+use ghosts::{GhostEntry, GhostStatus, UnofficialUse};
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
@@ -209,6 +209,25 @@ impl Registry {
             .get(&(port, protocol))
             .and_then(|&i| self.ghosts.get(i))
             .and_then(Slot::get)
+    }
+
+    /// What evidence a verdict on `inventory` needs gathered: the owner PIDs and the
+    /// network namespaces (keyed by inode, as [`ProvenanceRequest::netns`]) of every
+    /// listener whose port and transport have a ghost entry with a status other than
+    /// `common-squatter`. Empty when no listener has such an entry, so that a scan with no
+    /// ghost listeners gathers nothing. Pure: it reads only the inventory and the registry.
+    pub fn provenance_request(&self, inventory: &Inventory) -> ProvenanceRequest {
+        let mut request = ProvenanceRequest::default();
+        for listener in &inventory.listeners {
+            let needs = self
+                .ghost(listener.port, listener.protocol)
+                .is_some_and(|g| g.status != GhostStatus::CommonSquatter);
+            if needs {
+                request.pids.extend(listener.owners.iter().map(|o| o.pid));
+                request.netns.insert(listener.netns.as_ref().map(|n| n.inode));
+            }
+        }
+        request
     }
 
     /// Every known unofficial use that covers `port`/`protocol`, from any entry (a use

@@ -66,3 +66,65 @@ fn files_are_read_in_status_order_whatever_order_they_are_given_in() {
     assert_eq!(statuses, in_order);
     assert_eq!(from_reversed.ghosts(), Registry::builtin().expect("builtin").ghosts());
 }
+
+#[test]
+fn provenance_is_requested_for_ghost_listeners_but_not_squatters() {
+    use crate::model::{Inventory, Listener, Netns, Owner, OwnerStatus};
+    use std::sync::Arc;
+    let listener = |port: u16, pid: u32, netns: Option<u64>| Listener {
+        protocol: Protocol::Tcp,
+        local_address: "0.0.0.0".parse().expect("address"),
+        port,
+        inode: None,
+        uid: None,
+        owners: vec![Arc::new(Owner {
+            pid,
+            name: "x".into(),
+            exe: None,
+            cmdline: None,
+            uid: None,
+            user: None,
+            unit: None,
+            user_unit_uid: None,
+            exe_deleted: false,
+            container: None,
+        })],
+        owner_status: OwnerStatus::Known,
+        v6only: None,
+        netns: netns.map(|inode| {
+            Arc::new(Netns {
+                inode,
+                name: None,
+                container: None,
+                host: false,
+            })
+        }),
+    };
+    let mut inventory = Inventory {
+        host: "h".into(),
+        scanned_at: "2026-12-01T00:00:00Z".into(),
+        // 3237: defunct-vendor; 902: common-squatter; 22: not a ghost port.
+        listeners: vec![
+            listener(3237, 10, Some(5)),
+            listener(902, 11, Some(6)),
+            listener(22, 12, None),
+        ],
+        privileged: true,
+        host_pid_namespace: Some(true),
+        warnings: Vec::new(),
+        view: None,
+        namespaces: Vec::new(),
+        provenance: Default::default(),
+    };
+    let registry = Registry::builtin().expect("builtin");
+    let request = registry.provenance_request(&inventory);
+    assert_eq!(request.pids, [10].into());
+    assert_eq!(request.netns, [Some(5)].into());
+    inventory.listeners.remove(0);
+    assert!(
+        registry.provenance_request(&inventory).is_empty(),
+        "no ghost listener, nothing to gather"
+    );
+    inventory.listeners.push(listener(3416, 13, None));
+    assert_eq!(registry.provenance_request(&inventory).netns, [None].into());
+}

@@ -8,8 +8,9 @@
 //! [`OwnerStatus`] and the warnings about owners that could not be seen). The work itself
 //! is in its submodules: [`dump`] (the `NETLINK_SOCK_DIAG` dump of one namespace), [`walk`]
 //! (the one parallel `/proc/*/fd` walk), [`procfs`] (the owners' and portghost's own
-//! `/proc` files), [`netns`] (finding and entering namespaces) and [`view`] (where
-//! portghost runs and whether `/proc` hides processes).
+//! `/proc` files), [`netns`] (finding and entering namespaces), [`view`] (where
+//! portghost runs and whether `/proc` hides processes) and [`provenance`] (the evidence
+//! gathered after a scan for the listeners a verdict needs it for).
 //!
 //! It must not: read `/proc` or netlink itself (only through those submodules), use
 //! `netstat2`, refresh every process (`System::new_all()`), walk `/proc` more than once per
@@ -20,6 +21,7 @@
 mod dump;
 mod netns;
 mod procfs;
+mod provenance;
 mod view;
 mod walk;
 
@@ -36,6 +38,7 @@ use std::time::{Instant, SystemTime};
 use view::ProcHiding;
 use walk::{Walk, list_pids, walk_processes};
 
+pub(super) use provenance::gather as gather_provenance;
 pub(super) use walk::cpus;
 
 /// Most processes of one namespace whose cgroup is read to find its container.
