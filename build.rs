@@ -292,6 +292,7 @@ fn iana(out_dir: &Path) {
     // with named ones first, each group in file order, so a search for a service stops early.
     singles.sort_by_key(|e| (e.0, e.1, e.3));
     ranges.sort_by_key(|e| (!e.3, e.4));
+    println!("cargo::rustc-env=PORTGHOST_IANA_UPDATED={}", parsed.updated);
     let mut people = parsed.people.clone();
     people.sort_by(|a, b| a.id.cmp(&b.id));
     people.dedup_by(|a, b| a.id == b.id);

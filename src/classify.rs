@@ -60,6 +60,7 @@ pub fn classify_with(inventory: Inventory, registry: &Registry, policy: Option<P
             deny_rules: ctx.policy.deny.len(),
             warnings: ctx.policy.warnings(ctx.today),
         }),
+        registry: registry.info(),
     }
 }
 
@@ -104,7 +105,8 @@ pub fn classify_listener(listener: Listener, registry: &Registry, sees_all: bool
         Some(g) => {
             let uses = registry.unofficial_uses(listener.port, proto);
             let matched = matching_use(&uses, &listener.owners);
-            let (f, bad) = ghost_finding(&listener, g, service, matched);
+            let (mut f, bad) = ghost_finding(&listener, g, service, matched);
+            local_sources(&mut f, g, matched.map(|(u, _)| u));
             findings.push(f);
             unexpected |= bad;
         }
@@ -149,6 +151,20 @@ pub fn classify_listener(listener: Listener, registry: &Registry, sees_all: bool
             Verdict::Unreviewed
         },
         findings,
+    }
+}
+
+/// Names the local registry file behind a ghost finding, when the entry or the matched use
+/// came from one: "(local registry /etc/portghost/registry.d/acme.toml)".
+fn local_sources(f: &mut Finding, g: &GhostEntry, matched: Option<&UnofficialUse>) {
+    let use_file = matched.and_then(|u| u.source.as_deref());
+    match (g.source.as_deref(), use_file) {
+        (Some(a), Some(b)) if a != b => {
+            f.message.push_str(&format!(" (local registry {a}; known use from {b})"));
+        }
+        (Some(a), _) => f.message.push_str(&format!(" (local registry {a})")),
+        (None, Some(b)) => f.message.push_str(&format!(" (known use from local registry {b})")),
+        (None, None) => {}
     }
 }
 

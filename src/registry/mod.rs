@@ -240,6 +240,15 @@ impl Registry {
         self.iana.len()
     }
 
+    /// Which registries this is, for a report.
+    pub fn info(&self) -> crate::model::RegistryInfo {
+        crate::model::RegistryInfo {
+            iana_updated: self.iana_updated().to_string(),
+            iana_file: self.iana_file().map(str::to_string),
+            local_files: self.local_files.clone(),
+        }
+    }
+
     /// The local registry files merged into this registry, in the order they were read.
     pub fn local_files(&self) -> &[String] {
         &self.local_files
