@@ -258,8 +258,7 @@ fn iana(out_dir: &Path) {
     println!("cargo::rerun-if-changed={XML_PATH}");
     println!("cargo::rerun-if-changed=src/registry/iana_xml.rs");
     let text = fs::read_to_string(XML_PATH).unwrap_or_else(|e| panic!("reading {XML_PATH}: {e}"));
-    let parsed = iana_xml::parse(&text)
-        .unwrap_or_else(|e| panic!("{XML_PATH}:{}:{}: {}", e.line, e.column, e.message));
+    let parsed = iana_xml::parse(&text).unwrap_or_else(|e| panic!("{XML_PATH}:{}:{}: {}", e.line, e.column, e.message));
     let mut blob = String::with_capacity(text.len() / 3);
     let mut spans: Vec<(u32, u32)> = Vec::with_capacity(parsed.records.len());
     let mut singles: Vec<(u16, u8, bool, u32)> = Vec::new();
@@ -278,10 +277,17 @@ fn iana(out_dir: &Path) {
             continue;
         }
         let (lo, hi) = port.split_once('-').unwrap_or((port, port));
-        let lo: u16 = lo.trim().parse().unwrap_or_else(|e| panic!("{XML_PATH}: record {}: port {port:?}: {e}", i + 1));
-        let hi: u16 = hi.trim().parse().unwrap_or_else(|e| panic!("{XML_PATH}: record {}: port {port:?}: {e}", i + 1));
+        let lo: u16 = lo
+            .trim()
+            .parse()
+            .unwrap_or_else(|e| panic!("{XML_PATH}: record {}: port {port:?}: {e}", i + 1));
+        let hi: u16 = hi
+            .trim()
+            .parse()
+            .unwrap_or_else(|e| panic!("{XML_PATH}: record {}: port {port:?}: {e}", i + 1));
         assert!(lo <= hi, "{XML_PATH}: record {}: empty port range {port:?}", i + 1);
-        let code = proto_code(proto).unwrap_or_else(|| panic!("{XML_PATH}: record {}: unknown protocol {proto:?}", i + 1));
+        let code =
+            proto_code(proto).unwrap_or_else(|| panic!("{XML_PATH}: record {}: unknown protocol {proto:?}", i + 1));
         if lo == hi {
             singles.push((lo, code, assigned, idx));
         } else {
@@ -299,30 +305,63 @@ fn iana(out_dir: &Path) {
     let mut out = String::new();
     writeln!(out, "/// The registry's `<updated>` date.").ok();
     writeln!(out, "pub(crate) const IANA_UPDATED: &str = {:?};", parsed.updated).ok();
-    writeln!(out, "/// Byte span `(start, end)` of every record in `iana_records.txt`, by record number.").ok();
+    writeln!(
+        out,
+        "/// Byte span `(start, end)` of every record in `iana_records.txt`, by record number."
+    )
+    .ok();
     writeln!(out, "pub(crate) static IANA_SPANS: &[(u32, u32)] = &[").ok();
     for (a, b) in &spans {
         writeln!(out, "({a},{b}),").ok();
     }
     writeln!(out, "];").ok();
-    writeln!(out, "/// `(port, protocol code, has a service name, record number)` of every single-port record,").ok();
-    writeln!(out, "/// sorted by port, protocol code and file order. Protocol codes: 0 none, 1 tcp, 2 udp, 3 sctp, 4 dccp.").ok();
+    writeln!(
+        out,
+        "/// `(port, protocol code, has a service name, record number)` of every single-port record,"
+    )
+    .ok();
+    writeln!(
+        out,
+        "/// sorted by port, protocol code and file order. Protocol codes: 0 none, 1 tcp, 2 udp, 3 sctp, 4 dccp."
+    )
+    .ok();
     writeln!(out, "pub(crate) static IANA_SINGLES: &[(u16, u8, bool, u32)] = &[").ok();
     for e in &singles {
         writeln!(out, "({},{},{},{}),", e.0, e.1, e.2, e.3).ok();
     }
     writeln!(out, "];").ok();
-    writeln!(out, "/// `(low port, high port, protocol code, has a service name, record number)` of every").ok();
-    writeln!(out, "/// port-range record: those with a service name first, each group in file order.").ok();
+    writeln!(
+        out,
+        "/// `(low port, high port, protocol code, has a service name, record number)` of every"
+    )
+    .ok();
+    writeln!(
+        out,
+        "/// port-range record: those with a service name first, each group in file order."
+    )
+    .ok();
     writeln!(out, "pub(crate) static IANA_RANGES: &[(u16, u16, u8, bool, u32)] = &[").ok();
     for e in &ranges {
         writeln!(out, "({},{},{},{},{}),", e.0, e.1, e.2, e.3, e.4).ok();
     }
     writeln!(out, "];").ok();
-    writeln!(out, "/// `(handle, name, organisation, uri, updated)` of every `<person>`, sorted by handle.").ok();
-    writeln!(out, "pub(crate) static IANA_PEOPLE: &[(&str, &str, &str, &str, &str)] = &[").ok();
+    writeln!(
+        out,
+        "/// `(handle, name, organisation, uri, updated)` of every `<person>`, sorted by handle."
+    )
+    .ok();
+    writeln!(
+        out,
+        "pub(crate) static IANA_PEOPLE: &[(&str, &str, &str, &str, &str)] = &["
+    )
+    .ok();
     for p in &people {
-        writeln!(out, "({:?},{:?},{:?},{:?},{:?}),", p.id, p.name, p.org, p.uri, p.updated).ok();
+        writeln!(
+            out,
+            "({:?},{:?},{:?},{:?},{:?}),",
+            p.id, p.name, p.org, p.uri, p.updated
+        )
+        .ok();
     }
     writeln!(out, "];").ok();
     let dest = out_dir.join("iana_records.txt");

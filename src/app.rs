@@ -549,7 +549,9 @@ fn explain_port(args: &ExplainConfig, style: &Style, trust: &Trust) -> anyhow::R
         Some(name) => {
             let mut found: Vec<(u16, Protocol)> = Vec::new();
             for r in registry.iana_by_name(name) {
-                let Ok(protocol) = r.protocol.parse::<Protocol>() else { continue };
+                let Ok(protocol) = r.protocol.parse::<Protocol>() else {
+                    continue;
+                };
                 let Ok(port) = r.port.parse::<u16>() else { continue };
                 if args.protocols.contains(&protocol) {
                     found.push((port, protocol));
@@ -558,7 +560,12 @@ fn explain_port(args: &ExplainConfig, style: &Style, trust: &Trust) -> anyhow::R
             for g in registry.ghosts() {
                 let names = g.service.as_deref().into_iter().chain(g.formerly.as_deref());
                 if names.into_iter().any(|n| n.eq_ignore_ascii_case(name)) {
-                    found.extend(g.transports.iter().filter(|t| args.protocols.contains(t)).map(|&t| (g.port, t)));
+                    found.extend(
+                        g.transports
+                            .iter()
+                            .filter(|t| args.protocols.contains(t))
+                            .map(|&t| (g.port, t)),
+                    );
                 }
             }
             found.sort();
@@ -597,7 +604,10 @@ fn explain_port(args: &ExplainConfig, style: &Style, trust: &Trust) -> anyhow::R
             let iana = registry.iana(port, protocol);
             let mut people: Vec<crate::model::IanaPerson> = Vec::new();
             for r in &iana {
-                for h in crate::model::handles(&r.assignee).into_iter().chain(crate::model::handles(&r.contact)) {
+                for h in crate::model::handles(&r.assignee)
+                    .into_iter()
+                    .chain(crate::model::handles(&r.contact))
+                {
                     if !people.iter().any(|p| p.id == h)
                         && let Some(p) = registry.person(h)
                     {

@@ -160,7 +160,8 @@ fn local_sources(f: &mut Finding, g: &GhostEntry, matched: Option<&UnofficialUse
     let use_file = matched.and_then(|u| u.source.as_deref());
     match (g.source.as_deref(), use_file) {
         (Some(a), Some(b)) if a != b => {
-            f.message.push_str(&format!(" (local registry {a}; known use from {b})"));
+            f.message
+                .push_str(&format!(" (local registry {a}; known use from {b})"));
         }
         (Some(a), _) => f.message.push_str(&format!(" (local registry {a})")),
         (None, Some(b)) => f.message.push_str(&format!(" (known use from local registry {b})")),

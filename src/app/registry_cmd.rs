@@ -22,15 +22,14 @@ use std::path::Path;
 pub(super) fn list(status: Option<&str>, format: ListFormat, style: &Style) -> anyhow::Result<Exit> {
     let status = match status {
         None => None,
-        Some(s) => Some(
-            GhostStatus::ALL
-                .into_iter()
-                .find(|x| x.as_str() == s)
-                .ok_or_else(|| {
-                    let all: Vec<&str> = GhostStatus::ALL.iter().map(|x| x.as_str()).collect();
-                    anyhow::anyhow!("unknown status {:?}: expected one of {}", terminal_safe(s), all.join(", "))
-                })?,
-        ),
+        Some(s) => Some(GhostStatus::ALL.into_iter().find(|x| x.as_str() == s).ok_or_else(|| {
+            let all: Vec<&str> = GhostStatus::ALL.iter().map(|x| x.as_str()).collect();
+            anyhow::anyhow!(
+                "unknown status {:?}: expected one of {}",
+                terminal_safe(s),
+                all.join(", ")
+            )
+        })?),
     };
     let registry = registry()?;
     let mut entries: Vec<&GhostEntry> = registry
@@ -139,7 +138,11 @@ pub(crate) fn check_dir(dir: &Path, trust: &Trust, base: &Registry) -> (usize, V
                         "{file}: entry for port {}: service {s:?} is not IANA's name for {}/{t} (IANA: {})",
                         g.port,
                         g.port,
-                        if names.is_empty() { "unassigned".to_string() } else { names.join(", ") }
+                        if names.is_empty() {
+                            "unassigned".to_string()
+                        } else {
+                            names.join(", ")
+                        }
                     )),
                     None if !names.is_empty() => problems.push(format!(
                         "{file}: entry for port {}: says unassigned, but IANA assigns {}/{t} to {}",
@@ -181,11 +184,19 @@ pub(super) fn check(dir: &Path, trust: &Trust) -> anyhow::Result<Exit> {
     Ok(Exit::Error)
 }
 
-/// Why an allow or deny rule can never match a listener, if it cannot: it names only port
-/// 0, which no socket listens on.
-fn never_matches(rule: &Rule) -> Option<String> {
-    (!rule.ports.is_empty() && rule.ports.iter().all(|p| *p == PortMatch::Single(0)))
-        .then(|| "it names only port 0, on which nothing can listen".to_string())
+/// The conditions of a rule, comparable: ports, protocol, address and the texts of its
+/// identity patterns.
+fn conditions(r: &Rule) -> impl PartialEq + use<> {
+    (
+        r.ports.clone(),
+        r.protocol,
+        r.address,
+        r.process.clone(),
+        r.exe.iter().map(|p| p.text.clone()).collect::<Vec<_>>(),
+        r.user.clone(),
+        r.unit.iter().map(|p| p.text.clone()).collect::<Vec<_>>(),
+        r.container.iter().map(|p| p.text.clone()).collect::<Vec<_>>(),
+    )
 }
 
 /// True when every listener `allow` matches is also matched by `deny`: each condition of
@@ -224,9 +235,16 @@ pub(super) fn policy_check(file: &Path, trust: &Trust) -> anyhow::Result<Exit> {
         }
     };
     let mut problems = Vec::new();
-    for rule in policy.allow.iter().chain(&policy.deny) {
-        if let Some(why) = never_matches(rule) {
-            problems.push(format!("{}: {} rule can never match: {why}", policy.at(rule), rule.kind.as_str()));
+    for rules in [&policy.allow, &policy.deny] {
+        for (i, rule) in rules.iter().enumerate() {
+            if let Some(first) = rules[..i].iter().find(|r| conditions(r) == conditions(rule)) {
+                problems.push(format!(
+                    "{}: {} rule can never match first: the rule at {} has the same conditions and comes before it",
+                    policy.at(rule),
+                    rule.kind.as_str(),
+                    policy.at(first)
+                ));
+            }
         }
     }
     for allow in &policy.allow {
@@ -254,7 +272,11 @@ pub(super) fn policy_check(file: &Path, trust: &Trust) -> anyhow::Result<Exit> {
             if warnings.is_empty() {
                 String::new()
             } else {
-                format!(", {} warning{}", warnings.len(), if warnings.len() == 1 { "" } else { "s" })
+                format!(
+                    ", {} warning{}",
+                    warnings.len(),
+                    if warnings.len() == 1 { "" } else { "s" }
+                )
             }
         );
         Ok(Exit::Clean)

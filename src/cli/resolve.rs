@@ -147,9 +147,11 @@ pub(crate) fn resolve(cli: Cli) -> Config {
         ),
         Some(Command::Policy(PolicyCommand::Check(args))) => Action::PolicyCheck(args.file),
     };
-    let iana = cli
-        .iana
-        .or_else(|| std::env::var_os("PORTGHOST_IANA").filter(|v| !v.is_empty()).map(PathBuf::from));
+    let iana = cli.iana.or_else(|| {
+        std::env::var_os("PORTGHOST_IANA")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    });
     let mut dirs = vec![(PathBuf::from(crate::registry::local::SYSTEM_DIR), true)];
     dirs.extend(cli.registry_dir.map(|d| (d, false)));
     Config {

@@ -372,7 +372,20 @@ fn index(
     let mut records = Vec::with_capacity(rows.len());
     for (i, row) in rows.into_iter().enumerate() {
         let idx = u32::try_from(i).map_err(|_| bad(i, "too many records".to_string()))?;
-        let [name, port, protocol, description, assignee, contact, reg, modified, reference, sc, unauth, notes] = row;
+        let [
+            name,
+            port,
+            protocol,
+            description,
+            assignee,
+            contact,
+            reg,
+            modified,
+            reference,
+            sc,
+            unauth,
+            notes,
+        ] = row;
         if !port.is_empty() {
             let (lo, hi) = port.split_once('-').unwrap_or((&port, &port));
             let num = |p: &str| {

@@ -242,7 +242,16 @@ pub fn parse(text: &str) -> Result<XmlRegistry, XmlError> {
             }
         }
         if let Some(name) = closed {
-            close(&name, &path, &mut out, &mut record, &mut person, &mut sink, &mut paragraph, &mut xref);
+            close(
+                &name,
+                &path,
+                &mut out,
+                &mut record,
+                &mut person,
+                &mut sink,
+                &mut paragraph,
+                &mut xref,
+            );
         }
     }
     if !saw_root {
