@@ -44,7 +44,7 @@ fn entry(port: u16, status: &str) -> String {
     )
 }
 
-fn listener<'a>(scan: &'a serde_json::Value, port: u16) -> &'a serde_json::Value {
+fn listener(scan: &serde_json::Value, port: u16) -> &serde_json::Value {
     scan["listeners"]
         .as_array()
         .expect("listeners")
