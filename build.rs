@@ -1,11 +1,14 @@
-//! Build script: indexes the embedded IANA registry CSV, and checks and indexes the ghost
-//! registry, for a fast startup.
+//! Build script: parses and indexes the embedded IANA registry XML, and checks and indexes
+//! the ghost registry, for a fast startup.
 //!
-//! The CSV in `registry/` is shipped unmodified and embedded with `include_str!`. Parsing
-//! all 14,499 records at run time would cost milliseconds on every scan, so this script
-//! records the byte span of every record and, for those with a port, the port range,
-//! transport protocol and whether it names a service. At run time a lookup is a binary
-//! search plus parsing the one record wanted, once per process. The build fails if the CSV
+//! IANA's `service-names-port-numbers.xml` is shipped unmodified in `registry/`. Parsing
+//! its 3.9 MB at run time would cost many milliseconds on every scan, so this script parses
+//! it once with the same parser the run time uses for `--iana FILE`
+//! (`src/registry/iana_xml.rs`, included here by path), and writes every record's twelve
+//! CSV columns into one text, separated by U+001F, with the byte span of every record, a
+//! port index (port range, transport protocol, whether it names a service), the `<people>`
+//! table and the `<updated>` date. At run time a lookup is a binary search plus splitting the
+//! one record wanted, once per process. The build fails, naming line and column, if the XML
 //! cannot be parsed.
 //!
 //! The ghost files are found here, and only here: every `registry/ghosts/*.toml` is read
@@ -20,7 +23,11 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-const CSV_PATH: &str = "registry/service-names-port-numbers.csv";
+const XML_PATH: &str = "registry/service-names-port-numbers.xml";
+
+#[path = "src/registry/iana_xml.rs"]
+#[allow(dead_code, reason = "the build script uses only part of the shared parser")]
+mod iana_xml;
 const GHOSTS_DIR: &str = "registry/ghosts";
 
 /// One `registry/ghosts/*.toml` file. Entries are kept as tables and read one by one into
@@ -244,80 +251,63 @@ fn proto_code(p: &str) -> Option<u8> {
     }
 }
 
-/// Byte offset of a record, and its `(low port, high port, protocol code, has a name)` if
-/// it has a port.
-type Start = (u64, Option<(u16, u16, u8, bool)>);
-
-fn main() {
-    println!("cargo::rerun-if-changed={CSV_PATH}");
-    println!("cargo::rerun-if-changed=build.rs");
-    let data = fs::read(CSV_PATH).unwrap_or_else(|e| panic!("reading {CSV_PATH}: {e}"));
-    let mut rdr = csv::ReaderBuilder::new().has_headers(true).from_reader(&data[..]);
-    let mut starts: Vec<Start> = Vec::with_capacity(15_000);
-    let mut record = csv::ByteRecord::new();
-    loop {
-        match rdr.read_byte_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => panic!("{CSV_PATH}: {e}"),
+/// Writes `iana_records.txt` (every record's twelve columns, each ended by the unit
+/// separator U+001F, records one after the other) and `iana_index.rs` (the snapshot date,
+/// each record's byte span in that text, the port index and the people table) to `out_dir`.
+fn iana(out_dir: &Path) {
+    println!("cargo::rerun-if-changed={XML_PATH}");
+    println!("cargo::rerun-if-changed=src/registry/iana_xml.rs");
+    let text = fs::read_to_string(XML_PATH).unwrap_or_else(|e| panic!("reading {XML_PATH}: {e}"));
+    let parsed = iana_xml::parse(&text).unwrap_or_else(|e| panic!("{XML_PATH}:{}:{}: {}", e.line, e.column, e.message));
+    let mut blob = String::with_capacity(text.len() / 3);
+    let mut spans: Vec<(u32, u32)> = Vec::with_capacity(parsed.records.len());
+    let mut singles: Vec<(u16, u8, bool, u32)> = Vec::new();
+    let mut ranges: Vec<(u16, u16, u8, bool, u32)> = Vec::new();
+    for (i, rec) in parsed.records.iter().enumerate() {
+        let start = blob.len() as u32;
+        for f in rec {
+            assert!(!f.contains('\u{1f}'), "{XML_PATH}: record {} holds U+001F", i + 1);
+            blob.push_str(f);
+            blob.push('\u{1f}');
         }
-        let line = record.position().map_or(0, |p| p.line());
-        assert!(
-            record.len() == 12,
-            "{CSV_PATH}:{line}: expected 12 fields, found {}",
-            record.len()
-        );
-        let offset = record.position().map_or(0, |p| p.byte());
-        let port = std::str::from_utf8(&record[1]).unwrap_or_else(|e| panic!("{CSV_PATH}:{line}: {e}"));
-        let proto = std::str::from_utf8(&record[2]).unwrap_or_else(|e| panic!("{CSV_PATH}:{line}: {e}"));
-        let assigned = !record[0].is_empty();
-        let key = if port.is_empty() {
-            None
+        spans.push((start, blob.len() as u32));
+        let idx = u32::try_from(i).unwrap_or_else(|_| panic!("{XML_PATH}: too many records"));
+        let (port, proto, assigned) = (&rec[1], &rec[2], !rec[0].is_empty());
+        if port.is_empty() {
+            continue;
+        }
+        let (lo, hi) = port.split_once('-').unwrap_or((port, port));
+        let lo: u16 = lo
+            .trim()
+            .parse()
+            .unwrap_or_else(|e| panic!("{XML_PATH}: record {}: port {port:?}: {e}", i + 1));
+        let hi: u16 = hi
+            .trim()
+            .parse()
+            .unwrap_or_else(|e| panic!("{XML_PATH}: record {}: port {port:?}: {e}", i + 1));
+        assert!(lo <= hi, "{XML_PATH}: record {}: empty port range {port:?}", i + 1);
+        let code =
+            proto_code(proto).unwrap_or_else(|| panic!("{XML_PATH}: record {}: unknown protocol {proto:?}", i + 1));
+        if lo == hi {
+            singles.push((lo, code, assigned, idx));
         } else {
-            let (lo, hi) = match port.split_once('-') {
-                Some((a, b)) => (a, b),
-                None => (port, port),
-            };
-            let lo: u16 = lo
-                .trim()
-                .parse()
-                .unwrap_or_else(|e| panic!("{CSV_PATH}:{line}: port {port:?}: {e}"));
-            let hi: u16 = hi
-                .trim()
-                .parse()
-                .unwrap_or_else(|e| panic!("{CSV_PATH}:{line}: port {port:?}: {e}"));
-            assert!(lo <= hi, "{CSV_PATH}:{line}: empty port range {port:?}");
-            let code = proto_code(proto).unwrap_or_else(|| panic!("{CSV_PATH}:{line}: unknown protocol {proto:?}"));
-            Some((lo, hi, code, assigned))
-        };
-        starts.push((offset, key));
-    }
-    let end = data.len() as u64;
-    // Every record's byte span, by record number; and the port index over those numbers.
-    let mut spans: Vec<(u32, u32)> = Vec::with_capacity(starts.len());
-    let mut singles: Vec<(u16, u8, bool, u16)> = Vec::new();
-    let mut ranges: Vec<(u16, u16, u8, bool, u16)> = Vec::new();
-    for (i, (start, key)) in starts.iter().enumerate() {
-        let next = starts.get(i + 1).map_or(end, |s| s.0);
-        spans.push((*start as u32, next as u32));
-        let idx = u16::try_from(i).unwrap_or_else(|_| panic!("{CSV_PATH}: more than 65535 records"));
-        if let Some((lo, hi, code, assigned)) = key {
-            if lo == hi {
-                singles.push((*lo, *code, *assigned, idx));
-            } else {
-                ranges.push((*lo, *hi, *code, *assigned, idx));
-            }
+            ranges.push((lo, hi, code, assigned, idx));
         }
     }
     // Singles sorted by (port, protocol, file order) for a binary search; ranges (about 800)
-    // kept in file order and scanned.
+    // with named ones first, each group in file order, so a search for a service stops early.
     singles.sort_by_key(|e| (e.0, e.1, e.3));
-    // Named ranges first (file order among them), so a search for a service stops early.
     ranges.sort_by_key(|e| (!e.3, e.4));
+    println!("cargo::rustc-env=PORTGHOST_IANA_UPDATED={}", parsed.updated);
+    let mut people = parsed.people.clone();
+    people.sort_by(|a, b| a.id.cmp(&b.id));
+    people.dedup_by(|a, b| a.id == b.id);
     let mut out = String::new();
+    writeln!(out, "/// The registry's `<updated>` date.").ok();
+    writeln!(out, "pub(crate) const IANA_UPDATED: &str = {:?};", parsed.updated).ok();
     writeln!(
         out,
-        "/// Byte span `(start, end)` in the CSV of every data record, by record number."
+        "/// Byte span `(start, end)` of every record in `iana_records.txt`, by record number."
     )
     .ok();
     writeln!(out, "pub(crate) static IANA_SPANS: &[(u32, u32)] = &[").ok();
@@ -335,7 +325,7 @@ fn main() {
         "/// sorted by port, protocol code and file order. Protocol codes: 0 none, 1 tcp, 2 udp, 3 sctp, 4 dccp."
     )
     .ok();
-    writeln!(out, "pub(crate) static IANA_SINGLES: &[(u16, u8, bool, u16)] = &[").ok();
+    writeln!(out, "pub(crate) static IANA_SINGLES: &[(u16, u8, bool, u32)] = &[").ok();
     for e in &singles {
         writeln!(out, "({},{},{},{}),", e.0, e.1, e.2, e.3).ok();
     }
@@ -350,13 +340,39 @@ fn main() {
         "/// port-range record: those with a service name first, each group in file order."
     )
     .ok();
-    writeln!(out, "pub(crate) static IANA_RANGES: &[(u16, u16, u8, bool, u16)] = &[").ok();
+    writeln!(out, "pub(crate) static IANA_RANGES: &[(u16, u16, u8, bool, u32)] = &[").ok();
     for e in &ranges {
         writeln!(out, "({},{},{},{},{}),", e.0, e.1, e.2, e.3, e.4).ok();
     }
     writeln!(out, "];").ok();
-    let out_dir = PathBuf::from(env::var("OUT_DIR").unwrap_or_else(|e| panic!("OUT_DIR: {e}")));
-    ghosts(&out_dir);
+    writeln!(
+        out,
+        "/// `(handle, name, organisation, uri, updated)` of every `<person>`, sorted by handle."
+    )
+    .ok();
+    writeln!(
+        out,
+        "pub(crate) static IANA_PEOPLE: &[(&str, &str, &str, &str, &str)] = &["
+    )
+    .ok();
+    for p in &people {
+        writeln!(
+            out,
+            "({:?},{:?},{:?},{:?},{:?}),",
+            p.id, p.name, p.org, p.uri, p.updated
+        )
+        .ok();
+    }
+    writeln!(out, "];").ok();
+    let dest = out_dir.join("iana_records.txt");
+    fs::write(&dest, blob).unwrap_or_else(|e| panic!("writing {}: {e}", dest.display()));
     let dest = out_dir.join("iana_index.rs");
     fs::write(&dest, out).unwrap_or_else(|e| panic!("writing {}: {e}", dest.display()));
+}
+
+fn main() {
+    println!("cargo::rerun-if-changed=build.rs");
+    let out_dir = PathBuf::from(env::var("OUT_DIR").unwrap_or_else(|e| panic!("OUT_DIR: {e}")));
+    iana(&out_dir);
+    ghosts(&out_dir);
 }

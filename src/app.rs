@@ -6,7 +6,10 @@
 //! command line already resolved by [`crate::cli`].
 
 use crate::classify::classify_with;
-use crate::cli::{Action, BaselineConfig, Cli, Config, DiffConfig, DiffFormat, ExplainConfig, Format, ScanConfig};
+use crate::cli::{
+    Action, BaselineConfig, Cli, Config, DiffConfig, DiffFormat, ExplainConfig, Format, ListFormat, RegistrySources,
+    ScanConfig,
+};
 use crate::drift::{self, Snapshot};
 use crate::inventory::{self, NetnsScope, ScanOptions, ScanTimings};
 use crate::model::{Classified, OwnerStatus, Protocol, Report, Severity, Verdict, View};
@@ -17,9 +20,12 @@ use crate::report::explain::PortFacts;
 use crate::report::{self, Style, explain, github, json, jsonl, junit, owners_cell, table};
 use crate::sanitize::terminal_safe;
 use anyhow::Context as _;
+
+mod registry_cmd;
 use chrono::{DateTime, Datelike as _, NaiveDate};
 use std::io::{self, BufWriter, Read as _, Write};
 use std::path::Path;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -105,12 +111,87 @@ fn note_write_failure(written: &io::Result<()>) {
 fn run(config: Config) -> anyhow::Result<Exit> {
     let style = config.style;
     let trust = &config.trust;
+    let _ = SOURCES.set((config.registry.clone(), config.trust.clone()));
     match config.action {
         Action::Scan(scan_config) => scan(&scan_config, &style, trust),
         Action::Explain(explain_config) => explain_port(&explain_config, &style, trust),
         Action::Diff(diff_config) => diff_scans(&diff_config, &style),
         Action::Baseline(baseline_config) => write_baseline(&baseline_config),
+        Action::RegistryList { status, format } => registry_cmd::list(status.as_deref(), format, &style),
+        Action::RegistryCheck(dir) => registry_cmd::check(&dir, trust),
+        Action::PolicyCheck(file) => registry_cmd::policy_check(&file, trust),
     }
+}
+
+/// The registries the command line asked for, and who may own local registry files; set
+/// once by [`run`].
+static SOURCES: OnceLock<(RegistrySources, Trust)> = OnceLock::new();
+
+/// The registry to judge with, loaded once per process: the embedded one, with its IANA
+/// part replaced by `--iana FILE` (or `PORTGHOST_IANA`), and the local registry files
+/// merged in (`/etc/portghost/registry.d/*.toml`, then `--registry-dir`). Says on stderr
+/// which IANA file and local files are in use, when any.
+///
+/// # Errors
+/// The embedded registry is broken, the IANA file is unusable (named, with line and
+/// column for XML), or a local file is untrusted or malformed (every problem, each named
+/// with file, line and column).
+fn registry() -> anyhow::Result<&'static Registry> {
+    static LOADED: OnceLock<Result<&'static Registry, String>> = OnceLock::new();
+    LOADED
+        .get_or_init(|| {
+            let (sources, trust) = SOURCES.get().cloned().unwrap_or_default();
+            load_registry(&sources, &trust).map_err(|e| format!("{e:#}"))
+        })
+        .clone()
+        .map_err(|e| anyhow::anyhow!(e))
+}
+
+/// Loads the registry `sources` describe; see [`registry`].
+fn load_registry(sources: &RegistrySources, trust: &Trust) -> anyhow::Result<&'static Registry> {
+    let builtin = Registry::builtin().context("loading the embedded registry")?;
+    let mut files: Vec<(String, String)> = Vec::new();
+    let mut errors: Vec<String> = Vec::new();
+    for (dir, missing_ok) in &sources.dirs {
+        match crate::registry::local::read_dir(dir, trust, *missing_ok) {
+            Ok(found) => files.extend(found),
+            Err(problems) => errors.extend(problems),
+        }
+    }
+    if sources.iana.is_none() && files.is_empty() && errors.is_empty() {
+        return Ok(builtin);
+    }
+    let mut registry = builtin.clone();
+    if let Some(path) = &sources.iana {
+        let file = crate::registry::iana::load_file(&path.display().to_string())?;
+        eprintln!(
+            "portghost: IANA registry: {} (updated {}, {} records)",
+            terminal_safe(&file.file),
+            file.updated,
+            file.len()
+        );
+        registry = registry.with_iana(file);
+    }
+    for (file, text) in &files {
+        match crate::registry::local::parse(file, text) {
+            Ok(local) => {
+                if let Err(e) = registry.merge_local(&local) {
+                    errors.push(e.to_string());
+                }
+            }
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    if !errors.is_empty() {
+        anyhow::bail!("local registry: {}", errors.join("\nportghost: local registry: "));
+    }
+    if !registry.local_files().is_empty() {
+        eprintln!(
+            "portghost: local registry: {}",
+            terminal_safe(&registry.local_files().join(", "))
+        );
+    }
+    Ok(Box::leak(Box::new(registry)))
 }
 
 /// `portghost scan` with no flags, as `diff` scans the host now.
@@ -201,7 +282,7 @@ fn scan_report(
     args: &ScanConfig,
     policy: Option<PolicyContext<'_>>,
 ) -> anyhow::Result<(Report, ScanTimings, AfterScan)> {
-    let registry = Registry::builtin().context("loading the embedded registry")?;
+    let registry = registry()?;
     let (mut inventory, timings) = inventory::scan(&args.options).context("enumerating listening sockets")?;
     let mut after = AfterScan::default();
     let started = Instant::now();
@@ -505,21 +586,58 @@ fn ms(d: Duration) -> f64 {
 }
 
 fn explain_port(args: &ExplainConfig, style: &Style, trust: &Trust) -> anyhow::Result<Exit> {
-    let registry = Registry::builtin().context("loading the embedded registry")?;
-    let port = args.port;
+    let registry = registry()?;
+    // The (port, transport) pairs to explain: the port given, or every port IANA gives the
+    // name on tcp or udp (ghost entries and known uses are looked up by name too).
+    let targets: Vec<(u16, Protocol)> = match &args.name {
+        None => args.protocols.iter().map(|&p| (args.port, p)).collect(),
+        Some(name) => {
+            let mut found: Vec<(u16, Protocol)> = Vec::new();
+            for r in registry.iana_by_name(name) {
+                let Ok(protocol) = r.protocol.parse::<Protocol>() else {
+                    continue;
+                };
+                let Ok(port) = r.port.parse::<u16>() else { continue };
+                if args.protocols.contains(&protocol) {
+                    found.push((port, protocol));
+                }
+            }
+            for g in registry.ghosts() {
+                let names = g.service.as_deref().into_iter().chain(g.formerly.as_deref());
+                if names.into_iter().any(|n| n.eq_ignore_ascii_case(name)) {
+                    found.extend(
+                        g.transports
+                            .iter()
+                            .filter(|t| args.protocols.contains(t))
+                            .map(|&t| (g.port, t)),
+                    );
+                }
+            }
+            found.sort();
+            found.dedup();
+            if found.is_empty() {
+                anyhow::bail!(
+                    "{}: no IANA service or ghost entry of that name on tcp or udp (IANA registry of {})",
+                    terminal_safe(name),
+                    registry.iana_updated()
+                );
+            }
+            found
+        }
+    };
     let live = if args.live {
         let policy = load_policy(args.policy.as_deref(), trust)?;
         let today = today()?;
         let ctx = policy.as_ref().map(|policy| PolicyContext { policy, today });
         let opts = ScanOptions {
-            tcp: args.protocols.contains(&Protocol::Tcp),
-            udp: args.protocols.contains(&Protocol::Udp),
+            tcp: targets.iter().any(|t| t.1 == Protocol::Tcp),
+            udp: targets.iter().any(|t| t.1 == Protocol::Udp),
             owners: true,
             netns: NetnsScope::Own,
-            ports: vec![port],
+            ports: targets.iter().map(|t| t.0).collect(),
         };
         let (mut inventory, _) = inventory::scan(&opts).context("enumerating listening sockets")?;
-        inventory.listeners.retain(|l| l.port == port);
+        inventory.listeners.retain(|l| targets.iter().any(|t| t.0 == l.port));
         gather_evidence(&mut inventory, registry);
         inventory.sort();
         // Judged exactly as `scan` would judge them, with the same policy.
@@ -527,33 +645,53 @@ fn explain_port(args: &ExplainConfig, style: &Style, trust: &Trust) -> anyhow::R
     } else {
         None
     };
-    let facts: Vec<PortFacts<'_>> = args
-        .protocols
+    let facts: Vec<PortFacts<'_>> = targets
         .iter()
-        .map(|&protocol| PortFacts {
-            port,
-            protocol,
-            iana: registry.iana(port, protocol),
-            ghost: registry.ghost(port, protocol).map(|g| &**g),
-            unofficial: registry
-                .unofficial_uses(port, protocol)
-                .into_iter()
-                .map(|(g, u)| (g.port, u))
-                .collect(),
-            live: live.as_ref().map(|listeners| {
-                let mut mine: Vec<Classified> = listeners
-                    .iter()
-                    .filter(|c| c.listener.protocol == protocol)
-                    .cloned()
-                    .collect();
-                mine.sort_by(|a, b| {
-                    (a.listener.local_address, a.listener.inode).cmp(&(b.listener.local_address, b.listener.inode))
-                });
-                mine
-            }),
+        .map(|&(port, protocol)| {
+            let iana = registry.iana(port, protocol);
+            let mut people: Vec<crate::model::IanaPerson> = Vec::new();
+            for r in &iana {
+                for h in crate::model::handles(&r.assignee)
+                    .into_iter()
+                    .chain(crate::model::handles(&r.contact))
+                {
+                    if !people.iter().any(|p| p.id == h)
+                        && let Some(p) = registry.person(h)
+                    {
+                        people.push(p);
+                    }
+                }
+            }
+            PortFacts {
+                port,
+                protocol,
+                iana,
+                ghost: registry.ghost(port, protocol).map(|g| &**g),
+                unofficial: registry
+                    .unofficial_uses(port, protocol)
+                    .into_iter()
+                    .map(|(g, u)| (g.port, u))
+                    .collect(),
+                live: live.as_ref().map(|listeners| {
+                    let mut mine: Vec<Classified> = listeners
+                        .iter()
+                        .filter(|c| c.listener.protocol == protocol && c.listener.port == port)
+                        .cloned()
+                        .collect();
+                    mine.sort_by(|a, b| {
+                        (a.listener.local_address, a.listener.inode).cmp(&(b.listener.local_address, b.listener.inode))
+                    });
+                    mine
+                }),
+                people,
+                iana_updated: registry.iana_updated(),
+            }
         })
         .collect();
-    let written = write_stdout(|out| explain::render(out, &facts, style));
+    let written = write_stdout(|out| match args.format {
+        ListFormat::Table => explain::render(out, &facts, style),
+        ListFormat::Json => explain::render_json(out, &facts, style.tty),
+    });
     note_write_failure(&written);
     Ok(finish(Exit::Clean, &written))
 }

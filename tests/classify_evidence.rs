@@ -669,6 +669,8 @@ fn explain_shows_each_live_listeners_evidence_and_the_table_its_clause() {
         ghost: None,
         unofficial: Vec::new(),
         live: Some(vec![c.clone()]),
+        people: Vec::new(),
+        iana_updated: "",
     };
     let mut out = Vec::new();
     explain::render(&mut out, &[facts], &Style::plain()).expect("render");
@@ -691,6 +693,7 @@ fn explain_shows_each_live_listeners_evidence_and_the_table_its_clause() {
         summary: portghost::model::Summary::of(std::slice::from_ref(&c)),
         listeners: vec![c],
         policy: None,
+        registry: Default::default(),
     };
     let mut out = Vec::new();
     table::render(&mut out, &report, &Style::plain()).expect("render");

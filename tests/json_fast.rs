@@ -623,6 +623,7 @@ fn report_strategy() -> impl Strategy<Value = Report> {
                     summary: Summary::of(&listeners),
                     listeners,
                     policy,
+                    registry: Default::default(),
                 }
             },
         )

@@ -1,6 +1,6 @@
 //! The registry checked against its sources: every ghost file parses, no (port, transport)
-//! repeats, every service name agrees with the IANA CSV, every status is in the
-//! vocabulary, and the embedded IANA index returns exactly what the CSV says. The checks
+//! repeats, every service name agrees with the embedded IANA XML, every status is in the
+//! vocabulary, and the embedded IANA index returns exactly what the XML says. The checks
 //! of the build script's own tables are unit tests in `src/registry/tests.rs`.
 
 use portghost::Registry;
@@ -8,15 +8,14 @@ use portghost::model::Protocol;
 use portghost::registry::ghosts::{self, GhostStatus};
 use std::collections::{BTreeSet, HashMap};
 
-const CSV: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/registry/service-names-port-numbers.csv");
+const XML: &str = include_str!("../registry/service-names-port-numbers.xml");
 
-/// (port range, protocol, service name, description) of every CSV record with a port,
-/// read with a real CSV parser, independently of the embedded index.
+/// (port range, protocol, service name, description) of every IANA record with a port,
+/// parsed from the XML at test time, independently of the embedded index.
 fn csv_records() -> Vec<(u16, u16, String, String, String)> {
-    let mut rdr = csv::Reader::from_path(CSV).expect("IANA CSV readable");
+    let parsed = portghost::registry::iana_xml::parse(XML).expect("IANA XML parses");
     let mut out = Vec::new();
-    for rec in rdr.records() {
-        let rec = rec.expect("IANA CSV record parses");
+    for rec in &parsed.records {
         let port = &rec[1];
         if port.is_empty() {
             continue;
@@ -60,14 +59,11 @@ fn ghost_files() -> Vec<(String, String)> {
 }
 
 #[test]
-fn iana_csv_has_all_records() {
-    let mut rdr = csv::Reader::from_path(CSV).expect("readable");
-    let headers = rdr.headers().expect("header").clone();
-    assert_eq!(headers.len(), 12);
-    assert_eq!(&headers[0], "Service Name");
-    assert_eq!(&headers[11], "Assignment Notes");
-    assert_eq!(rdr.records().count(), 14_499);
-    assert_eq!(Registry::iana_record_count(), 14_499);
+fn iana_xml_has_all_records() {
+    let parsed = portghost::registry::iana_xml::parse(XML).expect("IANA XML parses");
+    assert_eq!(parsed.records.len(), 14_533);
+    assert_eq!(Registry::iana_record_count(), 14_533);
+    assert_eq!(parsed.updated, Registry::iana_snapshot());
 }
 
 #[test]
@@ -174,7 +170,7 @@ fn malformed_ghost_files_name_file_line_and_column() {
 }
 
 #[test]
-fn ghost_service_names_agree_with_the_iana_csv() {
+fn ghost_service_names_agree_with_the_iana_registry() {
     let records = csv_records();
     let reg = Registry::builtin().expect("registry loads");
     let mut problems = Vec::new();

@@ -331,6 +331,8 @@ fn owners_show_their_unit_or_container() {
         ghost: None,
         unofficial: Vec::new(),
         live: Some(vec![r.listeners[j].clone()]),
+        people: Vec::new(),
+        iana_updated: "",
     };
     let mut out = Vec::new();
     explain::render(&mut out, &[facts], &Settings::plain()).expect("render");

@@ -68,6 +68,7 @@ pub fn classify_with(inventory: Inventory, registry: &Registry, policy: Option<P
             deny_rules: ctx.policy.deny.len(),
             warnings: ctx.policy.warnings(ctx.today),
         }),
+        registry: registry.info(),
     }
 }
 
@@ -123,7 +124,9 @@ pub fn classify_listener(
                 .filter(|u| u.kind == UseKind::Software)
                 .collect();
             let facts = evidence::Facts::gather(&listener, provenance);
-            let (f, bad) = ghost::ghost_finding(&listener, g, service, &uses, &facts);
+            let (mut f, bad) = ghost::ghost_finding(&listener, g, service, &uses, &facts);
+            let known = evidence::best_known_use(&uses, &facts).filter(|_| f.kind == FindingKind::UnofficialUse);
+            local_sources(&mut f, g, known.map(|k| k.known));
             findings.push(f);
             unexpected |= bad;
         }
@@ -169,6 +172,21 @@ pub fn classify_listener(
             Verdict::Unreviewed
         },
         findings,
+    }
+}
+
+/// Names the local registry file behind a ghost finding, when the entry or the matched use
+/// came from one: "(local registry /etc/portghost/registry.d/acme.toml)".
+fn local_sources(f: &mut Finding, g: &GhostEntry, matched: Option<&UnofficialUse>) {
+    let use_file = matched.and_then(|u| u.source.as_deref());
+    match (g.source.as_deref(), use_file) {
+        (Some(a), Some(b)) if a != b => {
+            f.message
+                .push_str(&format!(" (local registry {a}; known use from {b})"));
+        }
+        (Some(a), _) => f.message.push_str(&format!(" (local registry {a})")),
+        (None, Some(b)) => f.message.push_str(&format!(" (known use from local registry {b})")),
+        (None, None) => {}
     }
 }
 

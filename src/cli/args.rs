@@ -7,15 +7,34 @@ use crate::model::Protocol;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
+/// `--version`: the crate's version and the date of the embedded IANA registry, which the
+/// build script reads from the XML's `<updated>` element.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (IANA registry ",
+    env!("PORTGHOST_IANA_UPDATED"),
+    ")"
+);
+
 /// Lists every listening socket with the processes that own it, and flags the unexpected
 /// listeners: ghost ports whose standard was withdrawn or whose vendor is gone, historic
 /// protocols, restricted services exposed, and known malware ports.
 #[derive(Debug, Parser)]
-#[command(name = "portghost", version, about, long_about = None, propagate_version = true)]
+#[command(name = "portghost", version = VERSION, about, long_about = None, propagate_version = true)]
 pub(crate) struct Cli {
     /// When to colour the output: auto colours only a terminal, and only when NO_COLOR is unset.
     #[arg(long, value_enum, default_value_t = ColorWhen::Auto, global = true)]
     pub color: ColorWhen,
+
+    /// Judge with this IANA registry instead of the embedded snapshot: IANA's
+    /// service-names-port-numbers.xml or .csv, downloaded by you. Also PORTGHOST_IANA.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub iana: Option<PathBuf>,
+
+    /// Also read the local registry files (*.toml) in this directory, after those in
+    /// /etc/portghost/registry.d.
+    #[arg(long, value_name = "DIR", global = true)]
+    pub registry_dir: Option<PathBuf>,
 
     /// What to do; `scan` when omitted.
     #[command(subcommand)]
@@ -36,6 +55,70 @@ pub(crate) enum Command {
     /// restricted services, suspicious executables and hidden owners are written as
     /// commented-out rules for a person to decide.
     Baseline(BaselineArgs),
+    /// Show the ghost registry, or check local registry files.
+    #[command(subcommand)]
+    Registry(RegistryCommand),
+    /// Check a policy file.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+/// `portghost registry ...`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum RegistryCommand {
+    /// List the ghost registry (embedded, then local files): port, transports, service,
+    /// status, confidence, sources and the file each entry came from.
+    List(RegistryListArgs),
+    /// Check local registry files: ownership and permissions, strict parsing, and
+    /// `[[use]]` tables that have an entry to go to. Exit 0 when all are good, 2 listing
+    /// every problem.
+    Check(RegistryCheckArgs),
+}
+
+/// Flags of `portghost registry list`.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct RegistryListArgs {
+    /// Only entries with this status, e.g. defunct-vendor.
+    #[arg(long, value_name = "STATUS")]
+    pub status: Option<String>,
+
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
+}
+
+/// Flags of `portghost registry check`.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct RegistryCheckArgs {
+    /// The directory of *.toml files to check; /etc/portghost/registry.d when omitted.
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+/// `portghost policy ...`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum PolicyCommand {
+    /// Check a policy file: ownership and permissions, parsing, rules that can never match
+    /// (exit 2, listing every problem), and expired allow rules (a warning, exit 0).
+    Check(PolicyCheckArgs),
+}
+
+/// Flags of `portghost policy check`.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct PolicyCheckArgs {
+    /// The policy file.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+}
+
+/// `--format` of `registry list` and `explain`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub(crate) enum ListFormat {
+    /// Text for people.
+    #[default]
+    Table,
+    /// JSON, documented in the README.
+    Json,
 }
 
 /// Flags of `portghost scan`.
@@ -144,9 +227,14 @@ pub(crate) enum PolicyMode {
 /// Flags of `portghost explain`.
 #[derive(Debug, Args, Clone)]
 pub(crate) struct ExplainArgs {
-    /// The port, optionally with its transport: `3237`, `3237/tcp`, `3416/udp`.
-    #[arg(value_name = "PORT[/tcp|/udp]")]
-    pub port: PortSpec,
+    /// The port, optionally with its transport (`3237`, `3237/tcp`, `3416/udp`), or an IANA
+    /// service name (`ssh`, `apparenet-tps`), which stands for every port IANA gives it.
+    #[arg(value_name = "PORT[/tcp|/udp]|NAME")]
+    pub port: Target,
+
+    /// Output format: `table` (text) or `json`.
+    #[arg(long, short = 'f', value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
 
     /// Only show the registry; do not look at what listens on this host.
     #[arg(long)]
@@ -186,6 +274,39 @@ pub(crate) enum DiffFormat {
     Text,
     /// One JSON object of the changes (schema_version 1), documented in the README.
     Json,
+}
+
+/// What `explain` is asked about: a port or a service name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Target {
+    /// A port, with an optional transport.
+    Port(PortSpec),
+    /// An IANA service name, with an optional transport (`ssh`, `ssh/tcp`).
+    Name(String, Option<Protocol>),
+}
+
+impl std::str::FromStr for Target {
+    type Err = String;
+
+    /// A port spec when the part before any `/` is all digits; otherwise a service name of
+    /// letters, digits, `-`, `_`, `.`, `+`, `*` or `/` (as IANA's older names have).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let head = s.split('/').next().unwrap_or(s).trim();
+        if !head.is_empty() && head.bytes().all(|b| b.is_ascii_digit()) {
+            return s.parse().map(Target::Port);
+        }
+        let (name, proto) = match s.rsplit_once('/') {
+            Some((n, t)) if t.parse::<Protocol>().is_ok() => (n, t.parse::<Protocol>().ok()),
+            _ => (s, None),
+        };
+        let ok = |c: char| c.is_ascii_alphanumeric() || "-_.+*/".contains(c);
+        if name.is_empty() || name.len() > 64 || !name.chars().all(ok) {
+            return Err(format!(
+                "invalid port or service name {s:?}: expected a port (3237, 3237/tcp) or an IANA service name (ssh)"
+            ));
+        }
+        Ok(Target::Name(name.to_string(), proto))
+    }
 }
 
 /// A port with an optional transport, as typed on the command line.

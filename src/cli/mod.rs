@@ -1,12 +1,14 @@
 //! The command line: its syntax ([`args`]) and its resolution, once, into what the program
 //! uses ([`resolve`]).
 //!
-//! Owns the only reads of the environment (`NO_COLOR`), of whether stdout is a terminal
+//! Owns the only reads of the environment (`NO_COLOR`, `SUDO_UID`, `PORTGHOST_IANA`), of whether stdout is a terminal
 //! and its width, and of the current directory (policy discovery). Crate-private: nothing
 //! below `app` imports it, and it neither scans, classifies nor renders.
 
 mod args;
 mod resolve;
 
-pub(crate) use args::{Cli, DiffFormat, Format};
-pub(crate) use resolve::{Action, BaselineConfig, Config, DiffConfig, ExplainConfig, ScanConfig, resolve};
+pub(crate) use args::{Cli, DiffFormat, Format, ListFormat};
+pub(crate) use resolve::{
+    Action, BaselineConfig, Config, DiffConfig, ExplainConfig, RegistrySources, ScanConfig, resolve,
+};

@@ -1,12 +1,13 @@
 //! Resolution of the parsed command line into a [`Config`], done once at start-up.
 //!
-//! Owns the reads of `NO_COLOR` and `SUDO_UID`, of the effective UID, of the terminal (is
-//! stdout one, how wide) and of the current directory (which policy file discovery finds). It must not scan, read the
+//! Owns the reads of `NO_COLOR`, `SUDO_UID` and `PORTGHOST_IANA`, of the effective UID, of
+//! the terminal (is stdout one, how wide) and of the current directory (which policy file
+//! discovery finds). It must not scan, read the
 //! clock, or open the policy it finds: `app` does that.
 
 use super::args::{
-    BaselineArgs, Cli, ColorWhen, Command, DiffArgs, DiffFormat, ExplainArgs, Format, PolicyArgs, PolicyMode, ScanArgs,
-    SelectArgs,
+    BaselineArgs, Cli, ColorWhen, Command, DiffArgs, DiffFormat, ExplainArgs, Format, ListFormat, PolicyArgs,
+    PolicyCommand, PolicyMode, RegistryCommand, ScanArgs, SelectArgs, Target,
 };
 use crate::inventory::{NetnsScope, ScanOptions};
 use crate::model::{Mode, Protocol};
@@ -23,8 +24,20 @@ pub(crate) struct Config {
     pub style: Style,
     /// What to do.
     pub action: Action,
-    /// Who may own the policy file and the directories above it.
+    /// Who may own the policy file, the local registry files and the directories above them.
     pub trust: Trust,
+    /// Which registries to judge with, besides the embedded one.
+    pub registry: RegistrySources,
+}
+
+/// The registries given on the command line or in the environment.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RegistrySources {
+    /// `--iana FILE`, else `PORTGHOST_IANA`: an IANA registry to use instead of the embedded one.
+    pub iana: Option<PathBuf>,
+    /// The local registry directories in order, each with whether it may be missing:
+    /// `/etc/portghost/registry.d` (may be missing), then `--registry-dir` (may not).
+    pub dirs: Vec<(PathBuf, bool)>,
 }
 
 /// The command to run, with its resolved options.
@@ -38,6 +51,17 @@ pub(crate) enum Action {
     Diff(DiffConfig),
     /// `portghost baseline`.
     Baseline(BaselineConfig),
+    /// `portghost registry list`.
+    RegistryList {
+        /// Only this status.
+        status: Option<String>,
+        /// Output format.
+        format: ListFormat,
+    },
+    /// `portghost registry check [DIR]`: the directory to check.
+    RegistryCheck(PathBuf),
+    /// `portghost policy check FILE`.
+    PolicyCheck(PathBuf),
 }
 
 /// A resolved `portghost scan`.
@@ -64,8 +88,12 @@ pub(crate) struct ScanConfig {
 /// A resolved `portghost explain`.
 #[derive(Debug, Clone)]
 pub(crate) struct ExplainConfig {
-    /// The port.
+    /// The port; 0 when `name` is given (the ports are found in the registry).
     pub port: u16,
+    /// The IANA service name asked about, instead of a port.
+    pub name: Option<String>,
+    /// Output format.
+    pub format: ListFormat,
     /// The transports to explain, tcp before udp.
     pub protocols: Vec<Protocol>,
     /// Whether to look at what listens on this host now.
@@ -109,11 +137,28 @@ pub(crate) fn resolve(cli: Cli) -> Config {
         Some(Command::Explain(args)) => Action::Explain(explain_config(args)),
         Some(Command::Diff(args)) => Action::Diff(diff_config(args)),
         Some(Command::Baseline(args)) => Action::Baseline(baseline_config(args)),
+        Some(Command::Registry(RegistryCommand::List(args))) => Action::RegistryList {
+            status: args.status,
+            format: args.format,
+        },
+        Some(Command::Registry(RegistryCommand::Check(args))) => Action::RegistryCheck(
+            args.dir
+                .unwrap_or_else(|| PathBuf::from(crate::registry::local::SYSTEM_DIR)),
+        ),
+        Some(Command::Policy(PolicyCommand::Check(args))) => Action::PolicyCheck(args.file),
     };
+    let iana = cli.iana.or_else(|| {
+        std::env::var_os("PORTGHOST_IANA")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    });
+    let mut dirs = vec![(PathBuf::from(crate::registry::local::SYSTEM_DIR), true)];
+    dirs.extend(cli.registry_dir.map(|d| (d, false)));
     Config {
         style,
         action,
         trust: resolve_trust(),
+        registry: RegistrySources { iana, dirs },
     }
 }
 
@@ -180,9 +225,15 @@ fn scan_config(args: ScanArgs) -> ScanConfig {
 }
 
 fn explain_config(args: ExplainArgs) -> ExplainConfig {
+    let (port, name, protocol) = match args.port {
+        Target::Port(spec) => (spec.port, None, spec.protocol),
+        Target::Name(name, protocol) => (0, Some(name), protocol),
+    };
     ExplainConfig {
-        port: args.port.port,
-        protocols: match args.port.protocol {
+        port,
+        name,
+        format: args.format,
+        protocols: match protocol {
             Some(p) => vec![p],
             None => vec![Protocol::Tcp, Protocol::Udp],
         },

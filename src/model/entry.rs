@@ -8,8 +8,9 @@ use serde::Deserialize;
 use std::borrow::Cow;
 use std::fmt;
 
-/// One record of the IANA registry with all twelve columns. Empty columns are empty strings.
-/// Fields borrow from the embedded CSV unless they needed unquoting.
+/// One record of the IANA registry with all twelve columns of IANA's CSV flattening. Empty
+/// columns are empty strings. Fields borrow from the embedded registry, or from a registry
+/// read with `--iana FILE` (kept for the life of the process).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IanaRecord {
     /// Service Name (RFC 6335 syntax); empty for unassigned and reserved ports.
@@ -49,6 +50,41 @@ impl IanaRecord {
     pub fn assignee_plain(&self) -> String {
         plain_handles(&self.assignee)
     }
+}
+
+/// One entry of the `<people>` section of IANA's XML registry: who a contact handle such as
+/// `[Jon_Postel]` in an assignee or contact column is. Empty fields are empty strings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IanaPerson {
+    /// The handle, e.g. `Jon_Postel` (without brackets).
+    pub id: Cow<'static, str>,
+    /// The person's name, e.g. `Jon Postel`; empty for an organisation.
+    pub name: Cow<'static, str>,
+    /// The organisation, e.g. `3GPP`; often empty.
+    pub org: Cow<'static, str>,
+    /// How to reach them, usually `mailto:` with IANA's `&` in place of `@`; often empty.
+    pub uri: Cow<'static, str>,
+    /// When IANA last changed the contact, `YYYY-MM-DD` or `YYYY-MM`; often empty.
+    pub updated: Cow<'static, str>,
+}
+
+impl IanaPerson {
+    /// `Jon Postel`, `3GPP`, or `Jane Doe (Example Corp)`: the name, the organisation, or
+    /// both; the handle with spaces for underscores when the registry gives neither.
+    pub fn display_name(&self) -> String {
+        match (self.name.is_empty(), self.org.is_empty()) {
+            (false, false) => format!("{} ({})", self.name, self.org),
+            (false, true) => self.name.to_string(),
+            (true, false) => self.org.to_string(),
+            (true, true) => self.id.replace('_', " "),
+        }
+    }
+}
+
+/// The contact handles in an IANA assignee or contact column: `[IESG][IETF_Chair]` gives
+/// `["IESG", "IETF_Chair"]`.
+pub fn handles(s: &str) -> Vec<&str> {
+    s.split(['[', ']']).map(str::trim).filter(|p| !p.is_empty()).collect()
 }
 
 /// Turns IANA contact handles (`[Jon_Postel]`, `[IESG] [IETF_Chair]`) into plain words.
@@ -245,6 +281,11 @@ pub struct UnofficialUse {
     /// URLs of the sources that document this use of the port.
     #[serde(default)]
     pub sources: Vec<String>,
+    /// The local registry file (`/etc/portghost/registry.d/*.toml` or `--registry-dir`)
+    /// this use was added by, when it was added to an entry by a later file (a `[[use]]`
+    /// table); `None` when it came with its entry. Never read from the files themselves.
+    #[serde(skip)]
+    pub source: Option<String>,
 }
 
 impl UnofficialUse {
@@ -298,4 +339,21 @@ pub struct GhostEntry {
     /// Known unofficial occupants, the usual one first.
     #[serde(default)]
     pub unofficial: Vec<UnofficialUse>,
+    /// The local registry file the entry came from (`/etc/portghost/registry.d/*.toml` or a
+    /// `--registry-dir` file, as the path was given); `None` for an entry of the embedded
+    /// registry, which is always `registry/ghosts/<status>.toml`. Never read from the files
+    /// themselves.
+    #[serde(skip)]
+    pub source: Option<String>,
+}
+
+impl GhostEntry {
+    /// Where the entry came from, for people: the local file's path, or
+    /// `registry/ghosts/<status>.toml (embedded)`.
+    pub fn origin(&self) -> String {
+        match &self.source {
+            Some(file) => file.clone(),
+            None => format!("registry/ghosts/{}.toml (embedded)", self.status),
+        }
+    }
 }

@@ -391,6 +391,22 @@ pub struct Report {
     pub summary: Summary,
     /// The policy the listeners were judged with, if any.
     pub policy: Option<PolicyInfo>,
+    /// The registries the listeners were judged with.
+    pub registry: RegistryInfo,
+}
+
+/// Which registries a report was judged with.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RegistryInfo {
+    /// Date of the IANA registry, `YYYY-MM-DD`: the `<updated>` date of its XML (the
+    /// latest Modification Date of a CSV given with `--iana`). Empty only in reports not
+    /// made by classification.
+    pub iana_updated: String,
+    /// The IANA registry file given with `--iana` or `PORTGHOST_IANA`; `None` for the
+    /// embedded snapshot.
+    pub iana_file: Option<String>,
+    /// The local registry files merged in, in the order they were read.
+    pub local_files: Vec<String>,
 }
 
 /// What a report says about the policy it was judged with.

@@ -39,18 +39,28 @@ impl Trust {
 /// owned by an untrusted user, the file is writable by group or others, a directory above it
 /// is writable by group or others without the sticky bit, the file is not a regular file,
 /// or its metadata cannot be read.
-#[cfg(unix)]
 pub fn check(path: &Path, trust: &Trust) -> Result<(), String> {
+    check_file(path, trust, "policy")
+}
+
+/// Checks that the file at `path`, which holds a `what` (`policy`, `registry file`), may be
+/// trusted, by the rules of [`check`]: local registry files are held to the same rules as
+/// policy files, since they decide verdicts too.
+///
+/// # Errors
+/// As [`check`]; the messages name `what`.
+#[cfg(unix)]
+pub fn check_file(path: &Path, trust: &Trust, what: &str) -> Result<(), String> {
     use std::os::unix::fs::MetadataExt as _;
     let shown = |p: &Path| crate::sanitize::terminal_safe(&p.display().to_string()).into_owned();
-    let real = std::fs::canonicalize(path).map_err(|e| format!("cannot read the policy: {e}"))?;
-    let meta = std::fs::metadata(&real).map_err(|e| format!("cannot read the policy: {e}"))?;
+    let real = std::fs::canonicalize(path).map_err(|e| format!("cannot read the {what}: {e}"))?;
+    let meta = std::fs::metadata(&real).map_err(|e| format!("cannot read the {what}: {e}"))?;
     if !meta.is_file() {
         return Err(format!("{} is not a regular file", shown(&real)));
     }
     if !trust.trusts(meta.uid()) {
         return Err(format!(
-            "untrusted policy: {} is owned by uid {}, not by {}; whoever owns it decides what passes the gate (fix: chown root {})",
+            "untrusted {what}: {} is owned by uid {}, not by {}; whoever owns it decides what passes the gate (fix: chown root {})",
             shown(&real),
             meta.uid(),
             trust.owners(),
@@ -59,7 +69,7 @@ pub fn check(path: &Path, trust: &Trust) -> Result<(), String> {
     }
     if meta.mode() & 0o022 != 0 {
         return Err(format!(
-            "untrusted policy: {} is writable by group or others (mode {:o}), so anyone in them decides what passes the gate (fix: chmod go-w {})",
+            "untrusted {what}: {} is writable by group or others (mode {:o}), so anyone in them decides what passes the gate (fix: chmod go-w {})",
             shown(&real),
             meta.mode() & 0o7777,
             shown(&real)
@@ -70,7 +80,7 @@ pub fn check(path: &Path, trust: &Trust) -> Result<(), String> {
         let m = std::fs::metadata(&d).map_err(|e| format!("cannot check {}: {e}", shown(&d)))?;
         if !trust.trusts(m.uid()) {
             return Err(format!(
-                "untrusted policy: its directory {} is owned by uid {}, not by {}, who could replace the policy (fix: move the policy to a directory {} owns)",
+                "untrusted {what}: its directory {} is owned by uid {}, not by {}, who could replace the {what} (fix: move the {what} to a directory {} owns)",
                 shown(&d),
                 m.uid(),
                 trust.owners(),
@@ -80,7 +90,7 @@ pub fn check(path: &Path, trust: &Trust) -> Result<(), String> {
         let sticky = m.mode() & 0o1000 != 0;
         if m.mode() & 0o022 != 0 && !sticky {
             return Err(format!(
-                "untrusted policy: its directory {} is writable by group or others (mode {:o}), so anyone in them could replace the policy (fix: chmod go-w {})",
+                "untrusted {what}: its directory {} is writable by group or others (mode {:o}), so anyone in them could replace the {what} (fix: chmod go-w {})",
                 shown(&d),
                 m.mode() & 0o7777,
                 shown(&d)
@@ -94,7 +104,7 @@ pub fn check(path: &Path, trust: &Trust) -> Result<(), String> {
 /// On systems without Unix mode bits (Windows) nothing is checked: the policy is trusted as
 /// the file system's access control lists allow. The README says so.
 #[cfg(not(unix))]
-pub fn check(_path: &Path, _trust: &Trust) -> Result<(), String> {
+pub fn check_file(_path: &Path, _trust: &Trust, _what: &str) -> Result<(), String> {
     Ok(())
 }
 

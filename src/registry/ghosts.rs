@@ -148,7 +148,7 @@ pub fn parse_json(file: &str, json: &str) -> Result<Vec<GhostEntry>, FileError> 
 }
 
 /// The checks serde cannot express; `text` (possibly empty) locates the offending entry.
-fn check_entries(file: &str, text: &str, entries: &[GhostEntry]) -> Result<(), FileError> {
+pub(crate) fn check_entries(file: &str, text: &str, entries: &[GhostEntry]) -> Result<(), FileError> {
     for g in entries {
         let at = |msg: String| {
             let needle = format!("port = {}", g.port);

@@ -7,7 +7,8 @@
 
 use super::text::{Style, evidence_line};
 use crate::model::{
-    Classified, GhostEntry, IanaRecord, OwnerStatus, Protocol, UnofficialUse, UseKind, Verdict, plain_handles,
+    Classified, GhostEntry, IanaPerson, IanaRecord, OwnerStatus, Protocol, UnofficialUse, UseKind, Verdict, handles,
+    plain_handles,
 };
 use crate::sanitize::terminal_safe;
 use owo_colors::OwoColorize;
@@ -28,6 +29,25 @@ pub struct PortFacts<'a> {
     pub unofficial: Vec<(u16, &'a UnofficialUse)>,
     /// Listeners on the port right now; `None` when the host was not looked at.
     pub live: Option<Vec<Classified>>,
+    /// The IANA `<people>` entries of the handles in the records' assignee and contact
+    /// columns, as the registry resolves them; a handle it has no entry for is left out.
+    pub people: Vec<IanaPerson>,
+    /// Date of the IANA registry the records come from (`YYYY-MM-DD`); empty when unknown.
+    pub iana_updated: &'a str,
+}
+
+/// `Jon Postel <mailto:postel&isi.edu>`: a handle's column value resolved through
+/// `people`, each handle as the registry names it, or as plain words when it has no entry.
+fn resolve_handles(value: &str, people: &[IanaPerson]) -> String {
+    handles(value)
+        .into_iter()
+        .map(|h| match people.iter().find(|p| p.id == h) {
+            Some(p) if !p.uri.is_empty() => format!("{} <{}>", p.display_name(), p.uri),
+            Some(p) => p.display_name(),
+            None => h.replace('_', " "),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn field(w: &mut dyn Write, label: &str, value: &str) -> io::Result<()> {
@@ -71,7 +91,11 @@ pub fn render(w: &mut dyn Write, facts: &[PortFacts<'_>], style: &Style) -> io::
             writeln!(w, "{title}")?
         }
 
-        heading(w, "IANA registry", color)?;
+        if f.iana_updated.is_empty() {
+            heading(w, "IANA registry", color)?;
+        } else {
+            heading(w, &format!("IANA registry (updated {})", f.iana_updated), color)?;
+        }
         if f.iana.is_empty() {
             writeln!(w, "    the registry has no record for this port")?;
         }
@@ -79,8 +103,13 @@ pub fn render(w: &mut dyn Write, facts: &[PortFacts<'_>], style: &Style) -> io::
             field(w, "service name", if r.name.is_empty() { "(none)" } else { &r.name })?;
             field(w, "port", &r.port)?;
             field(w, "description", &r.description)?;
-            field(w, "assignee", &plain_handles(&r.assignee))?;
-            field(w, "contact", &plain_handles(&r.contact))?;
+            if f.people.is_empty() {
+                field(w, "assignee", &plain_handles(&r.assignee))?;
+                field(w, "contact", &plain_handles(&r.contact))?;
+            } else {
+                field(w, "assignee", &resolve_handles(&r.assignee, &f.people))?;
+                field(w, "contact", &resolve_handles(&r.contact, &f.people))?;
+            }
             field(w, "registered", &r.registration_date)?;
             field(w, "modified", &r.modification_date)?;
             field(w, "reference", &r.reference)?;
@@ -99,6 +128,7 @@ pub fn render(w: &mut dyn Write, facts: &[PortFacts<'_>], style: &Style) -> io::
                 field(w, "evidence", &g.evidence)?;
                 field(w, "belongs on", g.belongs.as_deref().unwrap_or(""))?;
                 field(w, "sources", &g.sources.join("\n"))?;
+                field(w, "from", &terminal_safe(&g.origin()))?;
             }
             None => {
                 heading(w, "Ghost registry", color)?;
@@ -122,6 +152,9 @@ pub fn render(w: &mut dyn Write, facts: &[PortFacts<'_>], style: &Style) -> io::
                 }
                 if *listed_under != f.port {
                     line.push_str(&format!(" (listed under port {listed_under})"));
+                }
+                if let Some(file) = &u.source {
+                    line.push_str(&format!(" (from {})", terminal_safe(file)));
                 }
                 writeln!(w, "{line}")?;
             }
@@ -187,4 +220,51 @@ fn render_live(w: &mut dyn Write, c: &Classified, color: bool) -> io::Result<()>
         }
     }
     Ok(())
+}
+
+/// Renders `facts` as one JSON object: `{"schema_version": 1, "iana_updated", "ports": [...]}`,
+/// each port with `port`, `protocol`, `iana` (records as in the scan JSON's `service`),
+/// `people` (`handle`, `name`, `org`, `uri`), `ghost` (as in the scan JSON, or null),
+/// `unofficial` (`listed_under` and the use) and `live` (listeners as in the scan JSON, or
+/// null when the host was not looked at). Pretty-printed when `pretty`.
+///
+/// # Errors
+/// Only errors from writing to `w`.
+pub fn render_json(w: &mut dyn Write, facts: &[PortFacts<'_>], pretty: bool) -> io::Result<()> {
+    use crate::schema::wire::{GhostJson, ListenerJson, ServiceJson, UnofficialJson};
+    let ports: Vec<serde_json::Value> = facts
+        .iter()
+        .map(|f| {
+            serde_json::json!({
+                "port": f.port,
+                "protocol": f.protocol.as_str(),
+                "iana": f.iana.iter().map(|r| ServiceJson::from_record(r)).collect::<Vec<_>>(),
+                "people": f.people.iter().map(|p| serde_json::json!({
+                    "handle": &*p.id,
+                    "name": &*p.name,
+                    "org": &*p.org,
+                    "uri": &*p.uri,
+                })).collect::<Vec<_>>(),
+                "ghost": f.ghost.map(GhostJson::from_entry),
+                "unofficial": f.unofficial.iter().map(|(under, u)| serde_json::json!({
+                    "listed_under": under,
+                    "use": UnofficialJson::from_use(u),
+                    "source": u.source.as_deref(),
+                })).collect::<Vec<_>>(),
+                "live": f.live.as_ref().map(|l| l.iter().map(|c| ListenerJson::new(c, None)).collect::<Vec<_>>()),
+            })
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "schema_version": crate::schema::SCHEMA_VERSION,
+        "iana_updated": facts.first().map_or("", |f| f.iana_updated),
+        "ports": ports,
+    });
+    let text = if pretty {
+        serde_json::to_string_pretty(&doc)
+    } else {
+        serde_json::to_string(&doc)
+    }
+    .map_err(io::Error::other)?;
+    writeln!(w, "{text}")
 }

@@ -286,6 +286,10 @@ pub struct GhostJson<'a> {
     pub contradicted: Option<Text<'a>>,
     /// Known unofficial uses.
     pub unofficial: Vec<UnofficialJson<'a>>,
+    /// The local registry file the entry came from, or null for the embedded registry
+    /// (`registry/ghosts/<status>.toml`); absent in scans written before it was added.
+    #[serde(default)]
+    pub source: Option<Text<'a>>,
 }
 
 impl<'a> GhostJson<'a> {
@@ -303,6 +307,7 @@ impl<'a> GhostJson<'a> {
             confidence: Some(g.confidence.into()),
             contradicted: g.contradicted.as_deref().map(Cow::Borrowed),
             unofficial: g.unofficial.iter().map(UnofficialJson::from_use).collect(),
+            source: g.source.as_deref().map(Cow::Borrowed),
         }
     }
 
@@ -320,6 +325,7 @@ impl<'a> GhostJson<'a> {
             confidence: self.confidence,
             contradicted: self.contradicted.map(owned),
             unofficial: self.unofficial.into_iter().map(UnofficialJson::into_owned).collect(),
+            source: self.source.map(owned),
         }
     }
 }

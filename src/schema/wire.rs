@@ -42,6 +42,8 @@ pub struct ScanJson<'a> {
     pub namespaces: NamespacesJson<'a>,
     /// The policy the listeners were judged with, or null when none was used.
     pub policy: Option<PolicyJson<'a>>,
+    /// The registries the listeners were judged with.
+    pub registry: RegistryJson<'a>,
     /// Counts over `listeners`.
     pub summary: SummaryJson,
     /// The listeners, unexpected first.
@@ -61,6 +63,11 @@ impl<'a> ScanJson<'a> {
             view: r.view.map(ViewName::from),
             namespaces: NamespacesJson(&r.namespaces),
             policy: r.policy.as_ref().map(PolicyJson::from_info),
+            registry: RegistryJson {
+                iana_updated: &r.registry.iana_updated,
+                iana_file: r.registry.iana_file.as_deref(),
+                local_files: &r.registry.local_files,
+            },
             summary: SummaryJson::from(r.summary),
             listeners: ListenersJson {
                 listeners: &r.listeners,
@@ -68,6 +75,17 @@ impl<'a> ScanJson<'a> {
             },
         }
     }
+}
+
+/// The `registry` object: which registries judged the listeners.
+#[derive(Debug, Serialize)]
+pub struct RegistryJson<'a> {
+    /// Date of the IANA registry, `YYYY-MM-DD`, read from the registry itself.
+    pub iana_updated: &'a str,
+    /// The IANA file given with `--iana` or `PORTGHOST_IANA`, or null for the embedded one.
+    pub iana_file: Option<&'a str>,
+    /// The local registry files merged in, in the order they were read.
+    pub local_files: &'a [String],
 }
 
 /// The `namespaces` array: each namespace as a [`NetnsJson`].
