@@ -187,13 +187,30 @@ prlimit --nofile=4 "$1" scan --no-policy --require-complete --format json; rc=$?
             ),
         );
         let err = stderr(&out);
-        assert_eq!(out.status.code(), Some(2), "EMFILE must fail the gate: {err}");
-        assert!(
-            err.contains("Too many open files"),
-            "the warning says what failed: {err}"
-        );
-        if !out.stdout.is_empty() {
-            assert_eq!(json(&out)["complete"], false);
+        // Whether a descriptor runs out depends on how the walk threads interleave. The
+        // contract: either the scan says what failed and exits 2, or it saw the holder.
+        // Never exit 0 with the holder missing, which is what EMFILE taken for "the process
+        // has gone" gave.
+        match out.status.code() {
+            Some(2) => {
+                assert!(
+                    err.contains("Too many open files"),
+                    "the warning says what failed: {err}"
+                );
+                if !out.stdout.is_empty() {
+                    assert_eq!(json(&out)["complete"], false);
+                }
+            }
+            Some(0) => {
+                let v = json(&out);
+                assert_eq!(v["complete"], true, "{err}");
+                assert_eq!(
+                    listeners(&v)[0]["owner_status"],
+                    "known",
+                    "exit 0 only when the owner was seen: {err}"
+                );
+            }
+            other => panic!("exit {other:?} under EMFILE: {err}"),
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
