@@ -116,11 +116,18 @@ pub fn render_with(w: &mut dyn Write, report: &Report, style: &Style, header: bo
         write_table(w, &report.listeners, style, header)?;
     }
     let summary = summary_line(report);
-    if color && report.summary.unexpected > 0 {
-        writeln!(w, "{}", summary.bold())
-    } else {
-        writeln!(w, "{summary}")
+    let lines = match style.width {
+        Some(width) => wrap(&summary, usize::from(width)),
+        None => vec![summary],
+    };
+    for line in lines {
+        if color && report.summary.unexpected > 0 {
+            writeln!(w, "{}", line.bold())?;
+        } else {
+            writeln!(w, "{line}")?;
+        }
     }
+    Ok(())
 }
 
 /// An empty table in portghost's style: no borders, wrapped to `style.width` when there
