@@ -428,7 +428,13 @@ fn table_snapshot_80_columns() {
     for line in out.lines() {
         assert!(line.chars().count() <= 80, "{line:?} is wider than 80 columns");
     }
-    for token in ["python3(4242)", "evil\\x1b[2Jname(4243)", "[::1]:3517", "127.0.0.1:3000", "nginx(900,901,902)"] {
+    for token in [
+        "python3(4242)",
+        "evil\\x1b[2Jname(4243)",
+        "[::1]:3517",
+        "127.0.0.1:3000",
+        "nginx(900,901,902)",
+    ] {
         assert!(out.lines().any(|l| l.contains(token)), "{token} split: {out}");
     }
     insta::assert_snapshot!("table_80", out);
@@ -441,7 +447,11 @@ fn table_snapshot_120_columns() {
     for line in out.lines() {
         assert!(line.chars().count() <= 120, "{line:?} is wider than 120 columns");
     }
-    assert!(out.lines().any(|l| l.starts_with(" tcp    0.0.0.0:3237    python3(4242)")), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with(" tcp    0.0.0.0:3237    python3(4242)")),
+        "{out}"
+    );
     insta::assert_snapshot!("table_120", out);
 }
 
