@@ -267,7 +267,7 @@ fn iana(out_dir: &Path) {
         let start = blob.len() as u32;
         for f in rec {
             assert!(!f.contains('\u{1f}'), "{XML_PATH}: record {} holds U+001F", i + 1);
-            blob.push_str(f);
+            blob.push_str(&iana_xml::single_line(f));
             blob.push('\u{1f}');
         }
         spans.push((start, blob.len() as u32));

@@ -7,8 +7,8 @@
 
 use crate::classify::classify_with;
 use crate::cli::{
-    Action, BaselineConfig, Cli, Config, DiffConfig, DiffFormat, ExplainConfig, Format, ListFormat, RegistrySources,
-    ScanConfig,
+    Action, BaselineConfig, Cli, Config, DiffConfig, DiffFormat, ExplainConfig, Format, ListFormat, OwnerFilter,
+    PortSel, RegistrySources, ScanConfig, SortKey,
 };
 use crate::drift::{self, Snapshot};
 use crate::inventory::{self, NetnsScope, ScanOptions, ScanTimings};
@@ -58,8 +58,7 @@ pub(crate) fn record_stdout_at_start() {
 /// exit-code contract, printing `portghost: {err:#}` (made safe for a terminal) for an
 /// error.
 pub(crate) fn main() -> std::process::ExitCode {
-    use clap::Parser as _;
-    let config = crate::cli::resolve(Cli::parse());
+    let config = crate::cli::resolve(Cli::parse_args());
     let code = match run(config) {
         Ok(exit) => exit,
         Err(err) => {
@@ -120,6 +119,23 @@ fn run(config: Config) -> anyhow::Result<Exit> {
         Action::RegistryList { status, format } => registry_cmd::list(status.as_deref(), format, &style),
         Action::RegistryCheck(dir) => registry_cmd::check(&dir, trust),
         Action::PolicyCheck(file) => registry_cmd::policy_check(&file, trust),
+        Action::Completions(shell) => {
+            let written = write_stdout(|out| {
+                use clap::CommandFactory as _;
+                clap_complete::generate(shell, &mut Cli::command(), "portghost", out);
+                Ok(())
+            });
+            note_write_failure(&written);
+            Ok(finish(Exit::Clean, &written))
+        }
+        Action::Man => {
+            let written = write_stdout(|out| {
+                use clap::CommandFactory as _;
+                clap_mangen::Man::new(Cli::command()).render(out)
+            });
+            note_write_failure(&written);
+            Ok(finish(Exit::Clean, &written))
+        }
     }
 }
 
@@ -201,6 +217,11 @@ fn default_scan() -> ScanConfig {
         ports: Vec::new(),
         format: Format::Table,
         unexpected: false,
+        owners: OwnerFilter::default(),
+        sort: SortKey::Verdict,
+        header: true,
+        quiet: false,
+        output: None,
         fail_on_unexpected: false,
         timings: false,
         require_complete: false,
@@ -238,11 +259,14 @@ fn utc_date(now: SystemTime) -> anyhow::Result<NaiveDate> {
 ///
 /// # Errors
 /// The policy cannot be read or is malformed: the message names the file, line and column.
-fn load_policy(path: Option<&Path>, trust: &Trust) -> anyhow::Result<Option<Policy>> {
+fn load_policy(path: Option<&Path>, trust: &Trust, quiet: bool) -> anyhow::Result<Option<Policy>> {
     let Some(path) = path else {
         return Ok(None);
     };
     let policy = policy::load(path, trust)?;
+    if quiet {
+        return Ok(Some(policy));
+    }
     eprintln!(
         "portghost: policy: {} ({}, {} rule{})",
         terminal_safe(&policy.file),
@@ -283,11 +307,25 @@ fn scan_report(
     policy: Option<PolicyContext<'_>>,
 ) -> anyhow::Result<(Report, ScanTimings, AfterScan)> {
     let registry = registry()?;
-    let (mut inventory, timings) = inventory::scan(&args.options).context("enumerating listening sockets")?;
+    let mut options = args.options.clone();
+    options.ports = resolve_ports(&args.ports, registry)?;
+    let users = resolve_users(&args.owners.users)?;
+    let (mut inventory, timings) = inventory::scan(&options).context("enumerating listening sockets")?;
     let mut after = AfterScan::default();
     let started = Instant::now();
-    if !args.ports.is_empty() {
-        inventory.listeners.retain(|l| args.ports.contains(&l.port));
+    if !options.ports.is_empty() {
+        let wanted = options.port_filter();
+        inventory.listeners.retain(|l| wanted(l.port));
+    }
+    if !args.owners.is_empty() {
+        let filter = &args.owners;
+        inventory.listeners.retain(|l| {
+            l.owners.iter().any(|o| {
+                (filter.pids.is_empty() || filter.pids.contains(&o.pid))
+                    && (filter.processes.is_empty() || filter.processes.contains(&o.name))
+                    && (users.is_empty() || users.iter().any(|u| u.matches(o)))
+            })
+        });
     }
     let filtered = started.elapsed();
     after.evidence = gather_evidence(&mut inventory, registry);
@@ -296,35 +334,184 @@ fn scan_report(
     if args.unexpected {
         report.retain(|c| c.verdict == Verdict::Unexpected);
     }
+    sort_report(&mut report, args.sort);
     after.classify = filtered + started.elapsed();
     Ok((report, timings, after))
 }
 
+/// The ports `--port` asks for, sorted and without duplicates: each number and range, and
+/// every port the IANA registry in use gives each service name on tcp or udp.
+///
+/// # Errors
+/// A name that IANA gives no tcp or udp port.
+fn resolve_ports(selection: &[PortSel], registry: &Registry) -> anyhow::Result<Vec<u16>> {
+    let mut ports: Vec<u16> = Vec::new();
+    for sel in selection {
+        match sel {
+            PortSel::Range(from, to) => ports.extend(*from..=*to),
+            PortSel::Name(name) => {
+                let before = ports.len();
+                for r in registry.iana_by_name(name) {
+                    if r.protocol.parse::<Protocol>().is_err() {
+                        continue;
+                    }
+                    let (from, to) = r.port.split_once('-').unwrap_or((&r.port, &r.port));
+                    if let (Ok(from), Ok(to)) = (from.parse::<u16>(), to.parse::<u16>()) {
+                        ports.extend(from..=to);
+                    }
+                }
+                if ports.len() == before {
+                    anyhow::bail!(
+                        "--port {}: IANA gives no tcp or udp port to a service of that name (IANA registry of {}); give the port number",
+                        terminal_safe(name),
+                        registry.iana_updated()
+                    );
+                }
+            }
+        }
+    }
+    ports.sort_unstable();
+    ports.dedup();
+    Ok(ports)
+}
+
+/// One `--user`: a numeric UID, or a name with the UID this system gives it, if any.
+#[derive(Debug)]
+struct UserMatch {
+    /// The name given; `None` when a UID was.
+    name: Option<String>,
+    /// The UID given, or the one the name has here.
+    uid: Option<u32>,
+}
+
+impl UserMatch {
+    /// Whether `owner` runs as this user: the same UID, or the same user name.
+    fn matches(&self, owner: &crate::model::Owner) -> bool {
+        (self.uid.is_some() && owner.uid == self.uid) || (self.name.is_some() && owner.user == self.name)
+    }
+}
+
+/// Resolves `--user` values: numbers are UIDs; names are looked up in this system's user
+/// database.
+///
+/// # Errors
+/// A name this system does not know: a typo would otherwise silently show nothing.
+fn resolve_users(users: &[String]) -> anyhow::Result<Vec<UserMatch>> {
+    users
+        .iter()
+        .map(|u| {
+            if let Ok(uid) = u.trim().parse::<u32>() {
+                return Ok(UserMatch {
+                    name: None,
+                    uid: Some(uid),
+                });
+            }
+            #[cfg(target_os = "linux")]
+            let uid = uzers::get_user_by_name(u).map(|user| user.uid());
+            #[cfg(not(target_os = "linux"))]
+            let uid: Option<u32> = None;
+            if uid.is_none() && cfg!(target_os = "linux") {
+                anyhow::bail!("--user {}: no such user on this system; give the UID", terminal_safe(u));
+            }
+            Ok(UserMatch {
+                name: Some(u.clone()),
+                uid,
+            })
+        })
+        .collect()
+}
+
+/// Orders the rows of `report` by `key`, keeping them grouped by network namespace (the
+/// host's first). [`SortKey::Verdict`] is the order [`classify_with`] already gives.
+fn sort_report(report: &mut Report, key: SortKey) {
+    let first_owner = |c: &Classified| c.listener.owners.iter().map(|o| o.name.clone()).min();
+    match key {
+        SortKey::Verdict => {}
+        SortKey::Port => report.listeners.sort_by_cached_key(|c| {
+            let l = &c.listener;
+            (l.netns_order(), l.port, l.protocol, l.local_address, l.inode)
+        }),
+        SortKey::Process => report.listeners.sort_by_cached_key(|c| {
+            let l = &c.listener;
+            let name = first_owner(c);
+            (
+                l.netns_order(),
+                name.is_none(),
+                name,
+                l.port,
+                l.protocol,
+                l.local_address,
+                l.inode,
+            )
+        }),
+    }
+}
+
+/// Renders `report` in `format`.
+fn render_scan<W: Write>(out: &mut W, report: &Report, format: Format, style: &Style, header: bool) -> io::Result<()> {
+    match format {
+        Format::Table => table::render_with(out, report, style, header),
+        Format::Json => json::render(out, report, style.tty),
+        Format::Junit => junit::render(out, report),
+        Format::Github => github::render(out, report),
+        Format::Jsonl => jsonl::render(out, report),
+    }
+}
+
+/// Writes `render`'s output to `--output FILE`, atomically, with a line on stderr when it
+/// fails: the error then counts as a failed write ([`finish`]).
+fn write_output_file(path: &Path, render: impl FnOnce(&mut Vec<u8>) -> io::Result<()>) -> io::Result<()> {
+    let mut bytes = Vec::new();
+    let result = render(&mut bytes)
+        .map_err(anyhow::Error::from)
+        .and_then(|()| replace_file(path, &bytes));
+    result.map_err(|err| {
+        eprintln!(
+            "portghost: cannot write the output: {}",
+            terminal_safe(&format!("{err:#}"))
+        );
+        io::Error::other(format!("{err:#}"))
+    })
+}
+
 fn scan(args: &ScanConfig, style: &Style, trust: &Trust) -> anyhow::Result<Exit> {
-    let policy = load_policy(args.policy.as_deref(), trust)?;
+    let policy = load_policy(args.policy.as_deref(), trust, args.quiet)?;
     let today = today()?;
     let ctx = policy.as_ref().map(|policy| PolicyContext { policy, today });
     let (report, timings, after) = scan_report(args, ctx)?;
     let render_start = Instant::now();
-    let written = write_stdout(|out| match args.format {
-        Format::Table => table::render(out, &report, style),
-        Format::Json => json::render(out, &report, style.tty),
-        Format::Junit => junit::render(out, &report),
-        Format::Github => github::render(out, &report),
-        Format::Jsonl => jsonl::render(out, &report),
-    });
+    // With --output the chosen format goes to the file and stdout shows the table.
+    let file_written = match &args.output {
+        Some(path) => {
+            let plain = Style::plain();
+            write_output_file(path, |out| render_scan(out, &report, args.format, &plain, args.header))
+        }
+        None => Ok(()),
+    };
+    let stdout_format = if args.output.is_some() {
+        Format::Table
+    } else {
+        args.format
+    };
+    let written = if args.quiet {
+        Ok(())
+    } else {
+        write_stdout(|out| render_scan(out, &report, stdout_format, style, args.header))
+    };
     let render_time = render_start.elapsed();
     note_write_failure(&written);
-    if report.view == Some(View::Container) {
+    let written = file_written.and(written);
+    let quiet = args.quiet;
+    if report.view == Some(View::Container) && !quiet {
         eprintln!("portghost: this view is the container's: its network namespace and its processes only");
     }
-    for w in &report.warnings {
+    for w in report.warnings.iter().filter(|_| !quiet) {
         eprintln!("portghost: warning: {w}");
     }
-    for w in report.policy.iter().flat_map(|p| &p.warnings) {
+    for w in report.policy.iter().flat_map(|p| &p.warnings).filter(|_| !quiet) {
         eprintln!("portghost: warning: {}", terminal_safe(w));
     }
-    if report.summary.owners_hidden > 0 && !report.privileged {
+    if report.summary.owners_hidden > 0 && !report.privileged && !quiet {
         eprintln!(
             "portghost: {} listener(s) have hidden owners; run as root, or grant CAP_SYS_PTRACE and \
              CAP_DAC_READ_SEARCH (setcap cap_sys_ptrace,cap_dac_read_search+ep $(command -v portghost)), to see every process",
@@ -344,7 +531,11 @@ fn scan(args: &ScanConfig, style: &Style, trust: &Trust) -> anyhow::Result<Exit>
     }
     let mut exit = Exit::Clean;
     if args.fail_on_unexpected && report.summary.unexpected > 0 {
-        for c in report.listeners.iter().filter(|c| c.verdict == Verdict::Unexpected) {
+        for c in report
+            .listeners
+            .iter()
+            .filter(|c| c.verdict == Verdict::Unexpected && !quiet)
+        {
             eprintln!("portghost: unexpected: {}", gate_line(c));
         }
         exit = Exit::Unexpected;
@@ -626,7 +817,7 @@ fn explain_port(args: &ExplainConfig, style: &Style, trust: &Trust) -> anyhow::R
         }
     };
     let live = if args.live {
-        let policy = load_policy(args.policy.as_deref(), trust)?;
+        let policy = load_policy(args.policy.as_deref(), trust, false)?;
         let today = today()?;
         let ctx = policy.as_ref().map(|policy| PolicyContext { policy, today });
         let opts = ScanOptions {
@@ -760,11 +951,32 @@ fn diff_scans(args: &DiffConfig, style: &Style) -> anyhow::Result<Exit> {
         }
     };
     let d = drift::compare(&old, &args.old.display().to_string(), &new, &new_label);
-    let written = write_stdout(|out| match args.format {
-        DiffFormat::Text => report::diff::render_text(out, &d, style),
-        DiffFormat::Json => report::diff::render_json(out, &d, style.tty),
-    });
+    fn render<W: Write>(out: &mut W, d: &drift::Diff, format: DiffFormat, style: &Style) -> io::Result<()> {
+        match format {
+            DiffFormat::Text => report::diff::render_text(out, d, style),
+            DiffFormat::Json => report::diff::render_json(out, d, style.tty),
+        }
+    }
+    // With --output the chosen format goes to the file and stdout shows the text form.
+    let file_written = match &args.output {
+        Some(path) => {
+            let plain = Style::plain();
+            write_output_file(path, |out| render(out, &d, args.format, &plain))
+        }
+        None => Ok(()),
+    };
+    let stdout_format = if args.output.is_some() {
+        DiffFormat::Text
+    } else {
+        args.format
+    };
+    let written = if args.quiet {
+        Ok(())
+    } else {
+        write_stdout(|out| render(out, &d, stdout_format, style))
+    };
     note_write_failure(&written);
+    let written = file_written.and(written);
     if args.fail_on_change && d.summary.not_compared > 0 {
         eprintln!(
             "portghost: cannot tell whether the owners of {} listener(s) changed: their owners are hidden in one of the scans (see the notes); scan as root",

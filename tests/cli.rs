@@ -226,7 +226,13 @@ fn bad_input_exits_two_with_a_message() {
         &["explain", "70000"][..],
         &["explain", "22/sctpx"],
         &["scan", "--format", "xml"],
-        &["scan", "--port", "http"],
+        &["scan", "--port", "no-such-service"],
+        &["scan", "--port", "0"],
+        &["scan", "--port", "8100-8000"],
+        &["scan", "--port", "70000"],
+        &["--port", "1-"],
+        &["scan", "--user", "no-such-user-here"],
+        &["--format", "json", "explain", "22"],
         &["frobnicate"],
     ] {
         let out = lab.portghost(args);

@@ -299,3 +299,47 @@ fn explain_finds_roughtime_by_port_and_ssh_by_name() {
         format!("portghost {} (IANA registry 2026-08-17)", env!("CARGO_PKG_VERSION"))
     );
 }
+
+/// IANA breaks some descriptions over lines; the registry loads every field on one line, so
+/// that the table and the GitHub annotations show `... (DOTS) Signal Channel ...`, not an
+/// escaped newline. Both the embedded registry and a file given with `--iana`.
+#[test]
+fn registry_text_is_loaded_on_one_line() {
+    let registry = Registry::builtin().expect("embedded registry");
+    let dots = registry.iana(4646, Protocol::Tcp);
+    let description = &dots.first().expect("4646/tcp is assigned").description;
+    assert!(
+        description.starts_with("Distributed Denial-of-Service Open Threat Signaling (DOTS) Signal Channel Protocol."),
+        "{description}"
+    );
+    let mut checked = 0;
+    for port in 0..=u16::MAX {
+        for protocol in [Protocol::Tcp, Protocol::Udp] {
+            for r in registry.iana(port, protocol) {
+                for field in [&r.name, &r.description, &r.assignment_notes, &r.reference] {
+                    assert!(
+                        !field.contains(|c: char| c.is_whitespace() && c != ' ') && !field.contains("  "),
+                        "{port}/{protocol}: {field:?}"
+                    );
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 10_000, "{checked} records checked");
+    let file = iana::parse_text("new.xml", XML_TEXT_WITH_BREAKS).expect("parses");
+    assert_eq!(file.records()[0].description, "First line of it, and the second line.");
+}
+
+const XML_TEXT_WITH_BREAKS: &str = r#"<?xml version='1.0' encoding='UTF-8'?>
+<registry xmlns="http://www.iana.org/assignments" id="service-names-port-numbers">
+  <updated>2026-08-17</updated>
+  <record>
+    <name>two-lines</name>
+    <protocol>tcp</protocol>
+    <description>First line of it,
+      and the	second   line.</description>
+    <number>40001</number>
+  </record>
+</registry>
+"#;

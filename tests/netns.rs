@@ -399,3 +399,71 @@ fn inside_a_pid_namespace_the_view_is_the_containers() {
         assert!(!stderr(&out).contains("this view is the container's"));
     }
 }
+
+/// `baseline --all-netns` writes a rule per namespace, each naming its namespace with
+/// `netns`; that policy then passes the gate for the whole host, and a rule moved to
+/// another namespace no longer allows the listener.
+#[test]
+fn baseline_all_netns_names_each_rules_namespace() {
+    if !can_run() {
+        return;
+    }
+    let mut lab = Lab::new();
+    lab.hold(&["tcp:127.0.0.1:28123"]);
+    let name = lab.netns_name().expect("the lab has a name").to_string();
+    let own_socket = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let own_port = own_socket.local_addr().expect("addr").port();
+    let ports = format!("28123,{own_port}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policy = dir.path().join("policy.toml");
+    let policy_arg = policy.to_str().expect("utf-8");
+
+    let out = lab.portghost_outside(&["baseline", "--all-netns", "--port", &ports, "--output", policy_arg]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&policy).expect("baseline written");
+    let rules: Vec<&str> = text.split("\n\n").filter(|r| r.contains("[[allow]]")).collect();
+    assert_eq!(rules.len(), 2, "{text}");
+    let lab_rule = rules
+        .iter()
+        .find(|r| r.contains("port = 28123"))
+        .expect("the lab's rule");
+    assert!(lab_rule.contains(&format!("netns = \"{name}\"")), "{text}");
+    let own_rule = rules
+        .iter()
+        .find(|r| r.contains(&format!("port = {own_port}")))
+        .expect("our own rule");
+    assert!(own_rule.contains("netns = "), "{text}");
+    if own_netns() == NET_INIT_INODE {
+        assert!(own_rule.contains("netns = \"host\""), "{text}");
+    }
+
+    let gate = |policy_arg: &str| {
+        lab.portghost_outside(&[
+            "--all-netns",
+            "--port",
+            &ports,
+            "--policy",
+            policy_arg,
+            "--fail-on-unexpected",
+            "--format",
+            "json",
+        ])
+    };
+    let out = gate(policy_arg);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v = json(&out);
+    assert_eq!(listeners(&v).len(), 2, "{v:#}");
+    assert!(listeners(&v).iter().all(|l| l["verdict"] == "expected"), "{v:#}");
+
+    // The lab's rule moved to another namespace no longer allows the lab's listener.
+    let moved = dir.path().join("moved.toml");
+    std::fs::write(&moved, text.replace(&format!("netns = \"{name}\""), "netns = \"1\"")).expect("write");
+    let out = gate(moved.to_str().expect("utf-8"));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let v = json(&out);
+    let lab_listener = listeners(&v)
+        .iter()
+        .find(|l| l["port"] == 28123)
+        .expect("the lab's listener");
+    assert_eq!(lab_listener["verdict"], "unexpected", "{v:#}");
+}

@@ -486,6 +486,7 @@ fn arb_rule() -> impl Strategy<Value = Rule> {
             user: user.into_iter().map(String::from).collect(),
             unit: Vec::new(),
             container: Vec::new(),
+            netns: Vec::new(),
             comment: None,
             expires: None,
         })

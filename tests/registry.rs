@@ -11,7 +11,8 @@ use std::collections::{BTreeSet, HashMap};
 const XML: &str = include_str!("../registry/service-names-port-numbers.xml");
 
 /// (port range, protocol, service name, description) of every IANA record with a port,
-/// parsed from the XML at test time, independently of the embedded index.
+/// parsed from the XML at test time, independently of the embedded index; the description
+/// on one line, as the registry loads it.
 fn csv_records() -> Vec<(u16, u16, String, String, String)> {
     let parsed = portghost::registry::iana_xml::parse(XML).expect("IANA XML parses");
     let mut out = Vec::new();
@@ -26,7 +27,7 @@ fn csv_records() -> Vec<(u16, u16, String, String, String)> {
             hi.parse().expect("port"),
             rec[2].to_string(),
             rec[0].to_string(),
-            rec[3].to_string(),
+            portghost::registry::iana_xml::single_line(&rec[3]),
         ));
     }
     out

@@ -411,3 +411,55 @@ fn ci_formats_name_the_namespace_when_the_scan_spans_several() {
     let xml = junit::build(&report()).to_string().expect("xml");
     assert!(!xml.contains("netns "), "{xml}");
 }
+
+fn at_width(width: u16) -> String {
+    render_table(Settings {
+        color: false,
+        width: Some(width),
+        tty: true,
+    })
+}
+
+/// At 80 columns the reason no longer fits beside the row: each goes on its own indented
+/// lines under it, and no process or address token is split.
+#[test]
+fn table_snapshot_80_columns() {
+    let out = at_width(80);
+    for line in out.lines() {
+        assert!(line.chars().count() <= 80, "{line:?} is wider than 80 columns");
+    }
+    for token in [
+        "python3(4242)",
+        "evil\\x1b[2Jname(4243)",
+        "[::1]:3517",
+        "127.0.0.1:3000",
+        "nginx(900,901,902)",
+    ] {
+        assert!(out.lines().any(|l| l.contains(token)), "{token} split: {out}");
+    }
+    insta::assert_snapshot!("table_80", out);
+}
+
+/// At 120 columns the reason takes the columns left beside the row, wrapped at spaces.
+#[test]
+fn table_snapshot_120_columns() {
+    let out = at_width(120);
+    for line in out.lines() {
+        assert!(line.chars().count() <= 120, "{line:?} is wider than 120 columns");
+    }
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with(" tcp    0.0.0.0:3237    python3(4242)")),
+        "{out}"
+    );
+    insta::assert_snapshot!("table_120", out);
+}
+
+#[test]
+fn table_without_header() {
+    let mut out = Vec::new();
+    table::render_with(&mut out, &report(), &Settings::plain(), false).expect("render");
+    let out = String::from_utf8(out).expect("utf-8");
+    assert!(!out.contains("PROTO"), "{out}");
+    assert!(out.starts_with(" tcp "), "{out}");
+}

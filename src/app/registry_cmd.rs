@@ -196,6 +196,7 @@ fn conditions(r: &Rule) -> impl PartialEq + use<> {
         r.user.clone(),
         r.unit.iter().map(|p| p.text.clone()).collect::<Vec<_>>(),
         r.container.iter().map(|p| p.text.clone()).collect::<Vec<_>>(),
+        r.netns.clone(),
     )
 }
 
@@ -221,6 +222,7 @@ fn shadowed_by(allow: &Rule, deny: &Rule) -> bool {
         && same(|r| r.user.clone())
         && same(|r| r.unit.iter().map(|p| p.text.clone()).collect())
         && same(|r| r.container.iter().map(|p| p.text.clone()).collect())
+        && same(|r| r.netns.clone())
 }
 
 /// `portghost policy check FILE`.

@@ -20,7 +20,13 @@ const VERSION: &str = concat!(
 /// listeners: ghost ports whose standard was withdrawn or whose vendor is gone, historic
 /// protocols, restricted services exposed, and known malware ports.
 #[derive(Debug, Parser)]
-#[command(name = "portghost", version = VERSION, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "portghost",
+    version = VERSION,
+    about,
+    long_about = None,
+    propagate_version = true
+)]
 pub(crate) struct Cli {
     /// When to colour the output: auto colours only a terminal, and only when NO_COLOR is unset.
     #[arg(long, value_enum, default_value_t = ColorWhen::Auto, global = true)]
@@ -36,9 +42,45 @@ pub(crate) struct Cli {
     #[arg(long, value_name = "DIR", global = true)]
     pub registry_dir: Option<PathBuf>,
 
+    /// The flags of `scan`, which runs when no command is given: `portghost --format json`
+    /// is `portghost scan --format json`.
+    #[command(flatten)]
+    pub scan: ScanArgs,
+
     /// What to do; `scan` when omitted.
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+impl Cli {
+    /// Parses the command line; exits with clap's message and status 2 on a usage error,
+    /// including a scan option given before a command (`portghost --format json explain 22`):
+    /// the scan options stand for `scan` only when no command follows. The global options
+    /// (`--color`, `--iana`, `--registry-dir`) go anywhere.
+    pub(crate) fn parse_args() -> Cli {
+        use clap::{CommandFactory as _, FromArgMatches as _, parser::ValueSource};
+        let mut command = Cli::command();
+        let matches = command.clone().get_matches();
+        if let Some((name, _)) = matches.subcommand() {
+            let globals = ["color", "iana", "registry_dir"];
+            let given = matches
+                .ids()
+                .map(clap::Id::as_str)
+                .find(|id| !globals.contains(id) && matches.value_source(id) == Some(ValueSource::CommandLine));
+            if let Some(id) = given {
+                let flag = format!("--{}", id.replace('_', "-"));
+                command
+                    .error(
+                        clap::error::ErrorKind::ArgumentConflict,
+                        format!(
+                            "{flag} is a scan option and must follow the command: `portghost {name} {flag} ...`, or give no command to scan"
+                        ),
+                    )
+                    .exit();
+            }
+        }
+        Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut command).exit())
+    }
 }
 
 /// The subcommands.
@@ -61,6 +103,20 @@ pub(crate) enum Command {
     /// Check a policy file.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Print a shell completion script to stdout, e.g.
+    /// `portghost completions bash > /usr/share/bash-completion/completions/portghost`.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff) to stdout, e.g.
+    /// `portghost man > /usr/local/share/man/man1/portghost.1`.
+    Man,
+}
+
+/// Flags of `portghost completions`.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
 }
 
 /// `portghost registry ...`.
@@ -136,6 +192,29 @@ pub(crate) struct ScanArgs {
     #[arg(long)]
     pub unexpected: bool,
 
+    /// Which owners: `--pid`, `--user`, `--process`.
+    #[command(flatten)]
+    pub owners: OwnerFilterArgs,
+
+    /// The order of the rows: `verdict` (unexpected first, then by protocol and port),
+    /// `port`, or `process` (by owner name). Rows stay grouped by network namespace.
+    #[arg(long, value_enum, default_value_t = SortKey::Verdict)]
+    pub sort: SortKey,
+
+    /// Leave out the column header line of the table.
+    #[arg(long, short = 'H')]
+    pub no_header: bool,
+
+    /// Print nothing on stdout (and no notes on stderr): only the exit code says what was
+    /// found. Errors are still printed.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+
+    /// Write the output in the chosen `--format` to FILE (replaced atomically); stdout then
+    /// shows the table (nothing with `--quiet`).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
     /// Exit with status 1 when any listener shown is unexpected.
     #[arg(long)]
     pub fail_on_unexpected: bool,
@@ -169,6 +248,37 @@ pub(crate) struct ScanArgs {
     pub require_complete: bool,
 }
 
+/// The flags that keep only some owners' listeners (what lsof's `-p`, `-u` and `-c` do).
+#[derive(Debug, Args, Default, Clone)]
+pub(crate) struct OwnerFilterArgs {
+    /// Only listeners held by this process ID (repeat the flag or separate with commas).
+    #[arg(long, value_name = "PID", value_delimiter = ',')]
+    pub pid: Vec<u32>,
+
+    /// Only listeners held by a process of this user: a name or a numeric UID (repeat the
+    /// flag or separate with commas).
+    #[arg(long, value_name = "NAME|UID", value_delimiter = ',')]
+    pub user: Vec<String>,
+
+    /// Only listeners held by a process of this name (`/proc/PID/comm`, exactly; repeat the
+    /// flag or separate with commas).
+    #[arg(long, value_name = "NAME", value_delimiter = ',')]
+    pub process: Vec<String>,
+}
+
+/// `--sort` values of `portghost scan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub(crate) enum SortKey {
+    /// Unexpected first, then unreviewed, then expected; by protocol, port and address
+    /// within each.
+    #[default]
+    Verdict,
+    /// By port, then protocol and address.
+    Port,
+    /// By the name of the first owner (listeners without one last), then port.
+    Process,
+}
+
 /// The flags that choose the policy file, shared by `scan` and `explain`.
 #[derive(Debug, Args, Default, Clone)]
 pub(crate) struct PolicyArgs {
@@ -185,9 +295,11 @@ pub(crate) struct PolicyArgs {
 /// The flags that narrow which listeners a scan or a baseline covers.
 #[derive(Debug, Args, Default, Clone)]
 pub(crate) struct SelectArgs {
-    /// Only listeners on these ports (repeat the flag or separate with commas).
-    #[arg(long, short = 'p', value_delimiter = ',')]
-    pub port: Vec<u16>,
+    /// Only listeners on these ports: numbers, ranges (`8000-8100`) or IANA service names
+    /// (`ssh`, every port IANA gives the name on tcp or udp); repeat the flag or separate
+    /// with commas.
+    #[arg(long, short = 'p', value_name = "PORT|FROM-TO|NAME", value_delimiter = ',')]
+    pub port: Vec<PortSel>,
 
     /// Only TCP listeners.
     #[arg(long, short = 't')]
@@ -212,6 +324,16 @@ pub(crate) struct BaselineArgs {
     /// The mode of the policy written.
     #[arg(long, value_enum, default_value_t = PolicyMode::Allowlist)]
     pub mode: PolicyMode,
+
+    /// Cover every network namespace on the host: each rule then names its namespace
+    /// (`netns = "host"`, an `ip netns` name, or an inode). Needs root (CAP_SYS_ADMIN).
+    #[arg(long, conflicts_with = "netns")]
+    pub all_netns: bool,
+
+    /// Cover one network namespace: a name from `ip netns list`, or a path such as
+    /// /proc/1234/ns/net.
+    #[arg(long, value_name = "NAME|PATH")]
+    pub netns: Option<String>,
 }
 
 /// `--mode` values of `portghost baseline`.
@@ -264,6 +386,15 @@ pub(crate) struct DiffArgs {
     /// scans cannot be compared.
     #[arg(long)]
     pub fail_on_change: bool,
+
+    /// Write the output in the chosen `--format` to FILE (replaced atomically); stdout then
+    /// shows the text form (nothing with `--quiet`).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Print nothing on stdout: only the exit code says whether anything changed.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }
 
 /// `portghost diff --format` values.
@@ -306,6 +437,55 @@ impl std::str::FromStr for Target {
             ));
         }
         Ok(Target::Name(name.to_string(), proto))
+    }
+}
+
+/// One item of `--port`: a port, a range of ports, or an IANA service name, which
+/// [`crate::app`] resolves with the registry it judges with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum PortSel {
+    /// `FROM-TO`, both included; a single port is `FROM == TO`.
+    Range(u16, u16),
+    /// An IANA service name, e.g. `ssh`.
+    Name(String),
+}
+
+impl std::str::FromStr for PortSel {
+    type Err = String;
+
+    /// `22`, `8000-8100` or `ssh`. Port 0 and a range whose end is below its start are
+    /// errors: no listener has port 0, and a reversed range would match nothing.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        let number = |p: &str| -> Result<u16, String> {
+            match p.trim().parse::<u16>() {
+                Ok(0) => Err("port 0 is not a port a socket listens on; ports are 1 to 65535".to_string()),
+                Ok(n) => Ok(n),
+                Err(_) => Err(format!("invalid port {p:?}: expected a number from 1 to 65535")),
+            }
+        };
+        let digits = |p: &str| !p.trim().is_empty() && p.trim().bytes().all(|b| b.is_ascii_digit());
+        if digits(s) {
+            let port = number(s)?;
+            return Ok(PortSel::Range(port, port));
+        }
+        if let Some((from, to)) = s.split_once('-')
+            && digits(from)
+            && digits(to)
+        {
+            let (from, to) = (number(from)?, number(to)?);
+            if to < from {
+                return Err(format!("reversed range {s:?}: write it {to}-{from}"));
+            }
+            return Ok(PortSel::Range(from, to));
+        }
+        let ok = |c: char| c.is_ascii_alphanumeric() || "-_.+*/".contains(c);
+        if s.is_empty() || s.len() > 64 || !s.chars().all(ok) || !s.chars().any(|c| c.is_ascii_alphabetic()) {
+            return Err(format!(
+                "invalid port {s:?}: expected a port (22), a range (8000-8100) or an IANA service name (ssh)"
+            ));
+        }
+        Ok(PortSel::Name(s.to_string()))
     }
 }
 

@@ -8,7 +8,7 @@
 mod args;
 mod resolve;
 
-pub(crate) use args::{Cli, DiffFormat, Format, ListFormat};
+pub(crate) use args::{Cli, DiffFormat, Format, ListFormat, PortSel, SortKey};
 pub(crate) use resolve::{
-    Action, BaselineConfig, Config, DiffConfig, ExplainConfig, RegistrySources, ScanConfig, resolve,
+    Action, BaselineConfig, Config, DiffConfig, ExplainConfig, OwnerFilter, RegistrySources, ScanConfig, resolve,
 };

@@ -6,8 +6,8 @@
 //! clock, or open the policy it finds: `app` does that.
 
 use super::args::{
-    BaselineArgs, Cli, ColorWhen, Command, DiffArgs, DiffFormat, ExplainArgs, Format, ListFormat, PolicyArgs,
-    PolicyCommand, PolicyMode, RegistryCommand, ScanArgs, SelectArgs, Target,
+    BaselineArgs, Cli, ColorWhen, Command, DiffArgs, DiffFormat, ExplainArgs, Format, ListFormat, OwnerFilterArgs,
+    PolicyArgs, PolicyCommand, PolicyMode, PortSel, RegistryCommand, ScanArgs, SelectArgs, SortKey, Target,
 };
 use crate::inventory::{NetnsScope, ScanOptions};
 use crate::model::{Mode, Protocol};
@@ -62,19 +62,34 @@ pub(crate) enum Action {
     RegistryCheck(PathBuf),
     /// `portghost policy check FILE`.
     PolicyCheck(PathBuf),
+    /// `portghost completions SHELL`.
+    Completions(clap_complete::Shell),
+    /// `portghost man`.
+    Man,
 }
 
 /// A resolved `portghost scan`.
 #[derive(Debug, Clone)]
 pub(crate) struct ScanConfig {
-    /// What the inventory should enumerate.
+    /// What the inventory should enumerate; its `ports` are filled in by `app` from
+    /// [`ScanConfig::ports`], which may name services.
     pub options: ScanOptions,
-    /// Only these ports; empty for every port.
-    pub ports: Vec<u16>,
+    /// Only these ports, ranges and service names; empty for every port.
+    pub ports: Vec<PortSel>,
     /// Output format.
     pub format: Format,
     /// Only the unexpected listeners.
     pub unexpected: bool,
+    /// Only listeners some owner of which matches these.
+    pub owners: OwnerFilter,
+    /// The order of the rows.
+    pub sort: SortKey,
+    /// Print the table's column header.
+    pub header: bool,
+    /// Print nothing but errors.
+    pub quiet: bool,
+    /// Write the chosen format to this file, and the table to stdout.
+    pub output: Option<PathBuf>,
     /// Exit 1 when any listener shown is unexpected.
     pub fail_on_unexpected: bool,
     /// Print phase timings on stderr.
@@ -83,6 +98,25 @@ pub(crate) struct ScanConfig {
     pub require_complete: bool,
     /// The policy file to judge with, given or discovered; `None` for no policy.
     pub policy: Option<PathBuf>,
+}
+
+/// `--pid`, `--user` and `--process`: a listener is kept when one of its owners matches
+/// every list that is not empty.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct OwnerFilter {
+    /// Process IDs.
+    pub pids: Vec<u32>,
+    /// User names or numeric UIDs, as given.
+    pub users: Vec<String>,
+    /// Process names.
+    pub processes: Vec<String>,
+}
+
+impl OwnerFilter {
+    /// Whether no filter was given.
+    pub fn is_empty(&self) -> bool {
+        self.pids.is_empty() && self.users.is_empty() && self.processes.is_empty()
+    }
 }
 
 /// A resolved `portghost explain`.
@@ -113,6 +147,10 @@ pub(crate) struct DiffConfig {
     pub format: DiffFormat,
     /// Exit 1 on drift, 2 when owners cannot be compared.
     pub fail_on_change: bool,
+    /// Write the chosen format to this file, and the text form to stdout.
+    pub output: Option<PathBuf>,
+    /// Print nothing but errors.
+    pub quiet: bool,
 }
 
 /// A resolved `portghost baseline`.
@@ -120,8 +158,8 @@ pub(crate) struct DiffConfig {
 pub(crate) struct BaselineConfig {
     /// What the inventory should enumerate.
     pub options: ScanOptions,
-    /// Only these ports; empty for every port.
-    pub ports: Vec<u16>,
+    /// Only these ports, ranges and service names; empty for every port.
+    pub ports: Vec<PortSel>,
     /// Where to write the policy; `None` for stdout.
     pub output: Option<PathBuf>,
     /// The mode of the policy written.
@@ -130,9 +168,11 @@ pub(crate) struct BaselineConfig {
 
 /// Resolves `cli` against the environment, the terminal and the current directory.
 pub(crate) fn resolve(cli: Cli) -> Config {
-    let style = resolve_style(cli.color);
+    let style = resolve_style(cli.color, std::io::stdout().is_terminal(), |name| {
+        std::env::var_os(name)
+    });
     let action = match cli.command {
-        None => Action::Scan(scan_config(ScanArgs::default())),
+        None => Action::Scan(scan_config(cli.scan)),
         Some(Command::Scan(args)) => Action::Scan(scan_config(args)),
         Some(Command::Explain(args)) => Action::Explain(explain_config(args)),
         Some(Command::Diff(args)) => Action::Diff(diff_config(args)),
@@ -146,6 +186,8 @@ pub(crate) fn resolve(cli: Cli) -> Config {
                 .unwrap_or_else(|| PathBuf::from(crate::registry::local::SYSTEM_DIR)),
         ),
         Some(Command::Policy(PolicyCommand::Check(args))) => Action::PolicyCheck(args.file),
+        Some(Command::Completions(args)) => Action::Completions(args.shell),
+        Some(Command::Man) => Action::Man,
     };
     let iana = cli.iana.or_else(|| {
         std::env::var_os("PORTGHOST_IANA")
@@ -177,14 +219,27 @@ fn resolve_trust() -> Trust {
     Trust { uids }
 }
 
-/// `auto` colours only when stdout is a terminal and `NO_COLOR` is unset or empty.
-fn resolve_style(color: ColorWhen) -> Style {
-    let tty = std::io::stdout().is_terminal();
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+/// `--color auto` by the usual conventions, first match wins: `NO_COLOR` set and not empty
+/// turns colour off; `CLICOLOR_FORCE` set, not empty and not `0` turns it on (even into a
+/// pipe); `CLICOLOR=0` or `TERM=dumb` turns it off; otherwise colour when stdout is a
+/// terminal. `--color always` and `--color never` override them all. `env` reads one
+/// environment variable.
+fn resolve_style(color: ColorWhen, tty: bool, env: impl Fn(&str) -> Option<std::ffi::OsString>) -> Style {
+    let set = |name: &str| env(name).filter(|v| !v.is_empty());
     let color = match color {
         ColorWhen::Always => true,
         ColorWhen::Never => false,
-        ColorWhen::Auto => tty && !no_color,
+        ColorWhen::Auto => {
+            if set("NO_COLOR").is_some() {
+                false
+            } else if set("CLICOLOR_FORCE").is_some_and(|v| v != "0") {
+                true
+            } else if set("CLICOLOR").is_some_and(|v| v == "0") || set("TERM").is_some_and(|v| v == "dumb") {
+                false
+            } else {
+                tty
+            }
+        }
     };
     let width = if tty {
         terminal_size::terminal_size().map(|(w, _)| w.0)
@@ -202,7 +257,7 @@ fn scan_options(select: &SelectArgs, no_owners: bool, netns: NetnsScope) -> Scan
         udp: both || select.udp,
         owners: !no_owners,
         netns,
-        ports: select.port.clone(),
+        ports: Vec::new(),
     }
 }
 
@@ -217,6 +272,11 @@ fn scan_config(args: ScanArgs) -> ScanConfig {
         ports: args.select.port,
         format: args.format,
         unexpected: args.unexpected,
+        owners: owner_filter(args.owners),
+        sort: args.sort,
+        header: !args.no_header,
+        quiet: args.quiet,
+        output: args.output,
         fail_on_unexpected: args.fail_on_unexpected,
         timings: args.timings,
         require_complete: args.require_complete,
@@ -248,12 +308,27 @@ fn diff_config(args: DiffArgs) -> DiffConfig {
         new: args.new,
         format: args.format,
         fail_on_change: args.fail_on_change,
+        output: args.output,
+        quiet: args.quiet,
+    }
+}
+
+fn owner_filter(args: OwnerFilterArgs) -> OwnerFilter {
+    OwnerFilter {
+        pids: args.pid,
+        users: args.user,
+        processes: args.process,
     }
 }
 
 fn baseline_config(args: BaselineArgs) -> BaselineConfig {
+    let netns = match (&args.netns, args.all_netns) {
+        (Some(netns), _) => NetnsScope::One(netns.clone()),
+        (None, true) => NetnsScope::All,
+        (None, false) => NetnsScope::Own,
+    };
     BaselineConfig {
-        options: scan_options(&args.select, false, NetnsScope::Own),
+        options: scan_options(&args.select, false, netns),
         ports: args.select.port,
         output: args.output,
         mode: match args.mode {
@@ -277,4 +352,33 @@ fn policy_path(args: &PolicyArgs) -> Option<PathBuf> {
         .map(Path::new)
         .find(|p| p.exists())
         .map(Path::to_path_buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsString;
+
+    fn colour(when: ColorWhen, tty: bool, vars: &[(&str, &str)]) -> bool {
+        let env = |name: &str| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| OsString::from(v));
+        resolve_style(when, tty, env).color
+    }
+
+    #[test]
+    fn colour_follows_the_environment_conventions() {
+        use ColorWhen::{Always, Auto, Never};
+        assert!(colour(Auto, true, &[]));
+        assert!(!colour(Auto, false, &[]));
+        assert!(!colour(Auto, true, &[("TERM", "dumb")]));
+        assert!(colour(Auto, true, &[("TERM", "xterm-256color")]));
+        assert!(!colour(Auto, true, &[("NO_COLOR", "1")]));
+        assert!(colour(Auto, true, &[("NO_COLOR", "")]), "an empty NO_COLOR is unset");
+        assert!(colour(Auto, false, &[("CLICOLOR_FORCE", "1")]));
+        assert!(colour(Auto, true, &[("CLICOLOR_FORCE", "1"), ("TERM", "dumb")]));
+        assert!(!colour(Auto, false, &[("CLICOLOR_FORCE", "0")]));
+        assert!(!colour(Auto, false, &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]));
+        assert!(!colour(Auto, true, &[("CLICOLOR", "0")]));
+        assert!(colour(Always, false, &[("NO_COLOR", "1"), ("TERM", "dumb")]));
+        assert!(!colour(Never, true, &[("CLICOLOR_FORCE", "1")]));
+    }
 }

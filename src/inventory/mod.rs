@@ -64,6 +64,17 @@ impl Default for ScanOptions {
 }
 
 impl ScanOptions {
+    /// The test of whether a port is in [`ScanOptions::ports`]: always true when `ports` is
+    /// empty, and one bit lookup per socket however many ports were given (`--port 1-65535`
+    /// is 65,535 of them).
+    pub fn port_filter(&self) -> impl Fn(u16) -> bool + use<> {
+        let mut bits = vec![0u64; if self.ports.is_empty() { 0 } else { 1024 }];
+        for &p in &self.ports {
+            bits[usize::from(p / 64)] |= 1 << (p % 64);
+        }
+        move |port: u16| bits.is_empty() || bits[usize::from(port / 64)] & (1 << (port % 64)) != 0
+    }
+
     /// Whether `protocol` is wanted.
     pub fn wants(&self, protocol: Protocol) -> bool {
         match protocol {

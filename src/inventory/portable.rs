@@ -28,7 +28,8 @@ pub(super) fn scan(opts: &ScanOptions) -> Result<(Inventory, ScanTimings), Error
     let started = Instant::now();
     let mut sockets = list_sockets(opts)?;
     if !opts.ports.is_empty() {
-        sockets.retain(|s| opts.ports.contains(&s.local_port()));
+        let wanted = opts.port_filter();
+        sockets.retain(|s| wanted(s.local_port()));
     }
     timings.dump = started.elapsed();
 

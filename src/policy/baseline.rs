@@ -43,6 +43,8 @@ pub fn scope(l: &Listener) -> String {
 /// What one rule binds; listeners with equal keys share a rule.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct Key {
+    /// The `netns` the rule names: set only when the scan spans several namespaces.
+    netns: Option<String>,
     protocol: Protocol,
     port: u16,
     scope: String,
@@ -107,7 +109,19 @@ fn service_comment(c: &Classified) -> String {
     }
 }
 
-fn key(c: &Classified, held: bool) -> Key {
+/// What a rule's `netns` says for `l`: `host`, its `ip netns` name, or its inode.
+fn netns_value(l: &Listener) -> Option<String> {
+    let ns = l.netns.as_deref()?;
+    Some(if ns.host {
+        "host".to_string()
+    } else if let Some(name) = &ns.name {
+        name.clone()
+    } else {
+        ns.inode.to_string()
+    })
+}
+
+fn key(c: &Classified, held: bool, several_netns: bool) -> Key {
     let l = &c.listener;
     let known = owners_known(l);
     let nonempty = |s: Option<String>| s.filter(|s| !s.is_empty());
@@ -126,6 +140,7 @@ fn key(c: &Classified, held: bool) -> Key {
         (None, None, None)
     };
     Key {
+        netns: if several_netns { netns_value(l) } else { None },
         protocol: l.protocol,
         port: l.port,
         scope: scope(l),
@@ -196,6 +211,9 @@ fn rule_text(k: &Key, g: &Group) -> String {
         format!("protocol = {}", toml_string(k.protocol.as_str())),
         format!("address = {}", toml_string(&k.scope)),
     ];
+    if let Some(ns) = &k.netns {
+        lines.push(format!("netns = {}", toml_string(ns)));
+    }
     if k.known {
         for (key, values) in [("process", &k.process), ("exe", &k.exe), ("user", &k.user)] {
             if let Some(v) = values.as_deref().filter(|v| !v.is_empty()) {
@@ -218,8 +236,11 @@ fn rule_text(k: &Key, g: &Group) -> String {
 /// Writes a policy in `mode` that allows every listener of `report` that may be allowed,
 /// and holds back (as commented-out rules, with a warning each) those that need a person's
 /// decision. `report` must be classified without a policy, so that its verdicts are the
-/// registry's.
+/// registry's. When the scan spans several network namespaces (`--all-netns`), every rule
+/// names its listener's namespace (`netns = "host"`, an `ip netns` name, or an inode),
+/// so one policy describes a host and its containers.
 pub fn generate(report: &Report, mode: Mode) -> Baseline {
+    let several_netns = report.namespaces.len() > 1;
     let mut groups: BTreeMap<Key, Group> = BTreeMap::new();
     let mut warnings = Vec::new();
     for c in &report.listeners {
@@ -233,7 +254,7 @@ pub fn generate(report: &Report, mode: Mode) -> Baseline {
                 reasons.join("; ")
             ));
         }
-        let g = groups.entry(key(c, held)).or_default();
+        let g = groups.entry(key(c, held, several_netns)).or_default();
         g.comment = service_comment(c);
         for r in reasons {
             if !g.reasons.contains(&r) {
@@ -252,8 +273,15 @@ pub fn generate(report: &Report, mode: Mode) -> Baseline {
     );
     let _ = writeln!(
         text,
-        "# It allows exactly the listeners seen then, each bound to its port, protocol, address, process, executable and user."
+        "# It allows exactly the listeners seen then, each bound to its port, protocol, address, {}process, executable and user.",
+        if several_netns { "network namespace, " } else { "" }
     );
+    if several_netns {
+        let _ = writeln!(
+            text,
+            "# Namespaces without an `ip netns` name are named by inode, which changes when the namespace is made anew (a container restarts)."
+        );
+    }
     let _ = writeln!(
         text,
         "# {} listener{}: {rules} rule{}, {held_back} commented out for review (see the \"# portghost:\" lines).",

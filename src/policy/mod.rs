@@ -191,6 +191,9 @@ pub struct Rule {
     pub unit: Vec<Pattern>,
     /// Globs on `RUNTIME:FULL_ID` or `RUNTIME:SHORT_ID` of the container; empty: any.
     pub container: Vec<Pattern>,
+    /// Network namespaces, each `host` (the host's initial one), an `ip netns` name, or a
+    /// namespace inode in decimal; empty: any.
+    pub netns: Vec<String>,
     /// Free text saying why the rule exists.
     pub comment: Option<String>,
     /// Last day the rule applies (allow rules only); from the next day it matches nothing.
@@ -212,6 +215,7 @@ impl Rule {
             user: Vec::new(),
             unit: Vec::new(),
             container: Vec::new(),
+            netns: Vec::new(),
             comment: None,
             expires: None,
         }

@@ -20,7 +20,7 @@ use toml::de::{DeTable, DeValue};
 const TOP_KEYS: [&str; 4] = ["version", "mode", "allow", "deny"];
 
 /// The keys that select listeners; a rule needs at least one.
-const MATCHERS: [&str; 9] = [
+const MATCHERS: [&str; 10] = [
     "port",
     "ports",
     "protocol",
@@ -30,6 +30,7 @@ const MATCHERS: [&str; 9] = [
     "user",
     "unit",
     "container",
+    "netns",
 ];
 
 /// The keys a rule may have besides its [`MATCHERS`]: they select nothing.
@@ -321,6 +322,22 @@ fn parse_rule(kind: RuleKind, line: usize, span: Range<usize>, t: &DeTable<'_>) 
                     rule.container = globs;
                 }
             }
+            "netns" => {
+                for (ns, s) in strings(k, value)? {
+                    let ok = ns == "host"
+                        || (!ns.is_empty() && ns.bytes().all(|b| b.is_ascii_digit()) && ns.parse::<u64>().is_ok())
+                        || (!ns.is_empty() && !ns.contains('/') && ns != "." && ns != "..");
+                    if !ok {
+                        return Err(problem(
+                            s,
+                            format!(
+                                "`netns`: {ns:?} is not \"host\", a name from `ip netns list`, or a namespace inode such as \"4026532301\""
+                            ),
+                        ));
+                    }
+                    rule.netns.push(ns);
+                }
+            }
             "comment" => rule.comment = Some(string(k, value)?.to_string()),
             "expires" => {
                 if kind == RuleKind::Deny {
@@ -560,7 +577,7 @@ port = 23
         assert_eq!(
             err("version = 1\n[[allow]]\nport = 22\nprot = \"tcp\"\n"),
             "p.toml:4:1: unknown key `prot` in a [[allow]] rule; expected one of `port`, `ports`, `protocol`, \
-             `address`, `process`, `exe`, `user`, `unit`, `container`, `comment`, `expires`"
+             `address`, `process`, `exe`, `user`, `unit`, `container`, `netns`, `comment`, `expires`"
         );
         assert_eq!(
             err("version = 1\n[[allow]]\nports = [22, 70000]\n"),
@@ -571,5 +588,21 @@ port = 23
             "p.toml:1:1: `version` is missing; a policy starts with `version = 1`"
         );
         assert!(err("version = 1\n[[allow]]\nport = 22\nport = 23\n").starts_with("p.toml:4:"));
+    }
+
+    #[test]
+    fn netns_takes_host_a_name_or_an_inode() {
+        let p = parse(
+            "p.toml",
+            "version = 1\n[[allow]]\nport = 22\nnetns = \"host\"\n[[allow]]\nport = 80\nnetns = [\"lab1\", \"4026532301\"]\n",
+        )
+        .expect("parses");
+        assert_eq!(p.allow[0].netns, vec!["host"]);
+        assert_eq!(p.allow[1].netns, vec!["lab1", "4026532301"]);
+        assert_eq!(
+            err("version = 1\n[[allow]]\nnetns = \"/proc/1/ns/net\"\n"),
+            "p.toml:3:9: `netns`: \"/proc/1/ns/net\" is not \"host\", a name from `ip netns list`, or a namespace inode such as \"4026532301\""
+        );
+        assert!(err("version = 1\n[[allow]]\nnetns = \"\"\n").contains("`netns`"));
     }
 }

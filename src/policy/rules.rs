@@ -30,6 +30,8 @@ pub enum Field {
     Unit,
     /// `container`.
     Container,
+    /// `netns`.
+    Netns,
 }
 
 impl Field {
@@ -47,6 +49,7 @@ impl Field {
             Field::User => "a user",
             Field::Unit => "a systemd unit",
             Field::Container => "a container",
+            Field::Netns => "a network namespace",
         }
     }
 }
@@ -114,8 +117,29 @@ pub fn owner_satisfies(rule: &Rule, field: Field, o: &Owner) -> bool {
                     rule.container.iter().any(|p| p.is_match(&full) || p.is_match(&short))
                 })
         }
-        Field::Port | Field::Protocol | Field::Address => true,
+        Field::Port | Field::Protocol | Field::Address | Field::Netns => true,
     }
+}
+
+/// True when the listener's network namespace is one `rule` names (or the rule names
+/// none). `host` is the host's initial namespace, digits its inode, anything else its
+/// `ip netns` name; a listener whose namespace is unknown matches no named one.
+pub fn netns_matches(rule: &Rule, l: &Listener) -> bool {
+    if rule.netns.is_empty() {
+        return true;
+    }
+    let Some(ns) = l.netns.as_deref() else {
+        return false;
+    };
+    rule.netns.iter().any(|want| {
+        if want == "host" {
+            ns.host
+        } else if want.bytes().all(|b| b.is_ascii_digit()) {
+            want.parse::<u64>().is_ok_and(|inode| inode == ns.inode)
+        } else {
+            ns.name.as_deref() == Some(want.as_str())
+        }
+    })
 }
 
 /// True when `rule` names `field` (has a value for it).
@@ -129,6 +153,7 @@ pub fn names(rule: &Rule, field: Field) -> bool {
         Field::User => !rule.user.is_empty(),
         Field::Unit => !rule.unit.is_empty(),
         Field::Container => !rule.container.is_empty(),
+        Field::Netns => !rule.netns.is_empty(),
     }
 }
 
@@ -151,6 +176,9 @@ pub fn evaluate(rule: &Rule, l: &Listener) -> Evaluation {
     }
     if rule.address.as_ref().is_some_and(|a| !address_matches(a, l)) {
         ev.mismatched.push(Field::Address);
+    }
+    if !netns_matches(rule, l) {
+        ev.mismatched.push(Field::Netns);
     }
     let known = owners_known(l);
     for field in Field::IDENTITY {
@@ -253,6 +281,11 @@ fn qualifier(rule: &Rule, field: Field) -> String {
                 or_list(&globs)
             )
         }
+        Field::Netns => format!(
+            "in network {} {}",
+            plural(rule.netns.len(), "namespace", "namespaces"),
+            or_list(&rule.netns)
+        ),
     }
 }
 

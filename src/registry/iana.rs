@@ -370,8 +370,11 @@ fn index(
     let mut singles = Vec::new();
     let mut ranges = Vec::new();
     let mut records = Vec::with_capacity(rows.len());
-    for (i, row) in rows.into_iter().enumerate() {
+    for (i, mut row) in rows.into_iter().enumerate() {
         let idx = u32::try_from(i).map_err(|_| bad(i, "too many records".to_string()))?;
+        for field in &mut row {
+            *field = iana_xml::single_line(field);
+        }
         let [
             name,
             port,

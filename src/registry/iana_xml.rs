@@ -101,6 +101,15 @@ pub fn normalize(s: &str) -> String {
     out.trim().to_string()
 }
 
+/// `s` on one line: every run of whitespace (newlines included) becomes one space, and the
+/// ends are trimmed. The registry applies it to every field when it loads records (the
+/// embedded ones at build time, a `--iana` file at run time), so that text such as the 190
+/// descriptions IANA breaks over two lines prints as one line, not with an escaped `\n`.
+/// IANA's text is trusted data; process-supplied text is escaped instead.
+pub fn single_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// Which text is being collected.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Sink {

@@ -73,7 +73,8 @@ pub(super) fn scan(opts: &ScanOptions) -> Result<(Inventory, ScanTimings), Error
         timings.dump = started.elapsed();
         dumped.map(|mut dumped| {
             if !opts.ports.is_empty() {
-                dumped.sockets.retain(|s| opts.ports.contains(&s.port));
+                let wanted = opts.port_filter();
+                dumped.sockets.retain(|s| wanted(s.port));
             }
             (dumped, placement)
         })
