@@ -326,7 +326,7 @@ fn can_run_nfs() -> bool {
 /// evidence names the package nfs-common, and (for the ports registered with rpcbind, on
 /// a wildcard address: the notification socket on 127.0.0.1 is not registered) the RPC
 /// program 100024 status. Returns the ghost-port listeners.
-fn check_statd<'a>(report: &'a Value, statd: u32) -> Vec<&'a Value> {
+fn check_statd(report: &Value, statd: u32) -> Vec<&Value> {
     let mine = owned_by(report, statd);
     assert!(!mine.is_empty(), "statd's listeners: {report:#}");
     let mut ghosts = Vec::new();
