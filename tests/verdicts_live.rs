@@ -295,8 +295,9 @@ wait"#
             (Some("READY"), _) => break,
             _ => {}
         }
+        // Known at once, so that a failure from here on still kills them.
+        started.pids = [statd, rpcbind].into_iter().filter(|&p| p > 0).collect();
     }
-    started.pids = vec![statd, rpcbind];
     assert!(rpcbind > 0 && statd > 0, "rpcbind and rpc.statd did not start");
     // statd is up once it has registered with rpcbind: its TCP listener appears.
     let deadline = Instant::now() + Duration::from_secs(10);
