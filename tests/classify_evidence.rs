@@ -703,3 +703,29 @@ fn explain_shows_each_live_listeners_evidence_and_the_table_its_clause() {
         "{text}"
     );
 }
+
+#[test]
+fn packaged_statd_passes_on_every_reserved_port_bindresvport_can_give_it() {
+    // rpc.statd's notification socket takes a port from bindresvport (600-1023, then
+    // 512-599) on 127.0.0.1 and is not registered with rpcbind; its service sockets, on
+    // the wildcard address, are. Neither may be unexpected on any ghost port there.
+    let mut unexpected = Vec::new();
+    for port in 512..=1023u16 {
+        for protocol in [Protocol::Udp, Protocol::Tcp] {
+            for address in ["127.0.0.1", "0.0.0.0"] {
+                let l = listener(
+                    protocol,
+                    address,
+                    port,
+                    vec![owner(612, "rpc.statd", "/usr/sbin/rpc.statd")],
+                );
+                let p = provenance(&[(612, file("/usr/sbin/rpc.statd", Some("nfs-common"), true), None)]);
+                let c = judge(l, p);
+                if c.verdict == Verdict::Unexpected {
+                    unexpected.push(format!("{port}/{protocol} on {address}: {}", c.findings[0].message));
+                }
+            }
+        }
+    }
+    assert!(unexpected.is_empty(), "{unexpected:#?}");
+}
