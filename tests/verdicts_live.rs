@@ -15,8 +15,8 @@
 //! - a ghost port inside the namespace's ephemeral port range: info; with the range moved
 //!   away: unexpected again;
 //! - the seed cases (3237/tcp, 3416/udp, 3517/tcp on a wildcard address): unexpected;
-//! - a Selenium-like jar under `/opt` run by `java -jar` on 4444, when `java`, `javac` and
-//!   `jar` are installed (CI does not install a JDK: this one is skipped there, saying so).
+//! - a Selenium-like jar under `/opt` run by `java -jar` on 4444 (`java`, `javac` and `jar`;
+//!   `.ci/run` installs a JDK when the machine has none).
 //!
 //! Every test needs root, `ip` and the tools it starts. Without them it says why and
 //! passes, except under `CI=true`, where CI installs them and a missing one fails the test.
@@ -615,9 +615,15 @@ fn a_selenium_server_jar_under_opt_run_by_java_on_4444_passes() {
     if !require("root and `ip`", Lab::can_isolate()) {
         return;
     }
-    // CI installs no JDK (a few hundred MB): this test runs where one is installed.
-    let (Some(java), Some(javac), Some(jar)) = (tool("java"), tool("javac"), tool("jar")) else {
-        eprintln!("skipped: needs java, javac and jar (apt-get install default-jdk-headless)");
+    // .ci/run installs a JDK when the machine has none (default-jdk-headless).
+    let (java, javac, jar) = (tool("java"), tool("javac"), tool("jar"));
+    if !require(
+        "java, javac and jar (apt-get install default-jdk-headless)",
+        java.is_some() && javac.is_some() && jar.is_some(),
+    ) {
+        return;
+    }
+    let (Some(java), Some(javac), Some(jar)) = (java, javac, jar) else {
         return;
     };
     let build = tempfile::tempdir().expect("tempdir");
