@@ -295,6 +295,7 @@ fn scan_report(
     let mut report = classify_with(inventory, registry, policy);
     if args.unexpected {
         report.retain(|c| c.verdict == Verdict::Unexpected);
+        report.portless.retain(|c| c.verdict == Verdict::Unexpected);
     }
     after.classify = filtered + started.elapsed();
     Ok((report, timings, after))
@@ -343,9 +344,12 @@ fn scan(args: &ScanConfig, style: &Style, trust: &Trust) -> anyhow::Result<Exit>
         );
     }
     let mut exit = Exit::Clean;
-    if args.fail_on_unexpected && report.summary.unexpected > 0 {
+    if args.fail_on_unexpected && report.unexpected_total() > 0 {
         for c in report.listeners.iter().filter(|c| c.verdict == Verdict::Unexpected) {
             eprintln!("portghost: unexpected: {}", gate_line(c));
+        }
+        for c in report.portless.iter().filter(|c| c.verdict == Verdict::Unexpected) {
+            eprintln!("portghost: unexpected: {}", portless_gate_line(c));
         }
         exit = Exit::Unexpected;
     }
@@ -397,6 +401,18 @@ fn gate_line(c: &Classified) -> String {
     )
 }
 
+/// `packet socket (all protocols, any interface) x(42): reason; reason`: one unexpected
+/// portless listener and every finding that is more than context, safe for a terminal.
+fn portless_gate_line(c: &crate::model::ClassifiedPortless) -> String {
+    let reasons: Vec<&str> = c
+        .findings
+        .iter()
+        .filter(|f| f.severity != Severity::Info)
+        .map(|f| f.message.as_str())
+        .collect();
+    format!("{}: {}", c.listener.kind, terminal_safe(&reasons.join("; ")))
+}
+
 /// What would make an incomplete scan complete: scan without `--no-owners` when owners
 /// were not looked up, more privilege when portghost has none, and otherwise not
 /// privilege (it has it): the problems listed say what hid the owners.
@@ -404,7 +420,11 @@ fn completeness_remedy(report: &Report) -> &'static str {
     let not_looked = report
         .listeners
         .iter()
-        .any(|c| c.listener.owner_status == OwnerStatus::NotLooked);
+        .any(|c| c.listener.owner_status == OwnerStatus::NotLooked)
+        || report
+            .portless
+            .iter()
+            .any(|c| c.listener.owner_status == OwnerStatus::NotLooked);
     if not_looked {
         "--no-owners was given, so no owner was looked up; scan without --no-owners"
     } else if !report.privileged {
@@ -432,6 +452,20 @@ fn incompleteness(report: &Report) -> Vec<String> {
             )
         })
         .collect();
+    out.extend(
+        report
+            .portless
+            .iter()
+            .filter(|c| !c.listener.owner_status.is_seen())
+            .map(|c| {
+                format!(
+                    "{} socket {}: {}",
+                    c.listener.kind,
+                    terminal_safe(&c.listener.endpoint()),
+                    c.listener.owner_status.reason()
+                )
+            }),
+    );
     out.extend(report.warnings.iter().map(|w| terminal_safe(w).into_owned()));
     out
 }
@@ -635,6 +669,7 @@ fn explain_port(args: &ExplainConfig, style: &Style, trust: &Trust) -> anyhow::R
             owners: true,
             netns: NetnsScope::Own,
             ports: targets.iter().map(|t| t.0).collect(),
+            portless: false,
         };
         let (mut inventory, _) = inventory::scan(&opts).context("enumerating listening sockets")?;
         inventory.listeners.retain(|l| targets.iter().any(|t| t.0 == l.port));

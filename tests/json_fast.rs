@@ -146,6 +146,7 @@ fn assorted() -> Report {
         view: Some(View::Container),
         namespaces: Vec::new(),
         provenance: Default::default(),
+        portless: Vec::new(),
     };
     classify(inv, registry())
 }

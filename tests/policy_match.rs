@@ -71,6 +71,7 @@ fn inventory(listeners: Vec<Listener>) -> Inventory {
         view: None,
         namespaces: Vec::new(),
         provenance: Default::default(),
+        portless: Vec::new(),
     }
 }
 

@@ -182,7 +182,9 @@ pub(crate) struct PolicyArgs {
     pub no_policy: bool,
 }
 
-/// The flags that narrow which listeners a scan or a baseline covers.
+/// The flags that narrow which listeners a scan or a baseline covers: `--port`, `--tcp`
+/// and `--udp` select port listeners (and so leave portless ones out); `--no-portless`
+/// leaves portless ones out.
 #[derive(Debug, Args, Default, Clone)]
 pub(crate) struct SelectArgs {
     /// Only listeners on these ports (repeat the flag or separate with commas).
@@ -196,6 +198,10 @@ pub(crate) struct SelectArgs {
     /// Only UDP sockets.
     #[arg(long, short = 'u')]
     pub udp: bool,
+    /// Leave out portless listeners: packet (AF_PACKET) and raw IP sockets, which receive
+    /// traffic without a port. They are shown unless this, --port, --tcp or --udp is given.
+    #[arg(long)]
+    pub no_portless: bool,
 }
 
 /// Flags of `portghost baseline`.

@@ -194,7 +194,8 @@ fn resolve_style(color: ColorWhen) -> Style {
     Style { color, width, tty }
 }
 
-/// The inventory options for `select` with owners looked up unless `no_owners`.
+/// The inventory options for `select` with owners looked up unless `no_owners`; portless
+/// listeners are listed unless `select` narrows to ports or transports, or leaves them out.
 fn scan_options(select: &SelectArgs, no_owners: bool, netns: NetnsScope) -> ScanOptions {
     let both = select.tcp == select.udp;
     ScanOptions {
@@ -203,6 +204,7 @@ fn scan_options(select: &SelectArgs, no_owners: bool, netns: NetnsScope) -> Scan
         owners: !no_owners,
         netns,
         ports: select.port.clone(),
+        portless: !(select.no_portless || select.tcp || select.udp || !select.port.is_empty()),
     }
 }
 

@@ -191,6 +191,9 @@ pub struct Rule {
     pub unit: Vec<Pattern>,
     /// Globs on `RUNTIME:FULL_ID` or `RUNTIME:SHORT_ID` of the container; empty: any.
     pub container: Vec<Pattern>,
+    /// `socket = "packet"` or `"raw"`: the rule matches portless listeners of that kind
+    /// only, and no port listener; `None`: port listeners only, never a portless one.
+    pub socket: Option<crate::model::SocketKind>,
     /// Free text saying why the rule exists.
     pub comment: Option<String>,
     /// Last day the rule applies (allow rules only); from the next day it matches nothing.
@@ -212,6 +215,7 @@ impl Rule {
             user: Vec::new(),
             unit: Vec::new(),
             container: Vec::new(),
+            socket: None,
             comment: None,
             expires: None,
         }

@@ -20,7 +20,8 @@ use toml::de::{DeTable, DeValue};
 const TOP_KEYS: [&str; 4] = ["version", "mode", "allow", "deny"];
 
 /// The keys that select listeners; a rule needs at least one.
-const MATCHERS: [&str; 9] = [
+const MATCHERS: [&str; 10] = [
+    "socket",
     "port",
     "ports",
     "protocol",
@@ -282,6 +283,13 @@ fn parse_rule(kind: RuleKind, line: usize, span: Range<usize>, t: &DeTable<'_>) 
                 });
             }
             "address" => rule.address = Some(address(string(k, value)?, vspan)?),
+            "socket" => {
+                rule.socket = Some(
+                    string(k, value)?
+                        .parse()
+                        .map_err(|e: String| problem(vspan, format!("`socket`: {e}")))?,
+                );
+            }
             "process" => {
                 for (name, s) in strings(k, value)? {
                     if name.len() > COMM_MAX {
@@ -341,6 +349,15 @@ fn parse_rule(kind: RuleKind, line: usize, span: Range<usize>, t: &DeTable<'_>) 
                 ));
             }
         }
+    }
+    if rule.socket.is_some() && (!rule.ports.is_empty() || rule.protocol.is_some() || rule.address.is_some()) {
+        return Err(problem(
+            span,
+            format!(
+                "{header} rule has `socket`, which selects packet or raw sockets, and `port`, `ports`, `protocol` or \
+                 `address`, which only port listeners have: it could never match; split it in two"
+            ),
+        ));
     }
     if !has_matcher {
         return Err(problem(

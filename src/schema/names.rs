@@ -130,6 +130,10 @@ names! {
         Allowed = "allowed",
         NotAllowed = "not-allowed",
         Denied = "denied",
+        KnownPortless = "known-portless",
+        UnknownPortless = "unknown-portless",
+        Masquerade = "masquerade",
+        PayloadFilter = "payload-filter",
     }
 }
 
@@ -146,6 +150,8 @@ names! {
         Exposure = "exposure",
         SuspiciousExecutable = "suspicious-executable",
         OwnerUnseen = "owner-unseen",
+        Filter = "filter",
+        Masquerade = "masquerade",
     }
 }
 
