@@ -425,7 +425,10 @@ fn portless() {
     let mut names: Vec<&str> = Vec::new();
     for p in &file.program {
         let at = format!("{PORTLESS_PATH}: program {:?}", p.name);
-        assert!(!p.name.is_empty() && !names.contains(&p.name.as_str()), "{at}: empty or repeated name");
+        assert!(
+            !p.name.is_empty() && !names.contains(&p.name.as_str()),
+            "{at}: empty or repeated name"
+        );
         names.push(&p.name);
         assert!(!p.executables.is_empty(), "{at}: no executables");
         for e in &p.executables {
@@ -434,11 +437,21 @@ fn portless() {
         assert!(!p.packages.is_empty(), "{at}: no packages");
         assert!(!p.sockets.is_empty(), "{at}: no sockets");
         for s in &p.sockets {
-            assert!(s == "packet" || s == "raw", "{at}: socket {s:?} is not \"packet\" or \"raw\"");
+            assert!(
+                s == "packet" || s == "raw",
+                "{at}: socket {s:?} is not \"packet\" or \"raw\""
+            );
         }
-        assert!(!p.why.is_empty() && !p.sources.is_empty(), "{at}: `why` and `sources` are required");
+        assert!(
+            !p.why.is_empty() && !p.sources.is_empty(),
+            "{at}: `why` and `sources` are required"
+        );
     }
     for r in &file.reference {
-        assert!(!r.sources.is_empty(), "{PORTLESS_PATH}: reference {:?} has no sources", r.topic);
+        assert!(
+            !r.sources.is_empty(),
+            "{PORTLESS_PATH}: reference {:?} has no sources",
+            r.topic
+        );
     }
 }

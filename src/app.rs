@@ -497,8 +497,12 @@ fn write_baseline(args: &BaselineConfig) -> anyhow::Result<Exit> {
     }
     eprintln!(
         "portghost: baseline: {} listener{} -> {} rule{}, {} commented out for review, written to {target}",
-        report.listeners.len(),
-        if report.listeners.len() == 1 { "" } else { "s" },
+        report.listeners.len() + report.portless.len(),
+        if report.listeners.len() + report.portless.len() == 1 {
+            ""
+        } else {
+            "s"
+        },
         b.rules,
         if b.rules == 1 { "" } else { "s" },
         b.held_back
@@ -619,7 +623,31 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
+/// `portghost explain --pid PID`: scans like `scan` (with the policy it finds), keeps the
+/// listeners, port or portless, that `pid` holds, and renders them as `scan` would.
+fn explain_pid(pid: u32, args: &ExplainConfig, style: &Style, trust: &Trust) -> anyhow::Result<Exit> {
+    let policy = load_policy(args.policy.as_deref(), trust)?;
+    let today = today()?;
+    let ctx = policy.as_ref().map(|policy| PolicyContext { policy, today });
+    let (mut report, _, _) = scan_report(&default_scan(), ctx)?;
+    let holds = |owners: &[std::sync::Arc<crate::model::Owner>]| owners.iter().any(|o| o.pid == pid);
+    report.retain(|c| holds(&c.listener.owners));
+    report.portless.retain(|c| holds(&c.listener.owners));
+    if report.listeners.is_empty() && report.portless.is_empty() {
+        eprintln!("portghost: process {pid} holds no listening socket, port or portless, that portghost can see");
+    }
+    let written = write_stdout(|out| match args.format {
+        ListFormat::Table => table::render(out, &report, style),
+        ListFormat::Json => json::render(out, &report, style.tty),
+    });
+    note_write_failure(&written);
+    Ok(finish(Exit::Clean, &written))
+}
+
 fn explain_port(args: &ExplainConfig, style: &Style, trust: &Trust) -> anyhow::Result<Exit> {
+    if let Some(pid) = args.pid {
+        return explain_pid(pid, args, style, trust);
+    }
     let registry = registry()?;
     // The (port, transport) pairs to explain: the port given, or every port IANA gives the
     // name on tcp or udp (ghost entries and known uses are looked up by name too).

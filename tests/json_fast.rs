@@ -623,6 +623,7 @@ fn report_strategy() -> impl Strategy<Value = Report> {
                     namespaces,
                     summary: Summary::of(&listeners),
                     listeners,
+                    portless: Vec::new(),
                     policy,
                     registry: Default::default(),
                 }

@@ -487,6 +487,7 @@ fn arb_rule() -> impl Strategy<Value = Rule> {
             user: user.into_iter().map(String::from).collect(),
             unit: Vec::new(),
             container: Vec::new(),
+            socket: None,
             comment: None,
             expires: None,
         })

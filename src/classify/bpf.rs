@@ -191,7 +191,11 @@ fn image(pc: usize, i: BpfInsn) -> String {
                     0x40 => "jset",
                     _ => "unimp",
                 };
-                let operand = if code & BPF_X != 0 { "x".to_string() } else { format!("#0x{k:x}") };
+                let operand = if code & BPF_X != 0 {
+                    "x".to_string()
+                } else {
+                    format!("#0x{k:x}")
+                };
                 return format!(
                     "({pc:03}) {name:<8} {operand:<16} jt {}\tjf {}",
                     target(u32::from(i.jt)),
@@ -242,7 +246,11 @@ enum Base {
 enum Val {
     Const(u32),
     /// `size` bytes of the packet at `base + off`.
-    Packet { base: Base, off: u32, size: u32 },
+    Packet {
+        base: Base,
+        off: u32,
+        size: u32,
+    },
     /// The byte holding the TCP data offset, masked with 0xf0.
     TcpOffsetByte,
     /// The TCP header length (data offset × 4).
@@ -419,13 +427,17 @@ fn accepting_paths(insns: &[BpfInsn], link: Link) -> (Vec<Vec<Check>>, bool) {
 /// (`ldb [x + L+12]; and #0xf0; rsh #2; add x`) and constant arithmetic are followed.
 fn alu(op: u16, a: Val, operand: Val, l: u32) -> Val {
     match (op, a, operand) {
-        (0x50, Val::Packet { base: Base::IpEnd, off, size: 1 }, Val::Const(0xf0)) if off == l + 12 => {
-            Val::TcpOffsetByte
-        }
+        (
+            0x50,
+            Val::Packet {
+                base: Base::IpEnd,
+                off,
+                size: 1,
+            },
+            Val::Const(0xf0),
+        ) if off == l + 12 => Val::TcpOffsetByte,
         (0x70, Val::TcpOffsetByte, Val::Const(2)) => Val::TcpHeaderLen,
-        (0x00, Val::TcpHeaderLen, Val::IpHeaderLen) | (0x00, Val::IpHeaderLen, Val::TcpHeaderLen) => {
-            Val::TransportEnd
-        }
+        (0x00, Val::TcpHeaderLen, Val::IpHeaderLen) | (0x00, Val::IpHeaderLen, Val::TcpHeaderLen) => Val::TransportEnd,
         (0x00, Val::Const(a), Val::Const(b)) => Val::Const(a.wrapping_add(b)),
         (0x10, Val::Const(a), Val::Const(b)) => Val::Const(a.wrapping_sub(b)),
         (0x40, Val::Const(a), Val::Const(b)) => Val::Const(a | b),
@@ -673,8 +685,8 @@ mod tests {
         assert!(d.payload_match, "{d:?}");
         assert_eq!(
             d.summary,
-            "accepts only IPv4 UDP packets whose payload starts with 0x7255, IPv4 ICMP packets whose payload \
-             starts with 0x7255, or IPv4 TCP packets whose payload starts with 0x5293 (28 instructions)"
+            "accepts only IPv4 TCP packets whose payload starts with 0x5293, IPv4 ICMP packets whose payload \
+             starts with 0x7255, or IPv4 UDP packets whose payload starts with 0x7255 (28 instructions)"
         );
         assert_eq!(d.listing[6], "(006) ldxb     4*([14]&0xf)");
         assert_eq!(d.listing[7], "(007) ldh      [x + 22]");
@@ -702,7 +714,10 @@ mod tests {
         ];
         let d = decode(&prog, Link::Ethernet);
         assert!(!d.payload_match, "{d:?}");
-        assert_eq!(d.summary, "accepts only IPv4 UDP packets to or from port 53 (13 instructions)");
+        assert_eq!(
+            d.summary,
+            "accepts only IPv4 UDP packets to or from port 53 (13 instructions)"
+        );
         let all = decode(&[i(0x06, 0, 0, 262_144)], Link::Ethernet);
         assert_eq!(all.summary, "accepts every packet (1 instruction)");
         assert_eq!(all.listing, ["(000) ret      #262144"]);

@@ -19,9 +19,28 @@ use crate::registry::portless::program_at;
 /// Names of kernel threads (as `/proc/PID/comm` shows them, without the brackets `ps`
 /// adds) that malware borrows. A process with an executable is never a kernel thread.
 const KERNEL_THREAD_PREFIXES: [&str; 22] = [
-    "kworker", "ksoftirqd", "kthreadd", "migration/", "rcu_", "kswapd", "watchdog", "jbd2/", "kdmflush",
-    "kdmtmpflush", "kblockd", "khugepaged", "irq/", "kauditd", "kcompactd", "kdevtmpfs", "ksmd", "oom_reaper",
-    "writeback", "cpuhp/", "kintegrityd", "scsi_eh",
+    "kworker",
+    "ksoftirqd",
+    "kthreadd",
+    "migration/",
+    "rcu_",
+    "kswapd",
+    "watchdog",
+    "jbd2/",
+    "kdmflush",
+    "kdmtmpflush",
+    "kblockd",
+    "khugepaged",
+    "irq/",
+    "kauditd",
+    "kcompactd",
+    "kdevtmpfs",
+    "ksmd",
+    "oom_reaper",
+    "writeback",
+    "cpuhp/",
+    "kintegrityd",
+    "scsi_eh",
 ];
 
 /// Executables that legitimately run under other names: interpreters (the script names the
@@ -40,23 +59,29 @@ pub fn masquerade(o: &Owner) -> Option<String> {
     let who = format!("{}({})", o.name, o.pid);
     let bare = o.name.trim_start_matches('[');
     let argv0 = o.cmdline.as_deref().unwrap_or("");
-    if o.name.starts_with('[')
-        || argv0.starts_with('[')
-        || KERNEL_THREAD_PREFIXES.iter().any(|p| bare.starts_with(p))
-    {
+    if o.name.starts_with('[') || argv0.starts_with('[') || KERNEL_THREAD_PREFIXES.iter().any(|p| bare.starts_with(p)) {
         return Some(format!(
             "{who} is named like a kernel thread, but kernel threads run no executable and this one runs {exe}"
         ));
     }
     let file = exe.rsplit('/').next().unwrap_or(exe);
-    if RENAMING_EXECUTABLES
-        .iter()
-        .any(|r| file == *r || file.strip_prefix(r).is_some_and(|rest| rest.starts_with(['.', '-']) || rest.chars().all(|c| c.is_ascii_digit() || c == '.')))
-    {
+    if RENAMING_EXECUTABLES.iter().any(|r| {
+        file == *r
+            || file.strip_prefix(r).is_some_and(|rest| {
+                rest.starts_with(['.', '-']) || rest.chars().all(|c| c.is_ascii_digit() || c == '.')
+            })
+    }) {
         return None;
     }
     // comm keeps at most 15 bytes of the name.
-    let cut = |s: &str| -> String { s.chars().scan(0, |n, c| { *n += c.len_utf8(); (*n <= 15).then_some(c) }).collect() };
+    let cut = |s: &str| -> String {
+        s.chars()
+            .scan(0, |n, c| {
+                *n += c.len_utf8();
+                (*n <= 15).then_some(c)
+            })
+            .collect()
+    };
     let (name, file_cut) = (o.name.as_str(), cut(file));
     if name == file_cut || file.starts_with(name) || name.starts_with(&file_cut) {
         return None;
@@ -93,7 +118,11 @@ pub fn classify_portless(p: PortlessListener, sees_all: bool, provenance: &Prove
 
     for o in &p.owners {
         for message in suspicious_executable(o) {
-            evidence.push(Evidence::new(EvidenceKind::SuspiciousExecutable, Some(Strength::Weak), &message));
+            evidence.push(Evidence::new(
+                EvidenceKind::SuspiciousExecutable,
+                Some(Strength::Weak),
+                &message,
+            ));
             findings.push(Finding::new(FindingKind::SuspiciousExecutable, Severity::High, message));
             high = true;
         }
@@ -105,7 +134,9 @@ pub fn classify_portless(p: PortlessListener, sees_all: bool, provenance: &Prove
     }
     let filter_words = match (p.filter_status, &filter) {
         (FilterStatus::Attached, Some(d)) => format!("its filter {}", d.summary),
-        (FilterStatus::Hidden, _) => "its filter could not be read (the kernel shows socket filters only to root: CAP_NET_ADMIN)".to_owned(),
+        (FilterStatus::Hidden, _) => {
+            "its filter could not be read (the kernel shows socket filters only to root: CAP_NET_ADMIN)".to_owned()
+        }
         (FilterStatus::Unavailable, _) => "the kernel does not report its filter".to_owned(),
         _ => "it has no classic BPF filter: it receives everything its protocol and interface deliver".to_owned(),
     };
@@ -132,7 +163,8 @@ pub fn classify_portless(p: PortlessListener, sees_all: bool, provenance: &Prove
         holders.push(who.clone());
         let file = provenance.owners.get(&o.pid).and_then(|op| op.exe.as_ref());
         let exe = file.map(|f| f.path.as_str()).or(o.exe.as_deref());
-        let known = exe.and_then(|e| program_at(e, p.kind).or_else(|| o.exe.as_deref().and_then(|e| program_at(e, p.kind))));
+        let known =
+            exe.and_then(|e| program_at(e, p.kind).or_else(|| o.exe.as_deref().and_then(|e| program_at(e, p.kind))));
         match (known, file.and_then(|f| f.package.as_deref())) {
             (Some(prog), Some(pkg)) if prog.packages.iter().any(|x| x == pkg) => {
                 evidence.push(Evidence::new(
@@ -151,7 +183,11 @@ pub fn classify_portless(p: PortlessListener, sees_all: bool, provenance: &Prove
                 evidence.push(Evidence::new(
                     EvidenceKind::Package,
                     Some(Strength::Weak),
-                    format!("{who} runs {} where {} is installed, but {why}", exe.unwrap_or_default(), prog.name),
+                    format!(
+                        "{who} runs {} where {} is installed, but {why}",
+                        exe.unwrap_or_default(),
+                        prog.name
+                    ),
                 ));
             }
             (None, _) => {
@@ -193,7 +229,11 @@ pub fn classify_portless(p: PortlessListener, sees_all: bool, provenance: &Prove
         };
     } else {
         let who = if seen {
-            let why = if program.is_some() || p.owners.iter().any(|o| o.exe.as_deref().and_then(|e| program_at(e, p.kind)).is_some()) {
+            let why = if program.is_some()
+                || p.owners
+                    .iter()
+                    .any(|o| o.exe.as_deref().and_then(|e| program_at(e, p.kind)).is_some())
+            {
                 "whose executable is not from the package of a program known to need one"
             } else {
                 "which is not a program known to need one"
@@ -208,8 +248,16 @@ pub fn classify_portless(p: PortlessListener, sees_all: bool, provenance: &Prove
             evidence.push(Evidence::new(EvidenceKind::OwnerUnseen, None, &status));
             status
         };
-        let severity = if high || payload || p.owner_status == OwnerStatus::Kernel { Severity::High } else { Severity::Medium };
-        let mut f = Finding::new(FindingKind::UnknownPortless, severity, format!("{what} {who}; {filter_words}"));
+        let severity = if high || payload || p.owner_status == OwnerStatus::Kernel {
+            Severity::High
+        } else {
+            Severity::Medium
+        };
+        let mut f = Finding::new(
+            FindingKind::UnknownPortless,
+            severity,
+            format!("{what} {who}; {filter_words}"),
+        );
         f.evidence = evidence;
         f
     };

@@ -235,8 +235,16 @@ pub(crate) enum PolicyMode {
 pub(crate) struct ExplainArgs {
     /// The port, optionally with its transport (`3237`, `3237/tcp`, `3416/udp`), or an IANA
     /// service name (`ssh`, `apparenet-tps`), which stands for every port IANA gives it.
-    #[arg(value_name = "PORT[/tcp|/udp]|NAME")]
-    pub port: Target,
+    #[arg(
+        value_name = "PORT[/tcp|/udp]|NAME",
+        required_unless_present = "pid",
+        conflicts_with = "pid"
+    )]
+    pub port: Option<Target>,
+    /// Instead of a port: every listener, port or portless (packet and raw sockets), that
+    /// the process PID holds, judged as `scan` judges it.
+    #[arg(long, value_name = "PID")]
+    pub pid: Option<u32>,
 
     /// Output format: `table` (text) or `json`.
     #[arg(long, short = 'f', value_enum, default_value_t = ListFormat::Table)]

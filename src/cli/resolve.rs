@@ -100,6 +100,8 @@ pub(crate) struct ExplainConfig {
     pub live: bool,
     /// The policy the live listeners are judged with, as for `scan`.
     pub policy: Option<PathBuf>,
+    /// `--pid`: explain what this process holds instead of a port.
+    pub pid: Option<u32>,
 }
 
 /// A resolved `portghost diff`.
@@ -228,8 +230,9 @@ fn scan_config(args: ScanArgs) -> ScanConfig {
 
 fn explain_config(args: ExplainArgs) -> ExplainConfig {
     let (port, name, protocol) = match args.port {
-        Target::Port(spec) => (spec.port, None, spec.protocol),
-        Target::Name(name, protocol) => (0, Some(name), protocol),
+        Some(Target::Port(spec)) => (spec.port, None, spec.protocol),
+        Some(Target::Name(name, protocol)) => (0, Some(name), protocol),
+        None => (0, None, None),
     };
     ExplainConfig {
         port,
@@ -241,6 +244,7 @@ fn explain_config(args: ExplainArgs) -> ExplainConfig {
         },
         live: !args.no_live,
         policy: if args.no_live { None } else { policy_path(&args.policy) },
+        pid: args.pid,
     }
 }
 

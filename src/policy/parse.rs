@@ -21,7 +21,6 @@ const TOP_KEYS: [&str; 4] = ["version", "mode", "allow", "deny"];
 
 /// The keys that select listeners; a rule needs at least one.
 const MATCHERS: [&str; 10] = [
-    "socket",
     "port",
     "ports",
     "protocol",
@@ -31,6 +30,7 @@ const MATCHERS: [&str; 10] = [
     "user",
     "unit",
     "container",
+    "socket",
 ];
 
 /// The keys a rule may have besides its [`MATCHERS`]: they select nothing.
@@ -577,7 +577,7 @@ port = 23
         assert_eq!(
             err("version = 1\n[[allow]]\nport = 22\nprot = \"tcp\"\n"),
             "p.toml:4:1: unknown key `prot` in a [[allow]] rule; expected one of `port`, `ports`, `protocol`, \
-             `address`, `process`, `exe`, `user`, `unit`, `container`, `comment`, `expires`"
+             `address`, `process`, `exe`, `user`, `unit`, `container`, `socket`, `comment`, `expires`"
         );
         assert_eq!(
             err("version = 1\n[[allow]]\nports = [22, 70000]\n"),

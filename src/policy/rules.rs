@@ -235,7 +235,8 @@ pub fn apply_portless(ctx: PolicyContext<'_>, c: &mut ClassifiedPortless) {
                 field.noun()
             ),
         };
-        c.findings.insert(0, Finding::new(FindingKind::Denied, Severity::High, message));
+        c.findings
+            .insert(0, Finding::new(FindingKind::Denied, Severity::High, message));
         c.verdict = Verdict::Unexpected;
         return;
     }
@@ -254,11 +255,13 @@ pub fn apply_portless(ctx: PolicyContext<'_>, c: &mut ClassifiedPortless) {
                 "rule at {} matches, but an owner runs a suspicious executable or masquerades, which no rule can allow",
                 policy.at(rule)
             ));
-            c.findings.insert(0, Finding::new(FindingKind::NotAllowed, Severity::High, message));
+            c.findings
+                .insert(0, Finding::new(FindingKind::NotAllowed, Severity::High, message));
             c.verdict = Verdict::Unexpected;
         } else {
             let message = format!("{who} is allowed by rule at {}{}", policy.at(rule), comment(rule));
-            c.findings.insert(0, Finding::new(FindingKind::Allowed, Severity::Info, message));
+            c.findings
+                .insert(0, Finding::new(FindingKind::Allowed, Severity::Info, message));
             c.verdict = Verdict::Expected;
         }
         return;
@@ -280,11 +283,17 @@ pub fn apply_portless(ctx: PolicyContext<'_>, c: &mut ClassifiedPortless) {
             ),
             Some((rule, ev)) => {
                 let conditions: Vec<String> = ev.mismatched.iter().map(|&f| qualifier(rule, f)).collect();
-                format!("rule at {} allows {kind} sockets {} only", policy.at(rule), conditions.join(", "))
+                format!(
+                    "rule at {} allows {kind} sockets {} only",
+                    policy.at(rule),
+                    conditions.join(", ")
+                )
             }
         };
-        c.findings
-            .insert(0, Finding::new(FindingKind::NotAllowed, Severity::High, not_allowed(reason)));
+        c.findings.insert(
+            0,
+            Finding::new(FindingKind::NotAllowed, Severity::High, not_allowed(reason)),
+        );
         c.verdict = Verdict::Unexpected;
     }
 }

@@ -155,7 +155,15 @@ pub fn new_table(style: &Style) -> Table {
 fn write_portless(w: &mut dyn Write, rows: &[ClassifiedPortless], netns: bool, style: &Style) -> io::Result<()> {
     let color = style.color;
     let mut table = new_table(style);
-    let mut header = vec!["KIND", "PROTOCOL", "INTERFACE", "PROCESS", "FILTER", "VERDICT", "REASON"];
+    let mut header = vec![
+        "KIND",
+        "PROTOCOL",
+        "INTERFACE",
+        "PROCESS",
+        "FILTER",
+        "VERDICT",
+        "REASON",
+    ];
     if netns {
         header.insert(0, "NETNS");
     }
@@ -183,7 +191,12 @@ fn write_portless(w: &mut dyn Write, rows: &[ClassifiedPortless], netns: bool, s
             reason,
         ];
         if netns {
-            row.insert(0, l.netns.as_ref().map_or_else(|| "-".to_owned(), |n| terminal_safe(&n.label()).into_owned()));
+            row.insert(
+                0,
+                l.netns
+                    .as_ref()
+                    .map_or_else(|| "-".to_owned(), |n| terminal_safe(&n.label()).into_owned()),
+            );
         }
         table.add_row(row);
     }

@@ -6,7 +6,9 @@
 //! string that comes from a process passes through [`terminal_safe`] here. It must not
 //! read the environment or the terminal: [`Style`] arrives resolved.
 
-use crate::model::{ClassifiedPortless, Evidence, FilterStatus, Finding, Listener, Owner, OwnerStatus, PortlessListener, group_owners};
+use crate::model::{
+    ClassifiedPortless, Evidence, FilterStatus, Finding, Listener, Owner, OwnerStatus, PortlessListener, group_owners,
+};
 use crate::sanitize::terminal_safe;
 
 /// How output is styled, resolved once by the command line from `--color`, `NO_COLOR`

@@ -6,8 +6,8 @@
 //! must not hold structs, read files or decide anything.
 
 use crate::model::{
-    Confidence, EvidenceKind, Exposure, Family, FindingKind, GhostStatus, Mode, OwnerStatus, Protocol, Severity,
-    Strength, UseKind, Verdict, View,
+    Confidence, EvidenceKind, Exposure, Family, FilterStatus, FindingKind, GhostStatus, Mode, OwnerStatus, Protocol,
+    Severity, SocketKind, Strength, UseKind, Verdict, View,
 };
 use serde::{Deserialize, Serialize};
 
@@ -103,6 +103,16 @@ names! {
         Unavailable = "unavailable",
         NotLooked = "not-looked",
     }
+}
+
+names! {
+    /// A portless listener's `socket`.
+    SocketKindName <=> SocketKind { Packet = "packet", Raw = "raw" }
+}
+
+names! {
+    /// A portless listener's `filter_status`.
+    FilterStatusName <=> FilterStatus { Attached = "attached", None = "none", Hidden = "hidden", Unavailable = "unavailable" }
 }
 
 names! {

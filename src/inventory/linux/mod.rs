@@ -30,8 +30,8 @@ mod walk;
 use super::{Error, NetnsScope, ScanOptions, ScanTimings};
 use crate::model::{Container, FilterStatus, Inventory, Listener, Netns, Owner, OwnerStatus, PortlessListener};
 use dump::{DumpError, RawSocket, dump_sockets};
-use portless::{RawPortless, dump_portless};
 use netns::Entered;
+use portless::{RawPortless, dump_portless};
 use procfs::{OwnerScratch, Status};
 use std::collections::HashMap;
 use std::io;
@@ -241,11 +241,10 @@ fn dump_namespaces(
             let found = every.found;
             let host = netns::HostNetns::read(host_pid_namespace);
             let targets: Vec<netns::Target> = found.iter().map(|f| netns::Target::of(f, own.dev)).collect();
-            let results =
-                netns::run_inside(&targets, || dump_ns(opts)).map_err(|source| Error::Io {
-                    context: "entering network namespaces".to_owned(),
-                    source,
-                })?;
+            let results = netns::run_inside(&targets, || dump_ns(opts)).map_err(|source| Error::Io {
+                context: "entering network namespaces".to_owned(),
+                source,
+            })?;
             for ((found, target), result) in found.iter().zip(&targets).zip(results) {
                 let inode = found.inode;
                 match result {
@@ -280,8 +279,8 @@ fn dump_namespaces(
                 dump_ns(opts).map_err(|e| e.into_error(None))?
             } else {
                 require_sys_admin(status, "--netns")?;
-                let mut results = netns::run_inside(std::slice::from_ref(&target), || dump_ns(opts))
-                    .map_err(|source| Error::Io {
+                let mut results =
+                    netns::run_inside(std::slice::from_ref(&target), || dump_ns(opts)).map_err(|source| Error::Io {
                         context: "entering the network namespace".to_owned(),
                         source,
                     })?;

@@ -209,9 +209,10 @@ pub(super) fn parse_packet_diag_msg(payload: &[u8]) -> Result<RawPortless, DumpE
                         3 => "unicast".to_owned(),
                         n => format!("type-{n}"),
                     };
-                    let address = m.get(12..12 + alen).filter(|a| !a.is_empty()).map(|a| {
-                        a.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
-                    });
+                    let address = m
+                        .get(12..12 + alen)
+                        .filter(|a| !a.is_empty())
+                        .map(|a| a.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":"));
                     p.memberships.push(Membership {
                         ifindex: u32_at(m, 0).unwrap_or_default(),
                         interface: None,
@@ -256,9 +257,9 @@ fn attributes(mut bytes: &[u8]) -> Result<Vec<(u16, &[u8])>, DumpError> {
         let len = usize::from(u16_at(bytes, 0).unwrap_or_default());
         // The top bits are flags (NLA_F_NESTED, NLA_F_NET_BYTEORDER).
         let kind = u16_at(bytes, 2).unwrap_or_default() & 0x3fff;
-        let value = bytes.get(RTATTR_HEADER_LEN..len).ok_or_else(|| {
-            DumpError::malformed(format!("an attribute of type {kind} has a bad length {len}"))
-        })?;
+        let value = bytes
+            .get(RTATTR_HEADER_LEN..len)
+            .ok_or_else(|| DumpError::malformed(format!("an attribute of type {kind} has a bad length {len}")))?;
         out.push((kind, value));
         bytes = bytes.get(len.next_multiple_of(4)..).unwrap_or_default();
     }
@@ -423,11 +424,7 @@ fn name_interfaces(sockets: &mut [RawPortless]) {
     if names.is_empty() {
         return;
     }
-    let Ok(fd) = rustix::net::socket(
-        rustix::net::AddressFamily::INET,
-        rustix::net::SocketType::DGRAM,
-        None,
-    ) else {
+    let Ok(fd) = rustix::net::socket(rustix::net::AddressFamily::INET, rustix::net::SocketType::DGRAM, None) else {
         return;
     };
     for (index, name) in &mut names {
