@@ -14,7 +14,9 @@
 //! The ghost files are found here, and only here: every `registry/ghosts/*.toml` is read
 //! through the typed structs below, and the list of files, their JSON form and an index of
 //! their entries are written to `OUT_DIR` for `src/registry/ghosts.rs` to `include!`. The
-//! build fails, naming the file and the entry, if an entry does not fit the format. This
+//! build fails, naming the file and the entry, if an entry does not fit the format.
+//! `registry/portless.toml` is checked the same way (typed, every key known), and embedded
+//! as it is by `src/registry/portless.rs`. This
 //! script must not decide anything the run time decides (verdicts, the order of statuses).
 
 use serde::Deserialize;
@@ -375,4 +377,81 @@ fn main() {
     let out_dir = PathBuf::from(env::var("OUT_DIR").unwrap_or_else(|e| panic!("OUT_DIR: {e}")));
     iana(&out_dir);
     ghosts(&out_dir);
+    portless();
+}
+
+const PORTLESS_PATH: &str = "registry/portless.toml";
+
+/// `registry/portless.toml`: programs known to need packet or raw sockets, and the
+/// references behind the judgement of the others. Read through these structs so that an
+/// unknown key or a wrong type fails the build; `src/registry/portless.rs` embeds the file
+/// and reads it with the same shape (`PortlessProgram` in `src/model/portless.rs`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PortlessFile {
+    program: Vec<PortlessProgramEntry>,
+    #[serde(default)]
+    reference: Vec<PortlessReference>,
+}
+
+/// One `[[program]]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PortlessProgramEntry {
+    name: String,
+    executables: Vec<String>,
+    packages: Vec<String>,
+    sockets: Vec<String>,
+    why: String,
+    sources: Vec<String>,
+}
+
+/// One `[[reference]]`: the published analyses the judgement rests on.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code, reason = "read to check the shape; the text is for people")]
+struct PortlessReference {
+    topic: String,
+    detail: String,
+    sources: Vec<String>,
+}
+
+/// Checks `registry/portless.toml`: every key known, every executable absolute, every
+/// socket `packet` or `raw`, sources and packages given, no name twice.
+fn portless() {
+    println!("cargo::rerun-if-changed={PORTLESS_PATH}");
+    let text = fs::read_to_string(PORTLESS_PATH).unwrap_or_else(|e| panic!("{PORTLESS_PATH}: {e}"));
+    let file: PortlessFile = toml::from_str(&text).unwrap_or_else(|e| panic!("{PORTLESS_PATH}: {e}"));
+    let mut names: Vec<&str> = Vec::new();
+    for p in &file.program {
+        let at = format!("{PORTLESS_PATH}: program {:?}", p.name);
+        assert!(
+            !p.name.is_empty() && !names.contains(&p.name.as_str()),
+            "{at}: empty or repeated name"
+        );
+        names.push(&p.name);
+        assert!(!p.executables.is_empty(), "{at}: no executables");
+        for e in &p.executables {
+            assert!(e.starts_with('/'), "{at}: executable {e:?} is not an absolute path");
+        }
+        assert!(!p.packages.is_empty(), "{at}: no packages");
+        assert!(!p.sockets.is_empty(), "{at}: no sockets");
+        for s in &p.sockets {
+            assert!(
+                s == "packet" || s == "raw",
+                "{at}: socket {s:?} is not \"packet\" or \"raw\""
+            );
+        }
+        assert!(
+            !p.why.is_empty() && !p.sources.is_empty(),
+            "{at}: `why` and `sources` are required"
+        );
+    }
+    for r in &file.reference {
+        assert!(
+            !r.sources.is_empty(),
+            "{PORTLESS_PATH}: reference {:?} has no sources",
+            r.topic
+        );
+    }
 }

@@ -81,6 +81,7 @@ fn inventory(n: usize, port_shift: usize) -> Inventory {
         view: None,
         namespaces: Vec::new(),
         provenance: Default::default(),
+        portless: Vec::new(),
     }
 }
 

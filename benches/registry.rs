@@ -68,6 +68,7 @@ fn inventory(n: usize) -> Inventory {
         view: None,
         namespaces: Vec::new(),
         provenance: Default::default(),
+        portless: Vec::new(),
     }
 }
 

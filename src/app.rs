@@ -333,6 +333,7 @@ fn scan_report(
     let mut report = classify_with(inventory, registry, policy);
     if args.unexpected {
         report.retain(|c| c.verdict == Verdict::Unexpected);
+        report.portless.retain(|c| c.verdict == Verdict::Unexpected);
     }
     sort_report(&mut report, args.sort);
     after.classify = filtered + started.elapsed();
@@ -530,13 +531,20 @@ fn scan(args: &ScanConfig, style: &Style, trust: &Trust) -> anyhow::Result<Exit>
         );
     }
     let mut exit = Exit::Clean;
-    if args.fail_on_unexpected && report.summary.unexpected > 0 {
+    if args.fail_on_unexpected && report.unexpected_total() > 0 {
         for c in report
             .listeners
             .iter()
             .filter(|c| c.verdict == Verdict::Unexpected && !quiet)
         {
             eprintln!("portghost: unexpected: {}", gate_line(c));
+        }
+        for c in report
+            .portless
+            .iter()
+            .filter(|c| c.verdict == Verdict::Unexpected && !quiet)
+        {
+            eprintln!("portghost: unexpected: {}", portless_gate_line(c));
         }
         exit = Exit::Unexpected;
     }
@@ -588,6 +596,18 @@ fn gate_line(c: &Classified) -> String {
     )
 }
 
+/// `packet socket (all protocols, any interface) x(42): reason; reason`: one unexpected
+/// portless listener and every finding that is more than context, safe for a terminal.
+fn portless_gate_line(c: &crate::model::ClassifiedPortless) -> String {
+    let reasons: Vec<&str> = c
+        .findings
+        .iter()
+        .filter(|f| f.severity != Severity::Info)
+        .map(|f| f.message.as_str())
+        .collect();
+    format!("{}: {}", c.listener.kind, terminal_safe(&reasons.join("; ")))
+}
+
 /// What would make an incomplete scan complete: scan without `--no-owners` when owners
 /// were not looked up, more privilege when portghost has none, and otherwise not
 /// privilege (it has it): the problems listed say what hid the owners.
@@ -595,7 +615,11 @@ fn completeness_remedy(report: &Report) -> &'static str {
     let not_looked = report
         .listeners
         .iter()
-        .any(|c| c.listener.owner_status == OwnerStatus::NotLooked);
+        .any(|c| c.listener.owner_status == OwnerStatus::NotLooked)
+        || report
+            .portless
+            .iter()
+            .any(|c| c.listener.owner_status == OwnerStatus::NotLooked);
     if not_looked {
         "--no-owners was given, so no owner was looked up; scan without --no-owners"
     } else if !report.privileged {
@@ -623,6 +647,20 @@ fn incompleteness(report: &Report) -> Vec<String> {
             )
         })
         .collect();
+    out.extend(
+        report
+            .portless
+            .iter()
+            .filter(|c| !c.listener.owner_status.is_seen())
+            .map(|c| {
+                format!(
+                    "{} socket {}: {}",
+                    c.listener.kind,
+                    terminal_safe(&c.listener.endpoint()),
+                    c.listener.owner_status.reason()
+                )
+            }),
+    );
     out.extend(report.warnings.iter().map(|w| terminal_safe(w).into_owned()));
     out
 }
@@ -654,8 +692,12 @@ fn write_baseline(args: &BaselineConfig) -> anyhow::Result<Exit> {
     }
     eprintln!(
         "portghost: baseline: {} listener{} -> {} rule{}, {} commented out for review, written to {target}",
-        report.listeners.len(),
-        if report.listeners.len() == 1 { "" } else { "s" },
+        report.listeners.len() + report.portless.len(),
+        if report.listeners.len() + report.portless.len() == 1 {
+            ""
+        } else {
+            "s"
+        },
         b.rules,
         if b.rules == 1 { "" } else { "s" },
         b.held_back
@@ -776,7 +818,31 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
+/// `portghost explain --pid PID`: scans like `scan` (with the policy it finds), keeps the
+/// listeners, port or portless, that `pid` holds, and renders them as `scan` would.
+fn explain_pid(pid: u32, args: &ExplainConfig, style: &Style, trust: &Trust) -> anyhow::Result<Exit> {
+    let policy = load_policy(args.policy.as_deref(), trust, false)?;
+    let today = today()?;
+    let ctx = policy.as_ref().map(|policy| PolicyContext { policy, today });
+    let (mut report, _, _) = scan_report(&default_scan(), ctx)?;
+    let holds = |owners: &[std::sync::Arc<crate::model::Owner>]| owners.iter().any(|o| o.pid == pid);
+    report.retain(|c| holds(&c.listener.owners));
+    report.portless.retain(|c| holds(&c.listener.owners));
+    if report.listeners.is_empty() && report.portless.is_empty() {
+        eprintln!("portghost: process {pid} holds no listening socket, port or portless, that portghost can see");
+    }
+    let written = write_stdout(|out| match args.format {
+        ListFormat::Table => table::render(out, &report, style),
+        ListFormat::Json => json::render(out, &report, style.tty),
+    });
+    note_write_failure(&written);
+    Ok(finish(Exit::Clean, &written))
+}
+
 fn explain_port(args: &ExplainConfig, style: &Style, trust: &Trust) -> anyhow::Result<Exit> {
+    if let Some(pid) = args.pid {
+        return explain_pid(pid, args, style, trust);
+    }
     let registry = registry()?;
     // The (port, transport) pairs to explain: the port given, or every port IANA gives the
     // name on tcp or udp (ghost entries and known uses are looked up by name too).
@@ -826,6 +892,7 @@ fn explain_port(args: &ExplainConfig, style: &Style, trust: &Trust) -> anyhow::R
             owners: true,
             netns: NetnsScope::Own,
             ports: targets.iter().map(|t| t.0).collect(),
+            portless: false,
         };
         let (mut inventory, _) = inventory::scan(&opts).context("enumerating listening sockets")?;
         inventory.listeners.retain(|l| targets.iter().any(|t| t.0 == l.port));

@@ -51,6 +51,7 @@
 //!     view: None,
 //!     namespaces: Vec::new(),
 //!     provenance: Default::default(),
+//!     portless: Vec::new(),
 //! };
 //! let report = classify(inventory, Registry::builtin().unwrap());
 //! assert_eq!(report.listeners[0].verdict, Verdict::Unexpected);
@@ -84,7 +85,9 @@ pub use registry::Registry;
 /// `std::io::Write`, styled by a [`render::Style`]. Every string that came from a process
 /// or a file is made terminal-safe first.
 pub mod render {
-    pub use crate::report::{Style, diff, explain, github, json, jsonl, junit, owners_cell, table};
+    pub use crate::report::{
+        Style, diff, explain, github, json, jsonl, junit, owners_cell, portless_owners_cell, table,
+    };
     pub use crate::sanitize::{is_dangerous, terminal_safe};
 }
 

@@ -88,6 +88,7 @@ fn judge(l: Listener, provenance: Provenance) -> Classified {
         view: None,
         namespaces: Vec::new(),
         provenance,
+        portless: Vec::new(),
     };
     let mut report = classify(inventory, Registry::builtin().expect("registry"));
     report.listeners.remove(0)
@@ -692,6 +693,7 @@ fn explain_shows_each_live_listeners_evidence_and_the_table_its_clause() {
         namespaces: Vec::new(),
         summary: portghost::model::Summary::of(std::slice::from_ref(&c)),
         listeners: vec![c],
+        portless: Vec::new(),
         policy: None,
         registry: Default::default(),
     };

@@ -146,6 +146,7 @@ fn assorted() -> Report {
         view: Some(View::Container),
         namespaces: Vec::new(),
         provenance: Default::default(),
+        portless: Vec::new(),
     };
     classify(inv, registry())
 }
@@ -622,6 +623,7 @@ fn report_strategy() -> impl Strategy<Value = Report> {
                     namespaces,
                     summary: Summary::of(&listeners),
                     listeners,
+                    portless: Vec::new(),
                     policy,
                     registry: Default::default(),
                 }

@@ -75,6 +75,7 @@ fn inventory() -> Inventory {
         view: None,
         namespaces: Vec::new(),
         provenance: Default::default(),
+        portless: Vec::new(),
     }
 }
 

@@ -71,6 +71,7 @@ fn inventory(listeners: Vec<Listener>) -> Inventory {
         view: None,
         namespaces: Vec::new(),
         provenance: Default::default(),
+        portless: Vec::new(),
     }
 }
 
@@ -487,6 +488,7 @@ fn arb_rule() -> impl Strategy<Value = Rule> {
             unit: Vec::new(),
             container: Vec::new(),
             netns: Vec::new(),
+            socket: None,
             comment: None,
             expires: None,
         })

@@ -47,7 +47,34 @@ fn reports() -> Vec<Report> {
         fixture::report(),
         fixture::two_namespaces("lab1", Some("0b1c2d3e-aaaa-bbbb-cccc-0123456789ab")),
         with_policy(),
+        with_portless(),
     ]
+}
+
+/// The fixture with two portless listeners: a packet socket with a filter, a membership
+/// and a suspicious owner in a named namespace, and a raw ICMP socket whose owner was not
+/// looked up.
+fn with_portless() -> Report {
+    let mut inv = fixture::inventory();
+    let packet = serde_json::json!({
+        "kind": "packet", "socket_type": "raw", "protocol": 3, "ifindex": 1, "interface": "lo",
+        "memberships": [{"ifindex": 1, "interface": "lo", "kind": "multicast", "address": "01:00:5e:00:00:12"}],
+        "ring": true, "fanout": 5, "filter_status": "attached",
+        "filter": [{"code": 6, "jt": 0, "jf": 0, "k": 65535}],
+        "inode": 99, "uid": 0,
+        "owners": [{"pid": 7, "name": "kworker/0:1", "exe": "/dev/shm/x", "cmdline": "x", "uid": 0, "user": "root"}],
+        "owner_status": "known",
+        "netns": {"inode": 4026532301_u64, "name": "lab", "host": false}
+    });
+    let raw = serde_json::json!({
+        "kind": "raw", "socket_type": "raw", "protocol": 1, "local_address": "0.0.0.0",
+        "filter_status": "unavailable", "inode": 100, "owner_status": "not-looked"
+    });
+    for p in [packet, raw] {
+        inv.portless
+            .push(serde_json::from_value(p).expect("a portless listener"));
+    }
+    portghost::classify(inv, Registry::builtin().expect("registry"))
 }
 
 fn json_type(v: &Value) -> &'static str {

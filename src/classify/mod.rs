@@ -3,11 +3,14 @@
 //! Owns the rules that turn a listener into a verdict and findings: this module the
 //! listener-level ones (unregistered ports, suspicious executables, missing and hidden
 //! owners) and the report; `ghost` the evidence table for ghost-registry ports; `evidence`
-//! the facts it weighs, from the inventory's provenance. It must stay pure: no I/O, no
+//! the facts it weighs, from the inventory's provenance; `portless` the judgement of packet
+//! and raw sockets, with `bpf` decoding their filters. It must stay pure: no I/O, no
 //! clock, no environment, no OS calls. Every function here is total.
 
+pub(crate) mod bpf;
 mod evidence;
 mod ghost;
+pub(crate) mod portless;
 
 use crate::model::IanaRecord;
 use crate::model::{Classified, Finding, FindingKind, PolicyInfo, Report, Severity, Summary, Verdict};
@@ -33,7 +36,9 @@ pub fn classify(inventory: Inventory, registry: &Registry) -> Report {
 pub fn classify_with(inventory: Inventory, registry: &Registry, policy: Option<PolicyContext<'_>>) -> Report {
     // A listener whose owner was not seen (hidden, not looked up, no visible process) makes
     // the scan incomplete, as does any warning.
-    let complete = inventory.warnings.is_empty() && inventory.listeners.iter().all(|l| l.owner_status.is_seen());
+    let complete = inventory.warnings.is_empty()
+        && inventory.listeners.iter().all(|l| l.owner_status.is_seen())
+        && inventory.portless.iter().all(|p| p.owner_status.is_seen());
     let sees_all = sees_every_process(&inventory);
     let provenance = inventory.provenance;
     let mut listeners: Vec<Classified> = inventory
@@ -49,6 +54,21 @@ pub fn classify_with(inventory: Inventory, registry: &Registry, policy: Option<P
         .collect();
     // Each key is computed once and the keys are sorted, not the listeners.
     listeners.sort_by_cached_key(report_order);
+    let mut portless: Vec<crate::model::ClassifiedPortless> = inventory
+        .portless
+        .into_iter()
+        .map(|p| {
+            let mut c = portless::classify_portless(p, sees_all, &provenance);
+            if let Some(ctx) = policy {
+                rules::apply_portless(ctx, &mut c);
+            }
+            c
+        })
+        .collect();
+    portless.sort_by_key(|c| {
+        let l = &c.listener;
+        (l.netns_order(), c.verdict, l.kind, l.protocol, l.ifindex, l.inode)
+    });
     let mut namespaces = inventory.namespaces;
     namespaces.sort_by_key(|n| n.order());
     Report {
@@ -61,6 +81,7 @@ pub fn classify_with(inventory: Inventory, registry: &Registry, policy: Option<P
         namespaces,
         summary: Summary::of(&listeners),
         listeners,
+        portless,
         policy: policy.map(|ctx| PolicyInfo {
             path: ctx.policy.file.clone(),
             mode: ctx.policy.mode,

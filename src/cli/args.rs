@@ -292,7 +292,9 @@ pub(crate) struct PolicyArgs {
     pub no_policy: bool,
 }
 
-/// The flags that narrow which listeners a scan or a baseline covers.
+/// The flags that narrow which listeners a scan or a baseline covers: `--port`, `--tcp`
+/// and `--udp` select port listeners (and so leave portless ones out); `--no-portless`
+/// leaves portless ones out.
 #[derive(Debug, Args, Default, Clone)]
 pub(crate) struct SelectArgs {
     /// Only listeners on these ports: numbers, ranges (`8000-8100`) or IANA service names
@@ -308,6 +310,10 @@ pub(crate) struct SelectArgs {
     /// Only UDP sockets.
     #[arg(long, short = 'u')]
     pub udp: bool,
+    /// Leave out portless listeners: packet (AF_PACKET) and raw IP sockets, which receive
+    /// traffic without a port. They are shown unless this, --port, --tcp or --udp is given.
+    #[arg(long)]
+    pub no_portless: bool,
 }
 
 /// Flags of `portghost baseline`.
@@ -351,8 +357,16 @@ pub(crate) enum PolicyMode {
 pub(crate) struct ExplainArgs {
     /// The port, optionally with its transport (`3237`, `3237/tcp`, `3416/udp`), or an IANA
     /// service name (`ssh`, `apparenet-tps`), which stands for every port IANA gives it.
-    #[arg(value_name = "PORT[/tcp|/udp]|NAME")]
-    pub port: Target,
+    #[arg(
+        value_name = "PORT[/tcp|/udp]|NAME",
+        required_unless_present = "pid",
+        conflicts_with = "pid"
+    )]
+    pub port: Option<Target>,
+    /// Instead of a port: every listener, port or portless (packet and raw sockets), that
+    /// the process PID holds, judged as `scan` judges it.
+    #[arg(long, value_name = "PID")]
+    pub pid: Option<u32>,
 
     /// Output format: `table` (text) or `json`.
     #[arg(long, short = 'f', value_enum, default_value_t = ListFormat::Table)]

@@ -134,6 +134,8 @@ pub(crate) struct ExplainConfig {
     pub live: bool,
     /// The policy the live listeners are judged with, as for `scan`.
     pub policy: Option<PathBuf>,
+    /// `--pid`: explain what this process holds instead of a port.
+    pub pid: Option<u32>,
 }
 
 /// A resolved `portghost diff`.
@@ -249,7 +251,8 @@ fn resolve_style(color: ColorWhen, tty: bool, env: impl Fn(&str) -> Option<std::
     Style { color, width, tty }
 }
 
-/// The inventory options for `select` with owners looked up unless `no_owners`.
+/// The inventory options for `select` with owners looked up unless `no_owners`; portless
+/// listeners are listed unless `select` narrows to ports or transports, or leaves them out.
 fn scan_options(select: &SelectArgs, no_owners: bool, netns: NetnsScope) -> ScanOptions {
     let both = select.tcp == select.udp;
     ScanOptions {
@@ -258,6 +261,7 @@ fn scan_options(select: &SelectArgs, no_owners: bool, netns: NetnsScope) -> Scan
         owners: !no_owners,
         netns,
         ports: Vec::new(),
+        portless: !(select.no_portless || select.tcp || select.udp || !select.port.is_empty()),
     }
 }
 
@@ -286,8 +290,9 @@ fn scan_config(args: ScanArgs) -> ScanConfig {
 
 fn explain_config(args: ExplainArgs) -> ExplainConfig {
     let (port, name, protocol) = match args.port {
-        Target::Port(spec) => (spec.port, None, spec.protocol),
-        Target::Name(name, protocol) => (0, Some(name), protocol),
+        Some(Target::Port(spec)) => (spec.port, None, spec.protocol),
+        Some(Target::Name(name, protocol)) => (0, Some(name), protocol),
+        None => (0, None, None),
     };
     ExplainConfig {
         port,
@@ -299,6 +304,7 @@ fn explain_config(args: ExplainArgs) -> ExplainConfig {
         },
         live: !args.no_live,
         policy: if args.no_live { None } else { policy_path(&args.policy) },
+        pid: args.pid,
     }
 }
 

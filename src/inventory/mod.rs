@@ -1,7 +1,7 @@
 //! The only seam between portghost and the operating system's socket and process tables.
 //!
 //! Owns enumeration of listening sockets (TCP in LISTEN, bound unconnected UDP; IPv4 and
-//! IPv6), the lookup of every process that holds each one, and the gathering of the
+//! IPv6; and the portless ones: packet and raw IP sockets), the lookup of every process that holds each one, and the gathering of the
 //! evidence a verdict rests on ([`gather_provenance`]). Nothing outside this module
 //! may import `netstat2`, `sysinfo` or `netlink-*`, or read `/proc`. It returns plain
 //! [`Inventory`] data and makes no judgement about what it finds; a scan that fails says
@@ -49,6 +49,9 @@ pub struct ScanOptions {
     /// Only listeners on these ports; empty for every port. Warnings that count
     /// listeners count only these.
     pub ports: Vec<u16>,
+    /// Also list portless listeners: packet (`AF_PACKET`) and raw IP sockets, with their
+    /// filters (readable as root only) and owners.
+    pub portless: bool,
 }
 
 impl Default for ScanOptions {
@@ -59,6 +62,7 @@ impl Default for ScanOptions {
             owners: true,
             netns: NetnsScope::Own,
             ports: Vec::new(),
+            portless: true,
         }
     }
 }

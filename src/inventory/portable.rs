@@ -63,6 +63,7 @@ pub(super) fn scan(opts: &ScanOptions) -> Result<(Inventory, ScanTimings), Error
         view: None,
         namespaces: Vec::new(),
         provenance: Default::default(),
+        portless: Vec::new(),
     };
     if hidden > 0 {
         inventory.warnings.push(format!(

@@ -148,6 +148,15 @@ pub enum FindingKind {
     NotAllowed,
     /// A policy deny rule matches the listener.
     Denied,
+    /// A packet or raw socket held by a program known to need one, from its package.
+    KnownPortless,
+    /// A packet or raw socket that no program known to need one holds (or whose owner
+    /// could not be matched to one).
+    UnknownPortless,
+    /// An owner's process name imitates another program or a kernel thread.
+    Masquerade,
+    /// A socket filter that compares payload bytes with constants: a magic-packet trigger.
+    PayloadFilter,
 }
 
 impl FindingKind {
@@ -166,6 +175,10 @@ impl FindingKind {
             FindingKind::Allowed => "allowed",
             FindingKind::NotAllowed => "not-allowed",
             FindingKind::Denied => "denied",
+            FindingKind::KnownPortless => "known-portless",
+            FindingKind::UnknownPortless => "unknown-portless",
+            FindingKind::Masquerade => "masquerade",
+            FindingKind::PayloadFilter => "payload-filter",
         }
     }
 }
@@ -199,6 +212,10 @@ pub enum EvidenceKind {
     /// Nothing could be learnt about the owners (hidden, not looked up, none found, or
     /// their files were not examined).
     OwnerUnseen,
+    /// A portless socket's filter, in words.
+    Filter,
+    /// An owner's process name compared with its executable.
+    Masquerade,
 }
 
 impl EvidenceKind {
@@ -215,6 +232,8 @@ impl EvidenceKind {
             EvidenceKind::Exposure => "exposure",
             EvidenceKind::SuspiciousExecutable => "suspicious-executable",
             EvidenceKind::OwnerUnseen => "owner-unseen",
+            EvidenceKind::Filter => "filter",
+            EvidenceKind::Masquerade => "masquerade",
         }
     }
 }
@@ -389,6 +408,9 @@ pub struct Report {
     pub listeners: Vec<Classified>,
     /// Counts over `listeners`.
     pub summary: Summary,
+    /// The packet and raw IP sockets, by network namespace, then unexpected first, then
+    /// kind, protocol and inode. Not counted in `summary`.
+    pub portless: Vec<super::ClassifiedPortless>,
     /// The policy the listeners were judged with, if any.
     pub policy: Option<PolicyInfo>,
     /// The registries the listeners were judged with.
@@ -437,5 +459,16 @@ impl Report {
     pub fn retain(&mut self, keep: impl FnMut(&Classified) -> bool) {
         self.listeners.retain(keep);
         self.summary = Summary::of(&self.listeners);
+    }
+
+    /// How many listeners, port and portless, are unexpected: what `--fail-on-unexpected`
+    /// counts.
+    pub fn unexpected_total(&self) -> usize {
+        self.summary.unexpected
+            + self
+                .portless
+                .iter()
+                .filter(|p| p.verdict == Verdict::Unexpected)
+                .count()
     }
 }

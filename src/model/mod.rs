@@ -1,7 +1,8 @@
 //! Plain data that flows from the inventory to the classifier and the renderers.
 //!
 //! Owns the shapes of a scan ([`Inventory`], [`Listener`], [`Owner`], [`Netns`]), of the
-//! registry's records ([`IanaRecord`], [`GhostEntry`]) and of the judgement ([`Verdict`],
+//! registry's records ([`IanaRecord`], [`GhostEntry`], [`PortlessProgram`]), of portless
+//! listeners ([`PortlessListener`], [`ClassifiedPortless`]) and of the judgement ([`Verdict`],
 //! [`Finding`], [`Classified`], [`Report`]). It sits at the bottom of the crate: it imports
 //! no other module of portghost, holds no logic beyond small accessors, and must not read
 //! the OS, the clock or the environment.
@@ -13,10 +14,12 @@
 
 mod entry;
 mod judgement;
+mod portless;
 mod provenance;
 mod scan;
 
 pub use entry::*;
 pub use judgement::*;
+pub use portless::*;
 pub use provenance::*;
 pub use scan::*;

@@ -1,6 +1,7 @@
 //! The scan as plain data: sockets, their owners and network namespaces.
 //!
-//! Owns the shapes of a scan: [`Inventory`], [`Listener`], [`Owner`], [`Netns`]. It holds no logic
+//! Owns the shapes of a scan: [`Inventory`], [`Listener`], [`Owner`], [`Netns`] (portless
+//! sockets are in `portless`). It holds no logic
 //! beyond small accessors and must not read the OS, the clock or the environment.
 
 use serde::{Deserialize, Serialize};
@@ -485,6 +486,10 @@ pub struct Inventory {
     /// gathered for a [`ProvenanceRequest`](super::ProvenanceRequest).
     #[serde(default)]
     pub provenance: super::Provenance,
+    /// Every packet and raw IP socket found (see [`PortlessListener`](super::PortlessListener)),
+    /// in no particular order until sorted; empty when they were not asked for.
+    #[serde(default)]
+    pub portless: Vec<super::PortlessListener>,
 }
 
 impl Inventory {
@@ -494,6 +499,8 @@ impl Inventory {
         self.listeners
             .sort_by_key(|l| (l.netns_order(), l.protocol, l.port, l.local_address, l.inode));
         self.namespaces.sort_by_key(|n| n.order());
+        self.portless
+            .sort_by_key(|p| (p.netns_order(), p.kind, p.protocol, p.ifindex, p.inode));
     }
 }
 

@@ -5,7 +5,9 @@
 //! IPv6 sockets of one daemon share a rule. Listeners that must not be allowed silently
 //! (ghost ports, historic protocols, restricted services on the network, suspicious
 //! executables, owners that could not be seen) are written as commented-out rules with a
-//! `# portghost:` line saying why, and reported back so the caller can warn. Pure: the
+//! `# portghost:` line saying why, and reported back so the caller can warn. Portless
+//! listeners get `socket = "packet"`/`"raw"` rules bound to their executables and users.
+//! Pure: the
 //! caller does the scan and the writing.
 
 use super::Mode;
@@ -152,6 +154,92 @@ fn key(c: &Classified, held: bool, several_netns: bool) -> Key {
     }
 }
 
+/// What one portless rule binds: held back, socket kind, executables, users.
+type PortlessKey = (bool, String, Vec<String>, Vec<String>);
+
+/// The rules for the portless listeners of `report`: one per (socket kind, executables,
+/// users), as `(held, text)`, in a stable order. A socket whose owners are not known, or
+/// one with a high finding (a suspicious executable, a masquerade, a payload-matching
+/// filter), is held back as a commented-out rule, with a warning in `warnings`.
+fn portless_rules(report: &Report, warnings: &mut Vec<String>) -> Vec<(bool, String)> {
+    let mut groups: BTreeMap<PortlessKey, (String, Vec<String>)> = BTreeMap::new();
+    for c in &report.portless {
+        let l = &c.listener;
+        let known = l.owner_status == OwnerStatus::Known && !l.owners.is_empty();
+        let mut reasons: Vec<String> = c
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::High)
+            .map(|f| format!("{}: {}", f.kind.as_str(), f.message))
+            .collect();
+        if !known {
+            reasons.push(format!("{}: the rule cannot name the program", l.owner_status.reason()));
+        }
+        let held = !reasons.is_empty();
+        let exe = set(l
+            .owners
+            .iter()
+            .map(|o| o.exe.as_deref().filter(|e| e.starts_with('/')).map(escape_glob)))
+        .unwrap_or_default();
+        let user = set(l
+            .owners
+            .iter()
+            .map(|o| o.user.clone().or_else(|| o.uid.map(|u| u.to_string()))))
+        .unwrap_or_default();
+        if held {
+            warnings.push(format!(
+                "{} is not allowed by the baseline: {}; it is written as a commented-out rule for you to decide",
+                super::rules::describe_portless(l),
+                reasons.join("; ")
+            ));
+        }
+        let comment = match &c.program {
+            Some(p) => format!("{p}: {} socket ({})", l.kind, l.protocol_name()),
+            None => format!(
+                "{} socket ({}) of a program not known to need one",
+                l.kind,
+                l.protocol_name()
+            ),
+        };
+        let g = groups.entry((held, l.kind.as_str().to_owned(), exe, user)).or_default();
+        g.0 = comment;
+        for r in reasons {
+            if !g.1.contains(&r) {
+                g.1.push(r);
+            }
+        }
+    }
+    groups
+        .into_iter()
+        .map(|((held, kind, exe, user), (comment, reasons))| {
+            let mut out = String::new();
+            for r in &reasons {
+                let _ = writeln!(out, "# portghost: not allowed, decide: {}", comment_text(r));
+            }
+            let mut lines = vec!["[[allow]]".to_string(), format!("socket = {}", toml_string(&kind))];
+            if !exe.is_empty() {
+                lines.push(format!("exe = {}", toml_strings(&exe)));
+            }
+            if !user.is_empty() {
+                lines.push(format!("user = {}", toml_strings(&user)));
+            }
+            if held && exe.is_empty() && user.is_empty() {
+                // A held rule with no identity would allow every socket of its kind.
+                lines.push("process = \"(decide)\"".to_string());
+            }
+            lines.push(format!("comment = {}", toml_string(&comment)));
+            for line in lines {
+                if held {
+                    out.push_str("# ");
+                }
+                out.push_str(&line);
+                out.push('\n');
+            }
+            (held, out)
+        })
+        .collect()
+}
+
 /// `path` as a glob that matches exactly it: glob metacharacters are escaped.
 pub fn escape_glob(path: &str) -> String {
     let mut out = String::with_capacity(path.len());
@@ -262,8 +350,10 @@ pub fn generate(report: &Report, mode: Mode) -> Baseline {
             }
         }
     }
-    let rules = groups.keys().filter(|k| !k.held).count();
-    let held_back = groups.len() - rules;
+    let portless = portless_rules(report, &mut warnings);
+    let portless_rules = portless.iter().filter(|(held, _)| !held).count();
+    let rules = groups.keys().filter(|k| !k.held).count() + portless_rules;
+    let held_back = groups.len() + portless.len() - rules;
     let mut text = String::new();
     let _ = writeln!(
         text,
@@ -285,8 +375,12 @@ pub fn generate(report: &Report, mode: Mode) -> Baseline {
     let _ = writeln!(
         text,
         "# {} listener{}: {rules} rule{}, {held_back} commented out for review (see the \"# portghost:\" lines).",
-        report.listeners.len(),
-        if report.listeners.len() == 1 { "" } else { "s" },
+        report.listeners.len() + report.portless.len(),
+        if report.listeners.len() + report.portless.len() == 1 {
+            ""
+        } else {
+            "s"
+        },
         if rules == 1 { "" } else { "s" },
     );
     let _ = writeln!(
@@ -303,6 +397,10 @@ pub fn generate(report: &Report, mode: Mode) -> Baseline {
             }
         }
         text.push_str(&rule_text(k, g));
+    }
+    for (_, rule) in &portless {
+        text.push('\n');
+        text.push_str(rule);
     }
     Baseline {
         text,

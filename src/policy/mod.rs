@@ -194,6 +194,9 @@ pub struct Rule {
     /// Network namespaces, each `host` (the host's initial one), an `ip netns` name, or a
     /// namespace inode in decimal; empty: any.
     pub netns: Vec<String>,
+    /// `socket = "packet"` or `"raw"`: the rule matches portless listeners of that kind
+    /// only, and no port listener; `None`: port listeners only, never a portless one.
+    pub socket: Option<crate::model::SocketKind>,
     /// Free text saying why the rule exists.
     pub comment: Option<String>,
     /// Last day the rule applies (allow rules only); from the next day it matches nothing.
@@ -216,6 +219,7 @@ impl Rule {
             unit: Vec::new(),
             container: Vec::new(),
             netns: Vec::new(),
+            socket: None,
             comment: None,
             expires: None,
         }

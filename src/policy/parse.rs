@@ -20,7 +20,7 @@ use toml::de::{DeTable, DeValue};
 const TOP_KEYS: [&str; 4] = ["version", "mode", "allow", "deny"];
 
 /// The keys that select listeners; a rule needs at least one.
-const MATCHERS: [&str; 10] = [
+const MATCHERS: [&str; 11] = [
     "port",
     "ports",
     "protocol",
@@ -31,6 +31,7 @@ const MATCHERS: [&str; 10] = [
     "unit",
     "container",
     "netns",
+    "socket",
 ];
 
 /// The keys a rule may have besides its [`MATCHERS`]: they select nothing.
@@ -283,6 +284,13 @@ fn parse_rule(kind: RuleKind, line: usize, span: Range<usize>, t: &DeTable<'_>) 
                 });
             }
             "address" => rule.address = Some(address(string(k, value)?, vspan)?),
+            "socket" => {
+                rule.socket = Some(
+                    string(k, value)?
+                        .parse()
+                        .map_err(|e: String| problem(vspan, format!("`socket`: {e}")))?,
+                );
+            }
             "process" => {
                 for (name, s) in strings(k, value)? {
                     if name.len() > COMM_MAX {
@@ -358,6 +366,15 @@ fn parse_rule(kind: RuleKind, line: usize, span: Range<usize>, t: &DeTable<'_>) 
                 ));
             }
         }
+    }
+    if rule.socket.is_some() && (!rule.ports.is_empty() || rule.protocol.is_some() || rule.address.is_some()) {
+        return Err(problem(
+            span,
+            format!(
+                "{header} rule has `socket`, which selects packet or raw sockets, and `port`, `ports`, `protocol` or \
+                 `address`, which only port listeners have: it could never match; split it in two"
+            ),
+        ));
     }
     if !has_matcher {
         return Err(problem(
@@ -577,7 +594,7 @@ port = 23
         assert_eq!(
             err("version = 1\n[[allow]]\nport = 22\nprot = \"tcp\"\n"),
             "p.toml:4:1: unknown key `prot` in a [[allow]] rule; expected one of `port`, `ports`, `protocol`, \
-             `address`, `process`, `exe`, `user`, `unit`, `container`, `netns`, `comment`, `expires`"
+             `address`, `process`, `exe`, `user`, `unit`, `container`, `netns`, `socket`, `comment`, `expires`"
         );
         assert_eq!(
             err("version = 1\n[[allow]]\nports = [22, 70000]\n"),

@@ -4,11 +4,12 @@
 //! the registry's judgement of a listener into the final one ([`apply`]): deny wins, expired
 //! allow rules match nothing, a listener the registry flags needs a rule that names its
 //! port, suspicious executables are never allowed, and identity rules fail closed when the
-//! owners cannot be seen. Pure: no I/O, no clock.
+//! owners cannot be seen. Portless listeners ([`apply_portless`]) match only rules with
+//! `socket`, and such rules match nothing else. Pure: no I/O, no clock.
 
 use super::{AddressMatch, Mode, Policy, PolicyContext, Rule, RuleKind};
 use crate::model::{Classified, Finding, FindingKind, Severity, Verdict, group_owners};
-use crate::model::{Listener, Owner, OwnerStatus};
+use crate::model::{ClassifiedPortless, Listener, Owner, OwnerStatus, PortlessListener};
 use std::net::IpAddr;
 
 /// A key of a rule that selects listeners.
@@ -32,6 +33,8 @@ pub enum Field {
     Container,
     /// `netns`.
     Netns,
+    /// `socket`.
+    Socket,
 }
 
 impl Field {
@@ -50,6 +53,7 @@ impl Field {
             Field::Unit => "a systemd unit",
             Field::Container => "a container",
             Field::Netns => "a network namespace",
+            Field::Socket => "a socket kind",
         }
     }
 }
@@ -117,7 +121,7 @@ pub fn owner_satisfies(rule: &Rule, field: Field, o: &Owner) -> bool {
                     rule.container.iter().any(|p| p.is_match(&full) || p.is_match(&short))
                 })
         }
-        Field::Port | Field::Protocol | Field::Address | Field::Netns => true,
+        Field::Port | Field::Protocol | Field::Address | Field::Netns | Field::Socket => true,
     }
 }
 
@@ -154,6 +158,7 @@ pub fn names(rule: &Rule, field: Field) -> bool {
         Field::Unit => !rule.unit.is_empty(),
         Field::Container => !rule.container.is_empty(),
         Field::Netns => !rule.netns.is_empty(),
+        Field::Socket => rule.socket.is_some(),
     }
 }
 
@@ -180,20 +185,145 @@ pub fn evaluate(rule: &Rule, l: &Listener) -> Evaluation {
     if !netns_matches(rule, l) {
         ev.mismatched.push(Field::Netns);
     }
-    let known = owners_known(l);
+    // A rule for packet or raw sockets never matches a port listener.
+    if rule.socket.is_some() {
+        ev.mismatched.push(Field::Socket);
+    }
+    identity(rule, &l.owners, l.owner_status, &mut ev);
+    ev
+}
+
+/// Compares the identity fields of `rule` with `owners` (see [`evaluate`]).
+fn identity(rule: &Rule, owners: &[std::sync::Arc<Owner>], status: OwnerStatus, ev: &mut Evaluation) {
+    let known = status == OwnerStatus::Known && !owners.is_empty();
     for field in Field::IDENTITY {
         if !names(rule, field) {
             continue;
         }
-        if l.owner_status == OwnerStatus::Kernel {
+        if status == OwnerStatus::Kernel {
             ev.mismatched.push(field);
         } else if !known {
             ev.unverifiable.get_or_insert(field);
-        } else if !l.owners.iter().all(|o| owner_satisfies(rule, field, o)) {
+        } else if !owners.iter().all(|o| owner_satisfies(rule, field, o)) {
             ev.mismatched.push(field);
         }
     }
+}
+
+/// Compares `rule` with the portless listener `p`, ignoring `expires`: the rule must name
+/// `socket = "<kind>"` of `p`'s kind (ghost-style: a rule without `socket` never matches a
+/// portless listener), and its identity fields hold as for [`evaluate`].
+pub fn evaluate_portless(rule: &Rule, p: &PortlessListener) -> Evaluation {
+    let mut ev = Evaluation::default();
+    if rule.socket != Some(p.kind) {
+        ev.mismatched.push(Field::Socket);
+    }
+    identity(rule, &p.owners, p.owner_status, &mut ev);
     ev
+}
+
+/// `packet socket tcpdump(812)`: a portless listener and its owners, for messages.
+pub fn describe_portless(p: &PortlessListener) -> String {
+    let owners = match p.owner_status {
+        OwnerStatus::Known if !p.owners.is_empty() => group_owners(p.owners.iter().map(|o| &**o), |o| o.name.as_str())
+            .iter()
+            .map(|(n, pids)| {
+                let pids: Vec<String> = pids.iter().map(u32::to_string).collect();
+                format!("{n}({})", pids.join(","))
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+        OwnerStatus::Permission | OwnerStatus::Unavailable => "(owner hidden)".to_string(),
+        OwnerStatus::NotLooked => "(owner not looked up)".to_string(),
+        OwnerStatus::Kernel => "(kernel)".to_string(),
+        OwnerStatus::Known | OwnerStatus::NoProcess => "(no process)".to_string(),
+    };
+    format!("{} socket {owners}", p.kind)
+}
+
+/// Applies `ctx.policy` to a classified portless listener, as [`apply`] does to a port
+/// listener: a matching deny rule makes it unexpected; a matching allow rule makes it
+/// `expected` unless an owner runs a suspicious executable or masquerades (which no rule
+/// can allow); otherwise allowlist mode makes it unexpected, naming the rule that came
+/// closest, and ghosts mode keeps the registry's verdict.
+pub fn apply_portless(ctx: PolicyContext<'_>, c: &mut ClassifiedPortless) {
+    let policy: &Policy = ctx.policy;
+    let who = describe_portless(&c.listener);
+    for rule in &policy.deny {
+        let ev = evaluate_portless(rule, &c.listener);
+        if !ev.mismatched.is_empty() {
+            continue;
+        }
+        let message = match ev.unverifiable {
+            None => format!("{who} is denied by rule at {}{}", policy.at(rule), comment(rule)),
+            Some(field) => format!(
+                "{who} may be denied by rule at {}{}: its owners are not known and the rule names {}",
+                policy.at(rule),
+                comment(rule),
+                field.noun()
+            ),
+        };
+        c.findings
+            .insert(0, Finding::new(FindingKind::Denied, Severity::High, message));
+        c.verdict = Verdict::Unexpected;
+        return;
+    }
+    let forbidden = c
+        .findings
+        .iter()
+        .any(|f| matches!(f.kind, FindingKind::SuspiciousExecutable | FindingKind::Masquerade));
+    let matching = policy
+        .allow
+        .iter()
+        .find(|r| !r.expired(ctx.today) && evaluate_portless(r, &c.listener).matches());
+    let not_allowed = |reason: String| format!("{who} is not allowed by {}: {reason}", policy.file);
+    if let Some(rule) = matching {
+        if forbidden {
+            let message = not_allowed(format!(
+                "rule at {} matches, but an owner runs a suspicious executable or masquerades, which no rule can allow",
+                policy.at(rule)
+            ));
+            c.findings
+                .insert(0, Finding::new(FindingKind::NotAllowed, Severity::High, message));
+            c.verdict = Verdict::Unexpected;
+        } else {
+            let message = format!("{who} is allowed by rule at {}{}", policy.at(rule), comment(rule));
+            c.findings
+                .insert(0, Finding::new(FindingKind::Allowed, Severity::Info, message));
+            c.verdict = Verdict::Expected;
+        }
+        return;
+    }
+    if policy.mode == Mode::Allowlist {
+        let kind = c.listener.kind;
+        let best = policy
+            .allow
+            .iter()
+            .filter(|r| !r.expired(ctx.today) && r.socket == Some(kind))
+            .map(|r| (r, evaluate_portless(r, &c.listener)))
+            .min_by_key(|(_, ev)| (ev.mismatched.len(), ev.unverifiable.is_none()));
+        let reason = match best {
+            None => format!("no rule has socket = \"{kind}\""),
+            Some((rule, ev)) if ev.mismatched.is_empty() => format!(
+                "its owners are not known, and rule at {} names {}",
+                policy.at(rule),
+                ev.unverifiable.unwrap_or(Field::Process).noun()
+            ),
+            Some((rule, ev)) => {
+                let conditions: Vec<String> = ev.mismatched.iter().map(|&f| qualifier(rule, f)).collect();
+                format!(
+                    "rule at {} allows {kind} sockets {} only",
+                    policy.at(rule),
+                    conditions.join(", ")
+                )
+            }
+        };
+        c.findings.insert(
+            0,
+            Finding::new(FindingKind::NotAllowed, Severity::High, not_allowed(reason)),
+        );
+        c.verdict = Verdict::Unexpected;
+    }
 }
 
 /// `tcp/9090 python3(4242)`: the listener and its owners, grouped by name, for messages.
@@ -286,6 +416,10 @@ fn qualifier(rule: &Rule, field: Field) -> String {
             plural(rule.netns.len(), "namespace", "namespaces"),
             or_list(&rule.netns)
         ),
+        Field::Socket => match rule.socket {
+            Some(kind) => format!("for {kind} sockets"),
+            None => "for port listeners".to_string(),
+        },
     }
 }
 

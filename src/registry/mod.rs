@@ -11,6 +11,7 @@ pub mod ghosts;
 pub mod iana;
 pub mod iana_xml;
 pub mod local;
+pub mod portless;
 
 use crate::diag::FileError;
 use crate::model::{IanaPerson, IanaRecord, Inventory, Protocol, ProvenanceRequest};
@@ -288,8 +289,9 @@ impl Registry {
     /// What evidence a verdict on `inventory` needs gathered: the owner PIDs and the
     /// network namespaces (keyed by inode, as [`ProvenanceRequest::netns`]) of every
     /// listener whose port and transport have a ghost entry with a status other than
-    /// `common-squatter`. Empty when no listener has such an entry, so that a scan with no
-    /// ghost listeners gathers nothing. Pure: it reads only the inventory and the registry.
+    /// `common-squatter`, and the owner PIDs of every portless socket. Empty when no
+    /// listener needs it, so that a scan with no ghost or portless listeners gathers
+    /// nothing. Pure: it reads only the inventory and the registry.
     pub fn provenance_request(&self, inventory: &Inventory) -> ProvenanceRequest {
         let mut request = ProvenanceRequest::default();
         for listener in &inventory.listeners {
@@ -300,6 +302,10 @@ impl Registry {
                 request.pids.extend(listener.owners.iter().map(|o| o.pid));
                 request.netns.insert(listener.netns.as_ref().map(|n| n.inode));
             }
+        }
+        // A portless socket is judged by where its owner's executable comes from.
+        for p in &inventory.portless {
+            request.pids.extend(p.owners.iter().map(|o| o.pid));
         }
         request
     }

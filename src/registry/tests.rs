@@ -115,6 +115,7 @@ fn provenance_is_requested_for_ghost_listeners_but_not_squatters() {
         view: None,
         namespaces: Vec::new(),
         provenance: Default::default(),
+        portless: Vec::new(),
     };
     let registry = Registry::builtin().expect("builtin");
     let request = registry.provenance_request(&inventory);

@@ -1,6 +1,7 @@
 //! The GitHub Actions output (`--format github`): workflow commands that become annotations.
 //!
-//! Owns the command lines: `::error` for each unexpected listener, `::warning` for each scan
+//! Owns the command lines: `::error` for each unexpected listener (port or portless, the
+//! latter with its filter listed), `::warning` for each scan
 //! warning and each listener whose owners are hidden, and a closing `::notice` with the
 //! summary. Owns the escaping of GitHub's workflow-command syntax: process-supplied text is
 //! made visible with [`terminal_safe`] (the log is shown like a terminal), then `%`, CR and LF
@@ -8,7 +9,7 @@
 //! dropped, so no text can end a command or start another. Writes to any `Write`.
 
 use super::table::summary_line;
-use super::text::{evidence_line, finding_with_evidence, owners_cell};
+use super::text::{evidence_line, finding_with_evidence, owners_cell, portless_owners_cell};
 use crate::model::{Classified, Report, Verdict};
 use crate::sanitize::{is_dangerous, terminal_safe};
 use std::io::{self, Write};
@@ -96,6 +97,33 @@ pub fn render(out: &mut impl Write, report: &Report) -> io::Result<()> {
             message.push_str(&line);
         }
         let title = format!("portghost: unexpected listener {}", short_name(c));
+        command(out, "error", &title, &message)?;
+    }
+    for c in report.portless.iter().filter(|c| c.verdict == Verdict::Unexpected) {
+        let l = &c.listener;
+        let owners = portless_owners_cell(l);
+        let mut message = format!(
+            "{} socket {} {owners}: {}",
+            l.kind,
+            terminal_safe(&l.endpoint()),
+            terminal_safe(&c.reason())
+        );
+        for line in c.findings.iter().skip(1).flat_map(finding_with_evidence) {
+            message.push('\n');
+            message.push_str(&line);
+        }
+        if let Some(d) = &c.filter {
+            message.push_str("\n  filter:");
+            for insn in &d.listing {
+                message.push_str("\n    ");
+                message.push_str(insn);
+            }
+        }
+        let title = format!(
+            "portghost: unexpected portless listener {}/{}",
+            l.kind,
+            l.protocol_name()
+        );
         command(out, "error", &title, &message)?;
     }
     for w in &report.warnings {

@@ -1,4 +1,5 @@
-//! The JSON Lines output (`--format jsonl`): one listener per line, for log pipelines.
+//! The JSON Lines output (`--format jsonl`): one listener per line, then one line per
+//! portless listener (told apart by its `socket` field), for log pipelines.
 //!
 //! A thin renderer: the line shape ([`ListenerLineJson`]: the listener object of
 //! `--format json` with `schema_version`, `host` and `scanned_at` added, so each line stands

@@ -139,7 +139,8 @@ fn test_case(c: &Classified, name: String, spans_namespaces: bool) -> TestCase {
 /// Builds the JUnit report of a scan: suite `portghost` with properties `host`,
 /// `scanned_at`, `complete` and `privileged`, the scan time as its timestamp when it parses
 /// as RFC 3339, scan warnings as its system-err, and one test case per listener in report
-/// order. Names that would repeat (two sockets on one address and port) get ` #2`, ` #3`.
+/// order, then one per portless listener (class `portghost.portless.packet` or `.raw`).
+/// Names that would repeat (two sockets on one address and port) get ` #2`, ` #3`.
 pub fn build(report: &Report) -> JunitReport {
     let mut suite = TestSuite::new(SUITE_NAME);
     suite
@@ -170,6 +171,45 @@ pub fn build(report: &Report) -> JunitReport {
         *n += 1;
         let name = if *n == 1 { base } else { format!("{base} #{n}") };
         suite.add_test_case(test_case(c, name, report.spans_namespaces()));
+    }
+    for c in &report.portless {
+        let l = &c.listener;
+        let base = format!(
+            "{} {} {} inode {}",
+            l.kind,
+            l.protocol_name(),
+            terminal_safe(&l.endpoint()),
+            l.inode
+        );
+        let status = if c.verdict == Verdict::Unexpected {
+            let mut st = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            if let Some(f) = c.findings.first() {
+                st.set_message(terminal_safe(&f.message).into_owned())
+                    .set_type(f.kind.as_str());
+            }
+            let all: Vec<String> = c.findings.iter().flat_map(finding_with_evidence).collect();
+            st.set_description(all.join("\n"));
+            st
+        } else {
+            TestCaseStatus::success()
+        };
+        let mut out = format!(
+            "socket: {} {}\nowners: {}\nverdict: {}\n",
+            l.kind,
+            l.socket_type.name(),
+            super::text::portless_owners_cell(l),
+            c.verdict
+        );
+        if let Some(d) = &c.filter {
+            out.push_str(&format!("filter: {}\n", terminal_safe(&d.summary)));
+            for insn in &d.listing {
+                out.push_str(&format!("  {insn}\n"));
+            }
+        }
+        let mut case = TestCase::new(base, status);
+        case.set_classname(format!("{SUITE_NAME}.portless.{}", l.kind))
+            .set_system_out(out);
+        suite.add_test_case(case);
     }
     let mut junit = JunitReport::new(SUITE_NAME);
     junit.add_test_suite(suite);

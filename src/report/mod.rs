@@ -15,4 +15,4 @@ pub mod junit;
 pub mod table;
 mod text;
 
-pub use text::{Style, owners_cell};
+pub use text::{Style, owners_cell, portless_owners_cell};

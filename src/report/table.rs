@@ -1,4 +1,5 @@
-//! The human table: one row per listener, unexpected rows first, then a summary line.
+//! The human table: one row per listener, unexpected rows first, then the portless
+//! listeners (packet and raw sockets) in a section of their own, then a summary line.
 //! When the report spans several network namespaces, one table per namespace, each under
 //! a `netns INODE …` header line, the host's first.
 //!
@@ -6,8 +7,8 @@
 //! from a process passes through [`terminal_safe`] first. Writes to any `Write`; never
 //! reads the environment (colour and width come from [`Style`]).
 
-use super::text::{Style, owners_cell, paint};
-use crate::model::{Classified, Netns, Report, Severity, Verdict};
+use super::text::{Style, filter_cell, owners_cell, paint, portless_owners_cell};
+use crate::model::{Classified, ClassifiedPortless, Netns, Report, Severity, Verdict};
 use crate::sanitize::terminal_safe;
 use comfy_table::{ContentArrangement, Table, presets};
 use owo_colors::OwoColorize;
@@ -47,6 +48,18 @@ pub fn summary_line(report: &Report) -> String {
     );
     if s.owners_hidden > 0 {
         line.push_str(&format!("; {} with hidden owners", s.owners_hidden));
+    }
+    if !report.portless.is_empty() {
+        let n = report.portless.len();
+        let unexpected = report
+            .portless
+            .iter()
+            .filter(|c| c.verdict == Verdict::Unexpected)
+            .count();
+        line.push_str(&format!(
+            "; {n} portless listener{} ({unexpected} unexpected)",
+            if n == 1 { "" } else { "s" }
+        ));
     }
     if report.namespaces.len() > 1 {
         line.push_str(&format!("; {} network namespaces scanned", report.namespaces.len()));
@@ -115,13 +128,18 @@ pub fn render_with(w: &mut dyn Write, report: &Report, style: &Style, header: bo
     } else if !report.listeners.is_empty() {
         write_table(w, &report.listeners, style, header)?;
     }
+    if !report.portless.is_empty() {
+        let header = "portless listeners (packet and raw sockets: no port, see every packet their filter accepts)";
+        writeln!(w, "{}", paint(header, color, |t| t.bold().to_string()))?;
+        write_portless(w, &report.portless, report.spans_namespaces(), style)?;
+    }
     let summary = summary_line(report);
     let lines = match style.width {
         Some(width) => wrap(&summary, usize::from(width)),
         None => vec![summary],
     };
     for line in lines {
-        if color && report.summary.unexpected > 0 {
+        if color && report.unexpected_total() > 0 {
             writeln!(w, "{}", line.bold())?;
         } else {
             writeln!(w, "{line}")?;
@@ -146,6 +164,62 @@ pub fn new_table(style: &Style) -> Table {
         }
     }
     table
+}
+
+/// The portless listeners under their column header, followed by a blank line; with a
+/// NETNS column when the report spans namespaces.
+fn write_portless(w: &mut dyn Write, rows: &[ClassifiedPortless], netns: bool, style: &Style) -> io::Result<()> {
+    let color = style.color;
+    let mut table = new_table(style);
+    let mut header = vec![
+        "KIND",
+        "PROTOCOL",
+        "INTERFACE",
+        "PROCESS",
+        "FILTER",
+        "VERDICT",
+        "REASON",
+    ];
+    if netns {
+        header.insert(0, "NETNS");
+    }
+    table.set_header(
+        header
+            .iter()
+            .map(|h| paint(h, color, |t| t.bold().to_string()))
+            .collect::<Vec<_>>(),
+    );
+    for c in rows {
+        let l = &c.listener;
+        let text = terminal_safe(&c.reason()).into_owned();
+        let reason = match c.findings.first().map(|f| f.severity) {
+            Some(Severity::High) => paint(&text, color, |t| t.red().to_string()),
+            Some(Severity::Medium) => paint(&text, color, |t| t.yellow().to_string()),
+            _ => paint(&text, color, |t| t.dimmed().to_string()),
+        };
+        let mut row = vec![
+            format!("{}/{}", l.kind, l.socket_type.name()),
+            l.protocol_name(),
+            terminal_safe(&l.endpoint()).into_owned(),
+            portless_owners_cell(l),
+            filter_cell(c),
+            verdict_cell(c.verdict, color),
+            reason,
+        ];
+        if netns {
+            row.insert(
+                0,
+                l.netns
+                    .as_ref()
+                    .map_or_else(|| "-".to_owned(), |n| terminal_safe(&n.label()).into_owned()),
+            );
+        }
+        table.add_row(row);
+    }
+    for line in table.lines() {
+        writeln!(w, "{}", line.trim_end())?;
+    }
+    writeln!(w)
 }
 
 /// The narrowest REASON column worth having: with less room left beside the other columns,

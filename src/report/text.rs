@@ -6,7 +6,9 @@
 //! string that comes from a process passes through [`terminal_safe`] here. It must not
 //! read the environment or the terminal: [`Style`] arrives resolved.
 
-use crate::model::{Evidence, Finding, Listener, Owner, OwnerStatus, group_owners};
+use crate::model::{
+    ClassifiedPortless, Evidence, FilterStatus, Finding, Listener, Owner, OwnerStatus, PortlessListener, group_owners,
+};
 use crate::sanitize::terminal_safe;
 
 /// How output is styled, resolved once by the command line from `--color`, `NO_COLOR`
@@ -73,13 +75,41 @@ pub(crate) fn owners_text<'a>(owners: impl IntoIterator<Item = &'a Owner>) -> St
 /// The PROCESS cell: owners grouped by name and placement, `nginx(812,813) nginx.service`,
 /// or why there are none.
 pub fn owners_cell(l: &Listener) -> String {
-    match l.owner_status {
-        OwnerStatus::Known => owners_text(l.owners.iter().map(|o| &**o)),
+    owners_of(&l.owners, l.owner_status)
+}
+
+/// The PROCESS cell of a portless listener, as [`owners_cell`] writes it.
+pub fn portless_owners_cell(p: &PortlessListener) -> String {
+    owners_of(&p.owners, p.owner_status)
+}
+
+/// `owners`, or why there are none.
+fn owners_of(owners: &[std::sync::Arc<Owner>], status: OwnerStatus) -> String {
+    match status {
+        OwnerStatus::Known => owners_text(owners.iter().map(|o| &**o)),
         OwnerStatus::Permission => "? (hidden: permission)".to_string(),
         OwnerStatus::NoProcess => "- (no process)".to_string(),
         OwnerStatus::Kernel => "- (kernel)".to_string(),
         OwnerStatus::Unavailable => "? (no process table)".to_string(),
         OwnerStatus::NotLooked => String::new(),
+    }
+}
+
+/// The FILTER cell of a portless listener: `28 insns, payload match`, `3 insns`, `none`,
+/// `hidden (root only)`, `-` when the kernel does not report it.
+pub(crate) fn filter_cell(c: &ClassifiedPortless) -> String {
+    match (c.listener.filter_status, &c.filter) {
+        (FilterStatus::Attached, Some(d)) => {
+            let n = d.listing.len();
+            if d.payload_match {
+                format!("{n} insns, payload match")
+            } else {
+                format!("{n} insns")
+            }
+        }
+        (FilterStatus::Hidden, _) => "hidden (root only)".to_owned(),
+        (FilterStatus::Unavailable, _) => "-".to_owned(),
+        _ => "none".to_owned(),
     }
 }
 

@@ -6,8 +6,8 @@
 //! must not hold structs, read files or decide anything.
 
 use crate::model::{
-    Confidence, EvidenceKind, Exposure, Family, FindingKind, GhostStatus, Mode, OwnerStatus, Protocol, Severity,
-    Strength, UseKind, Verdict, View,
+    Confidence, EvidenceKind, Exposure, Family, FilterStatus, FindingKind, GhostStatus, Mode, OwnerStatus, Protocol,
+    Severity, SocketKind, Strength, UseKind, Verdict, View,
 };
 use serde::{Deserialize, Serialize};
 
@@ -106,6 +106,16 @@ names! {
 }
 
 names! {
+    /// A portless listener's `socket`.
+    SocketKindName <=> SocketKind { Packet = "packet", Raw = "raw" }
+}
+
+names! {
+    /// A portless listener's `filter_status`.
+    FilterStatusName <=> FilterStatus { Attached = "attached", None = "none", Hidden = "hidden", Unavailable = "unavailable" }
+}
+
+names! {
     /// A listener's `verdict`.
     VerdictName <=> Verdict { Unexpected = "unexpected", Unreviewed = "unreviewed", Expected = "expected" }
 }
@@ -130,6 +140,10 @@ names! {
         Allowed = "allowed",
         NotAllowed = "not-allowed",
         Denied = "denied",
+        KnownPortless = "known-portless",
+        UnknownPortless = "unknown-portless",
+        Masquerade = "masquerade",
+        PayloadFilter = "payload-filter",
     }
 }
 
@@ -146,6 +160,8 @@ names! {
         Exposure = "exposure",
         SuspiciousExecutable = "suspicious-executable",
         OwnerUnseen = "owner-unseen",
+        Filter = "filter",
+        Masquerade = "masquerade",
     }
 }
 

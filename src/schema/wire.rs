@@ -8,13 +8,15 @@
 //! here, and no decisions.
 
 use super::SCHEMA_VERSION;
-use super::names::{ExposureName, FamilyName, OwnerStatusName, ProtocolName, VerdictName, ViewName};
+use super::names::{
+    ExposureName, FamilyName, FilterStatusName, OwnerStatusName, ProtocolName, SocketKindName, VerdictName, ViewName,
+};
 pub use super::objects::{
     ContainerJson, FindingJson, GhostJson, NetnsJson, OwnerJson, PolicyJson, ServiceJson, SummaryJson, Text,
     UnofficialJson,
 };
 use super::write::SharedJson;
-use crate::model::{Classified, Finding, Netns, Owner, Report};
+use crate::model::{BpfInsn, Classified, ClassifiedPortless, Finding, Membership, Netns, Owner, Report};
 use serde::Serialize;
 use serde::ser::SerializeSeq as _;
 use serde_json::value::RawValue;
@@ -46,6 +48,10 @@ pub struct ScanJson<'a> {
     pub registry: RegistryJson<'a>,
     /// Counts over `listeners`.
     pub summary: SummaryJson,
+    /// The portless listeners (packet and raw IP sockets), unexpected first. Added in
+    /// version 1 (readers that do not know it ignore it). Before `listeners`, which the
+    /// compact writer keeps last.
+    pub portless: PortlessListJson<'a>,
     /// The listeners, unexpected first.
     pub listeners: ListenersJson<'a>,
 }
@@ -69,6 +75,7 @@ impl<'a> ScanJson<'a> {
                 local_files: &r.registry.local_files,
             },
             summary: SummaryJson::from(r.summary),
+            portless: PortlessListJson(&r.portless),
             listeners: ListenersJson {
                 listeners: &r.listeners,
                 shared,
@@ -272,4 +279,186 @@ impl<'a> ListenerLineJson<'a> {
             listener: ListenerJson::new(c, shared),
         }
     }
+}
+
+/// The `portless` array: each portless listener as a [`PortlessJson`].
+#[derive(Debug)]
+pub struct PortlessListJson<'a>(pub &'a [ClassifiedPortless]);
+
+impl Serialize for PortlessListJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(PortlessJson::new))
+    }
+}
+
+/// One portless listener (packet or raw IP socket) in the JSON output.
+#[derive(Debug, Serialize)]
+pub struct PortlessJson<'a> {
+    /// `"packet"` or `"raw"`.
+    pub socket: SocketKindName,
+    /// `"raw"`, `"dgram"`, or `"type-N"`.
+    pub socket_type: String,
+    /// EtherType (packet: 3 is ETH_P_ALL, 2048 IPv4) or IP protocol number (raw: 1 ICMP).
+    pub protocol: u16,
+    /// The protocol's short name: `all`, `ipv4`, `arp`, `icmp`, `vrrp`, or the number.
+    pub protocol_name: String,
+    /// For a raw socket, its local address; null for a packet socket.
+    pub local_address: Option<IpAddr>,
+    /// The interface index it is bound to; 0 for every interface.
+    pub ifindex: u32,
+    /// The interface's name in its namespace, or null.
+    pub interface: Option<&'a str>,
+    /// True when the socket holds a promiscuous membership.
+    pub promiscuous: bool,
+    /// Memberships (multicast groups, promiscuous, allmulti).
+    pub memberships: Vec<MembershipJson<'a>>,
+    /// True when the socket has a receive or transmit ring.
+    pub ring: bool,
+    /// The fanout group (ID in the low 16 bits, mode and flags above), or null.
+    pub fanout: Option<u32>,
+    /// `attached`, `none`, `hidden` (root only) or `unavailable` (not reported).
+    pub filter_status: FilterStatusName,
+    /// The classic BPF filter, decoded, when `filter_status` is `attached`.
+    pub filter: Option<FilterJson<'a>>,
+    /// Socket inode.
+    pub inode: u64,
+    /// UID that created the socket, or null.
+    pub uid: Option<u32>,
+    /// The network namespace, or null.
+    pub netns: Option<NetnsJson<'a>>,
+    /// Every process holding the socket.
+    pub owners: OwnersJson<'a>,
+    /// As for a listener.
+    pub owner_status: OwnerStatusName,
+    /// A sentence explaining `owner_status`.
+    pub owner_reason: &'static str,
+    /// The portless registry's program an owner matched (with its package), or null.
+    pub program: Option<&'a str>,
+    /// `unexpected`, `unreviewed` or `expected`.
+    pub verdict: VerdictName,
+    /// The reasons, most severe first.
+    pub findings: FindingsJson<'a>,
+}
+
+impl<'a> PortlessJson<'a> {
+    /// Borrows a classified portless listener for output.
+    pub fn new(c: &'a ClassifiedPortless) -> PortlessJson<'a> {
+        let l = &c.listener;
+        PortlessJson {
+            socket: l.kind.into(),
+            socket_type: l.socket_type.name(),
+            protocol: l.protocol,
+            protocol_name: l.protocol_name(),
+            local_address: l.local_address,
+            ifindex: l.ifindex,
+            interface: l.interface.as_deref(),
+            promiscuous: l.promiscuous(),
+            memberships: l.memberships.iter().map(MembershipJson::from_membership).collect(),
+            ring: l.ring,
+            fanout: l.fanout,
+            filter_status: l.filter_status.into(),
+            filter: c.filter.as_ref().map(|d| FilterJson {
+                summary: &d.summary,
+                payload_match: d.payload_match,
+                listing: &d.listing,
+                instructions: l
+                    .filter
+                    .as_deref()
+                    .unwrap_or_default()
+                    .iter()
+                    .map(InsnJson::from_insn)
+                    .collect(),
+            }),
+            inode: l.inode,
+            uid: l.uid,
+            netns: l.netns.as_deref().map(NetnsJson::from_netns),
+            owners: OwnersJson {
+                owners: &l.owners,
+                shared: None,
+            },
+            owner_status: l.owner_status.into(),
+            owner_reason: l.owner_status.reason(),
+            program: c.program.as_deref(),
+            verdict: c.verdict.into(),
+            findings: FindingsJson(&c.findings),
+        }
+    }
+}
+
+/// One membership of a packet socket.
+#[derive(Debug, Serialize)]
+pub struct MembershipJson<'a> {
+    /// Interface index.
+    pub ifindex: u32,
+    /// Interface name, or null.
+    pub interface: Option<&'a str>,
+    /// `multicast`, `promiscuous`, `allmulti`, `unicast` or `type-N`.
+    pub kind: &'a str,
+    /// Link-layer address (`01:00:5e:00:00:12`), or null.
+    pub address: Option<&'a str>,
+}
+
+impl<'a> MembershipJson<'a> {
+    /// Borrows a membership for output.
+    pub fn from_membership(m: &'a Membership) -> MembershipJson<'a> {
+        MembershipJson {
+            ifindex: m.ifindex,
+            interface: m.interface.as_deref(),
+            kind: &m.kind,
+            address: m.address.as_deref(),
+        }
+    }
+}
+
+/// A socket's classic BPF filter, decoded.
+#[derive(Debug, Serialize)]
+pub struct FilterJson<'a> {
+    /// What the filter accepts, in one sentence.
+    pub summary: &'a str,
+    /// True when it compares payload bytes with constants (a magic-packet trigger).
+    pub payload_match: bool,
+    /// The instructions as `tcpdump -d` lists them, one string each.
+    pub listing: &'a [String],
+    /// The instructions as the kernel holds them.
+    pub instructions: Vec<InsnJson>,
+}
+
+/// One `struct sock_filter`.
+#[derive(Debug, Serialize)]
+pub struct InsnJson {
+    /// Opcode.
+    pub code: u16,
+    /// Jump offset when true.
+    pub jt: u8,
+    /// Jump offset when false.
+    pub jf: u8,
+    /// Constant operand.
+    pub k: u32,
+}
+
+impl InsnJson {
+    /// One instruction for output.
+    pub fn from_insn(i: &BpfInsn) -> InsnJson {
+        InsnJson {
+            code: i.code,
+            jt: i.jt,
+            jf: i.jf,
+            k: i.k,
+        }
+    }
+}
+
+/// One portless line of `--format jsonl`: a portless listener with the scan it came from.
+/// The `socket` field (`packet`/`raw`) tells these lines from listener lines.
+#[derive(Debug, Serialize)]
+pub struct PortlessLineJson<'a> {
+    /// Always [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// Host name of the machine scanned.
+    pub host: &'a str,
+    /// RFC 3339 time of the scan.
+    pub scanned_at: &'a str,
+    /// The portless listener, with the fields of a `portless[]` element of `--format json`.
+    #[serde(flatten)]
+    pub portless: PortlessJson<'a>,
 }

@@ -128,7 +128,8 @@ pub fn render_scan(w: &mut dyn Write, report: &Report, pretty: bool) -> io::Resu
 }
 
 /// Writes `report` as JSON Lines: one compact [`ListenerLineJson`] per listener, in report
-/// order. An empty report writes nothing.
+/// order, then one [`PortlessLineJson`](super::wire::PortlessLineJson) per portless
+/// listener. An empty report writes nothing.
 ///
 /// # Errors
 /// Errors from writing to `out`.
@@ -137,6 +138,15 @@ pub fn render_lines(out: &mut impl Write, report: &Report) -> io::Result<()> {
     let mut buffered = io::BufWriter::with_capacity(64 * 1024, out);
     for c in &report.listeners {
         write_json_to(&mut buffered, &ListenerLineJson::new(report, c, Some(&shared)), false)?;
+    }
+    for c in &report.portless {
+        let line = super::wire::PortlessLineJson {
+            schema_version: super::SCHEMA_VERSION,
+            host: &report.host,
+            scanned_at: &report.scanned_at,
+            portless: super::wire::PortlessJson::new(c),
+        };
+        write_json_to(&mut buffered, &line, false)?;
     }
     buffered.flush()
 }

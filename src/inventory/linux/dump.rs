@@ -26,10 +26,10 @@ use std::sync::Arc;
 
 /// Size of the netlink receive buffer. The kernel never builds a dump message larger than
 /// 32 KiB, so a whole datagram always fits.
-const RECV_BUFFER_LEN: usize = 64 * 1024;
+pub(super) const RECV_BUFFER_LEN: usize = 64 * 1024;
 
 /// Length of `struct nlmsghdr`.
-const NLMSG_HEADER_LEN: usize = 16;
+pub(super) const NLMSG_HEADER_LEN: usize = 16;
 /// `NLMSG_ERROR`: an error code (0 for an acknowledgement) and the request's header.
 const NLMSG_ERROR: u16 = 2;
 /// `NLMSG_DONE`: the end of a multipart dump, with an error code.
@@ -37,13 +37,13 @@ const NLMSG_DONE: u16 = 3;
 /// `NLMSG_OVERRUN`: data was lost.
 const NLMSG_OVERRUN: u16 = 4;
 /// `SOCK_DIAG_BY_FAMILY`: one `inet_diag_msg`.
-const SOCK_DIAG_BY_FAMILY: u16 = 20;
+pub(super) const SOCK_DIAG_BY_FAMILY: u16 = 20;
 /// Length of `struct inet_diag_msg`.
-const INET_DIAG_MSG_LEN: usize = 72;
+pub(super) const INET_DIAG_MSG_LEN: usize = 72;
 /// `INET_DIAG_SKV6ONLY`: a `u8`, the socket's `IPV6_V6ONLY`.
 const INET_DIAG_SKV6ONLY: u16 = 11;
 /// Length of `struct rtattr` (`rta_len`, `rta_type`).
-const RTATTR_HEADER_LEN: usize = 4;
+pub(super) const RTATTR_HEADER_LEN: usize = 4;
 
 /// One socket as the kernel reported it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,9 +74,20 @@ pub(super) struct DumpError {
     source: io::Error,
 }
 
+impl fmt::Display for DumpError {
+    /// `doing: cause`, or the cause alone.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.doing.is_empty() {
+            write!(f, "{}", self.source)
+        } else {
+            write!(f, "{}: {}", self.doing, self.source)
+        }
+    }
+}
+
 impl DumpError {
     /// `source` failed while doing `doing`.
-    fn io(doing: &str, source: io::Error) -> DumpError {
+    pub(super) fn io(doing: &str, source: io::Error) -> DumpError {
         DumpError {
             doing: doing.to_owned(),
             source,
@@ -84,7 +95,7 @@ impl DumpError {
     }
 
     /// An answer the kernel should not have sent; `problem` says what is wrong with it.
-    fn malformed(problem: String) -> DumpError {
+    pub(super) fn malformed(problem: String) -> DumpError {
         DumpError {
             doing: String::new(),
             source: io::Error::new(io::ErrorKind::InvalidData, problem),
@@ -92,7 +103,7 @@ impl DumpError {
     }
 
     /// The same failure seen from the step `outer`, which was doing what failed.
-    fn within(mut self, outer: impl fmt::Display) -> DumpError {
+    pub(super) fn within(mut self, outer: impl fmt::Display) -> DumpError {
         self.doing = if self.doing.is_empty() {
             outer.to_string()
         } else {
@@ -146,7 +157,7 @@ pub(super) fn dump_sockets(tcp: bool, udp: bool) -> Result<Vec<RawSocket>, DumpE
 }
 
 /// A netlink socket connected to the kernel.
-fn open_diag_socket() -> io::Result<Socket> {
+pub(super) fn open_diag_socket() -> io::Result<Socket> {
     let mut socket = Socket::new(NETLINK_SOCK_DIAG)?;
     socket.bind_auto()?;
     socket.connect(&SocketAddr::new(0, 0))?;
@@ -212,6 +223,20 @@ fn receive_dump(
     protocol: Protocol,
     out: &mut Vec<RawSocket>,
 ) -> Result<(), DumpError> {
+    receive(socket, buf, sequence, |payload| {
+        out.push(parse_inet_diag_msg(payload, protocol)?);
+        Ok(())
+    })
+}
+
+/// Reads datagrams until the kernel's `NLMSG_DONE` for `sequence`, passing the payload of
+/// every `SOCK_DIAG_BY_FAMILY` message of that sequence to `on_message`.
+pub(super) fn receive(
+    socket: &Socket,
+    buf: &mut [u8],
+    sequence: u32,
+    mut on_message: impl FnMut(&[u8]) -> Result<(), DumpError>,
+) -> Result<(), DumpError> {
     loop {
         // MSG_TRUNC makes recv return the real datagram length, so truncation is visible.
         let len = socket
@@ -229,7 +254,7 @@ fn receive_dump(
             ));
         }
         let datagram = buf.get(..len).unwrap_or_default();
-        if parse_datagram(datagram, sequence, protocol, out)? == Progress::Done {
+        if parse_messages(datagram, sequence, &mut on_message)? == Progress::Done {
             return Ok(());
         }
     }
@@ -251,11 +276,26 @@ pub(super) enum Progress {
 /// # Errors
 /// A truncated or inconsistent message, an `NLMSG_ERROR` with a non-zero code, an
 /// `NLMSG_DONE` with a negative code, or `NLMSG_OVERRUN`.
+#[cfg(test)]
 pub(super) fn parse_datagram(
-    mut datagram: &[u8],
+    datagram: &[u8],
     sequence: u32,
     protocol: Protocol,
     out: &mut Vec<RawSocket>,
+) -> Result<Progress, DumpError> {
+    parse_messages(datagram, sequence, |payload| {
+        out.push(parse_inet_diag_msg(payload, protocol)?);
+        Ok(())
+    })
+}
+
+/// Walks every netlink message of one datagram, passing the payload of each
+/// `SOCK_DIAG_BY_FAMILY` message of `sequence` to `on_message`; messages of other
+/// sequences are skipped. Errors as [`parse_datagram`].
+pub(super) fn parse_messages(
+    mut datagram: &[u8],
+    sequence: u32,
+    mut on_message: impl FnMut(&[u8]) -> Result<(), DumpError>,
 ) -> Result<Progress, DumpError> {
     while !datagram.is_empty() {
         let len = u32_at(datagram, 0).ok_or_else(|| {
@@ -287,7 +327,7 @@ pub(super) fn parse_datagram(
         }
         let payload = message.get(NLMSG_HEADER_LEN..).unwrap_or_default();
         match kind {
-            SOCK_DIAG_BY_FAMILY => out.push(parse_inet_diag_msg(payload, protocol)?),
+            SOCK_DIAG_BY_FAMILY => on_message(payload)?,
             NLMSG_DONE => {
                 let code = i32_at(payload, 0).unwrap_or(0);
                 if code < 0 {
@@ -363,7 +403,7 @@ fn parse_inet_diag_msg(payload: &[u8], protocol: Protocol) -> Result<RawSocket, 
 }
 
 /// The native-endian `u32` at `offset`, if `bytes` holds it.
-fn u32_at(bytes: &[u8], offset: usize) -> Option<u32> {
+pub(super) fn u32_at(bytes: &[u8], offset: usize) -> Option<u32> {
     Some(u32::from_ne_bytes(bytes.get(offset..offset + 4)?.try_into().ok()?))
 }
 
@@ -373,7 +413,7 @@ fn i32_at(bytes: &[u8], offset: usize) -> Option<i32> {
 }
 
 /// The native-endian `u16` at `offset`, if `bytes` holds it.
-fn u16_at(bytes: &[u8], offset: usize) -> Option<u16> {
+pub(super) fn u16_at(bytes: &[u8], offset: usize) -> Option<u16> {
     Some(u16::from_ne_bytes(bytes.get(offset..offset + 2)?.try_into().ok()?))
 }
 

@@ -6,7 +6,8 @@
 //! own, one named by `--netns`, or every one for `--all-netns`) and how each is described,
 //! turning failures into [`Error`]s, and the join of sockets with owners (each listener's
 //! [`OwnerStatus`] and the warnings about owners that could not be seen). The work itself
-//! is in its submodules: [`dump`] (the `NETLINK_SOCK_DIAG` dump of one namespace), [`walk`]
+//! is in its submodules: [`dump`] (the `NETLINK_SOCK_DIAG` dump of one namespace),
+//! [`portless`] (its packet and raw sockets, whose inodes join the walk's wanted set), [`walk`]
 //! (the one parallel `/proc/*/fd` walk), [`procfs`] (the owners' and portghost's own
 //! `/proc` files), [`netns`] (finding and entering namespaces), [`view`] (where
 //! portghost runs and whether `/proc` hides processes) and [`provenance`] (the evidence
@@ -20,15 +21,17 @@
 
 mod dump;
 mod netns;
+mod portless;
 mod procfs;
 mod provenance;
 mod view;
 mod walk;
 
 use super::{Error, NetnsScope, ScanOptions, ScanTimings};
-use crate::model::{Container, Inventory, Listener, Netns, Owner, OwnerStatus};
-use dump::{RawSocket, dump_sockets};
+use crate::model::{Container, FilterStatus, Inventory, Listener, Netns, Owner, OwnerStatus, PortlessListener};
+use dump::{DumpError, RawSocket, dump_sockets};
 use netns::Entered;
+use portless::{RawPortless, dump_portless};
 use procfs::{OwnerScratch, Status};
 use std::collections::HashMap;
 use std::io;
@@ -80,11 +83,14 @@ pub(super) fn scan(opts: &ScanOptions) -> Result<(Inventory, ScanTimings), Error
         })
     };
     let started = Instant::now();
-    let (dumped, placement, mut lookup) = if opts.owners {
+    let (mut dumped, placement, mut lookup) = if opts.owners {
         // The walk starts now and the dump runs alongside it: both are mostly kernel time.
         let (dumped, lookup) = walk_processes(
             || dump(&mut warnings, &mut timings),
-            |(dumped, _)| dumped.sockets.iter().map(|s| s.inode).collect(),
+            |(dumped, _)| {
+                let ports = dumped.sockets.iter().map(|s| s.inode);
+                ports.chain(dumped.portless.iter().map(|p| p.inode)).collect()
+            },
         );
         let (dumped, placement) = dumped?;
         (
@@ -115,7 +121,15 @@ pub(super) fn scan(opts: &ScanOptions) -> Result<(Inventory, ScanTimings), Error
         .into_iter()
         .map(|socket| to_listener(socket, &lookup, &details, sees_all))
         .collect();
-    let count = |status| listeners.iter().filter(|l| l.owner_status == status).count();
+    let portless: Vec<PortlessListener> = dumped
+        .portless
+        .into_iter()
+        .map(|socket| to_portless(socket, &lookup, &details, sees_all))
+        .collect();
+    let count = |status| {
+        listeners.iter().filter(|l| l.owner_status == status).count()
+            + portless.iter().filter(|p| p.owner_status == status).count()
+    };
     let unseen = Unseen {
         hidden: count(OwnerStatus::Permission),
         no_process: count(OwnerStatus::NoProcess),
@@ -123,6 +137,17 @@ pub(super) fn scan(opts: &ScanOptions) -> Result<(Inventory, ScanTimings), Error
         host_pid_namespace,
     };
     warnings.extend(lookup.warnings(&unseen));
+    warnings.append(&mut dumped.notes);
+    let hidden_filters = portless
+        .iter()
+        .filter(|p| p.filter_status == FilterStatus::Hidden)
+        .count();
+    if hidden_filters > 0 {
+        warnings.push(format!(
+            "the filters of {hidden_filters} packet socket(s) could not be read: the kernel shows socket filters only \
+             to root (CAP_NET_ADMIN), so a magic-packet filter would go unseen"
+        ));
+    }
     let inventory = Inventory {
         host: procfs::host_name(),
         scanned_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
@@ -133,6 +158,7 @@ pub(super) fn scan(opts: &ScanOptions) -> Result<(Inventory, ScanTimings), Error
         view: placement.view,
         namespaces: dumped.namespaces,
         provenance: Default::default(),
+        portless,
     };
     Ok((inventory, timings))
 }
@@ -148,15 +174,43 @@ struct Dumped {
     sockets: Vec<RawSocket>,
     /// The namespaces scanned, known ones only.
     namespaces: Vec<Arc<Netns>>,
+    /// Every packet and raw socket.
+    portless: Vec<RawPortless>,
+    /// What could not be read about portless sockets, one sentence each.
+    notes: Vec<String>,
+}
+
+/// What one namespace's dump found.
+type NsDump = (Vec<RawSocket>, Vec<RawPortless>, Vec<String>);
+
+/// Dumps one namespace, in the caller's: the port listeners `opts` asks for, then, when
+/// `opts.portless`, the packet and raw sockets (whose failure is a note, not an error).
+fn dump_ns(opts: &ScanOptions) -> Result<NsDump, DumpError> {
+    let sockets = dump_sockets(opts.tcp, opts.udp)?;
+    let (portless, notes) = if opts.portless {
+        dump_portless()
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    Ok((sockets, portless, notes))
 }
 
 impl Dumped {
     /// Adds the sockets of one namespace.
-    fn add(&mut self, netns: Option<Arc<Netns>>, mut sockets: Vec<RawSocket>) {
+    fn add(&mut self, netns: Option<Arc<Netns>>, (mut sockets, mut portless, notes): NsDump) {
         for socket in &mut sockets {
             socket.netns.clone_from(&netns);
         }
+        for socket in &mut portless {
+            socket.netns.clone_from(&netns);
+        }
         self.sockets.append(&mut sockets);
+        self.portless.append(&mut portless);
+        let label = netns.as_ref().map(|n| n.label());
+        self.notes.extend(notes.into_iter().map(|n| match &label {
+            Some(label) if self.namespaces.len() > 1 || !self.namespaces.is_empty() => format!("netns {label}: {n}"),
+            _ => n,
+        }));
         self.namespaces.extend(netns);
     }
 }
@@ -173,7 +227,7 @@ fn dump_namespaces(
     let mut dumped = Dumped::default();
     match &opts.netns {
         NetnsScope::Own => {
-            let sockets = dump_sockets(opts.tcp, opts.udp).map_err(|e| e.into_error(None))?;
+            let sockets = dump_ns(opts).map_err(|e| e.into_error(None))?;
             dumped.add(own.map(|own| own.describe(placement)), sockets);
         }
         NetnsScope::All => {
@@ -188,11 +242,10 @@ fn dump_namespaces(
             let found = every.found;
             let host = netns::HostNetns::read(host_pid_namespace);
             let targets: Vec<netns::Target> = found.iter().map(|f| netns::Target::of(f, own.dev)).collect();
-            let results =
-                netns::run_inside(&targets, || dump_sockets(opts.tcp, opts.udp)).map_err(|source| Error::Io {
-                    context: "entering network namespaces".to_owned(),
-                    source,
-                })?;
+            let results = netns::run_inside(&targets, || dump_ns(opts)).map_err(|source| Error::Io {
+                context: "entering network namespaces".to_owned(),
+                source,
+            })?;
             for ((found, target), result) in found.iter().zip(&targets).zip(results) {
                 let inode = found.inode;
                 match result {
@@ -224,11 +277,11 @@ fn dump_namespaces(
             let target = netns::resolve(arg, own.dev).map_err(missing)?;
             let inode = target.ns.inode;
             let sockets = if target.ns == own {
-                dump_sockets(opts.tcp, opts.udp).map_err(|e| e.into_error(None))?
+                dump_ns(opts).map_err(|e| e.into_error(None))?
             } else {
                 require_sys_admin(status, "--netns")?;
-                let mut results = netns::run_inside(std::slice::from_ref(&target), || dump_sockets(opts.tcp, opts.udp))
-                    .map_err(|source| Error::Io {
+                let mut results =
+                    netns::run_inside(std::slice::from_ref(&target), || dump_ns(opts)).map_err(|source| Error::Io {
                         context: "entering the network namespace".to_owned(),
                         source,
                     })?;
@@ -483,6 +536,41 @@ fn to_listener(socket: RawSocket, lookup: &Lookup, details: &HashMap<u32, Arc<Ow
         owners,
         owner_status,
         v6only: socket.v6only,
+        netns: socket.netns,
+    }
+}
+
+/// One [`PortlessListener`] with its owners, found by the same walk as the port listeners'.
+fn to_portless(
+    socket: RawPortless,
+    lookup: &Lookup,
+    details: &HashMap<u32, Arc<Owner>>,
+    sees_all: bool,
+) -> PortlessListener {
+    let owners: Vec<Arc<Owner>> = match lookup {
+        Lookup::Walked(walk) => walk
+            .owners_of(socket.inode)
+            .filter_map(|pid| details.get(&pid).cloned())
+            .collect(),
+        Lookup::Skipped | Lookup::Unavailable(_) => Vec::new(),
+    };
+    let owner_status = owner_status(!owners.is_empty(), lookup, sees_all);
+    PortlessListener {
+        kind: socket.kind,
+        socket_type: socket.socket_type,
+        protocol: socket.protocol,
+        local_address: socket.local_address,
+        ifindex: socket.ifindex,
+        interface: socket.interface,
+        memberships: socket.memberships,
+        ring: socket.ring,
+        fanout: socket.fanout,
+        filter_status: socket.filter_status,
+        filter: socket.filter,
+        inode: u64::from(socket.inode),
+        uid: socket.uid,
+        owners,
+        owner_status,
         netns: socket.netns,
     }
 }

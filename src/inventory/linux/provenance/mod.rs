@@ -310,6 +310,7 @@ mod tests {
             view: None,
             namespaces: Vec::new(),
             provenance: Provenance::default(),
+            portless: Vec::new(),
         };
         let request = ProvenanceRequest {
             pids: [std::process::id()].into(),
