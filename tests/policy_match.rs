@@ -485,6 +485,7 @@ fn arb_rule() -> impl Strategy<Value = Rule> {
             exe: exe.into_iter().map(|g| Pattern::new(g).expect("glob")).collect(),
             user: user.into_iter().map(String::from).collect(),
             unit: Vec::new(),
+            user_unit: Vec::new(),
             container: Vec::new(),
             comment: None,
             expires: None,
