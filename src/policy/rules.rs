@@ -120,7 +120,8 @@ pub fn owner_satisfies(rule: &Rule, field: Field, o: &Owner) -> bool {
         Field::User => {
             rule.user.is_empty()
                 || rule.user.iter().any(|u| {
-                    o.user.as_deref() == Some(u.as_str()) || o.uid.is_some_and(|uid| itoa::Buffer::new().format(uid) == u)
+                    o.user.as_deref() == Some(u.as_str())
+                        || o.uid.is_some_and(|uid| itoa::Buffer::new().format(uid) == u)
                 })
         }
         // A unit under a user's own service manager is the user's, whatever its name.
