@@ -1,6 +1,7 @@
 //! Live tests of unit and container attribution: a child holding a socket is moved into a
-//! cgroup named like a systemd service or a Docker scope, and `portghost scan` must name
-//! that unit or container for its owner.
+//! cgroup named like a systemd service, a user's own service or a Docker scope, and
+//! `portghost scan` must name that unit or container for its owner, and a policy must tell
+//! a user's unit from the system's.
 //!
 //! Runs only as root with a cgroup v2 hierarchy, mounted at `/sys/fs/cgroup` (unified
 //! layout) or `/sys/fs/cgroup/unified` (hybrid layout); otherwise each test says why and
@@ -159,4 +160,114 @@ fn owner_in_a_docker_scope_is_attributed_to_the_container() {
         !root.join("system.slice").join(&scope).exists(),
         "test cgroup left behind"
     );
+}
+
+/// A cgroup at `root/parts...` holding `pid`, every missing directory on the way created.
+/// On drop the process goes back to its original cgroup (or is killed), and the
+/// directories this guard created are removed, innermost first.
+struct NestedCgroup {
+    pid: u32,
+    original: Option<PathBuf>,
+    created: Vec<PathBuf>,
+}
+
+impl NestedCgroup {
+    /// `Err` with the reason when a directory cannot be made or the process not moved.
+    fn enter(root: &Path, parts: &[&str], pid: u32) -> Result<NestedCgroup, String> {
+        let mut guard = NestedCgroup {
+            pid,
+            original: current_cgroup(root, pid),
+            created: Vec::new(),
+        };
+        let mut dir = root.to_path_buf();
+        for part in parts {
+            dir.push(part);
+            match std::fs::create_dir(&dir) {
+                Ok(()) => guard.created.push(dir.clone()),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(format!("mkdir {}: {e}", dir.display())),
+            }
+        }
+        std::fs::write(dir.join("cgroup.procs"), pid.to_string())
+            .map_err(|e| format!("moving {pid} into {}: {e}", dir.display()))?;
+        Ok(guard)
+    }
+}
+
+impl Drop for NestedCgroup {
+    fn drop(&mut self) {
+        let moved_back = self
+            .original
+            .as_ref()
+            .is_some_and(|orig| std::fs::write(orig.join("cgroup.procs"), self.pid.to_string()).is_ok());
+        if !moved_back {
+            let _ = Command::new("kill").args(["-KILL", &self.pid.to_string()]).status();
+        }
+        for dir in self.created.iter().rev() {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while std::fs::remove_dir(dir).is_err() && dir.exists() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+}
+
+#[test]
+fn a_users_own_unit_is_a_user_unit_for_policies() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(root) = cgroup_v2_root() else { return };
+    let _one_at_a_time = CGROUPS.lock().unwrap_or_else(|e| e.into_inner());
+    let mut lab = Lab::new();
+    let pid = lab.hold(&["tcp:127.0.0.1:3240"]);
+    // What `systemd-run --user --unit=nginx` makes for user 1000.
+    let parts = [
+        "user.slice",
+        "user-1000.slice",
+        "user@1000.service",
+        "app.slice",
+        "nginx.service",
+    ];
+    let guard = match NestedCgroup::enter(&root, &parts, pid) {
+        Ok(g) => g,
+        Err(why) if std::env::var("CI").as_deref() != Ok("true") => {
+            eprintln!("skipped: cannot make the user's cgroup: {why}");
+            return;
+        }
+        Err(why) => panic!("cannot make the user's cgroup: {why}"),
+    };
+
+    let owner = scanned_owner(&lab, 3240, pid);
+    assert_eq!(owner["unit"], "nginx.service", "{owner:#}");
+    assert_eq!(owner["user_unit_uid"], 1000, "{owner:#}");
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    let gate = |key: &str| {
+        let path = dir.path().join(format!("{key}.toml"));
+        std::fs::write(
+            &path,
+            format!("version = 1\nmode = \"allowlist\"\n\n[[allow]]\nport = 3240\n{key} = \"nginx.service\"\n"),
+        )
+        .expect("write policy");
+        let file = path.to_str().expect("utf-8").to_string();
+        lab.portghost(&["scan", "--policy", &file, "--fail-on-unexpected", "--port", "3240"])
+    };
+    let out = gate("unit");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a system unit rule must not allow a user's unit: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = gate("user_unit");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    drop(guard);
+    assert!(!root.join(parts.join("/")).exists(), "test cgroup left behind");
 }

@@ -6,12 +6,13 @@
 
 use chrono::NaiveDate;
 use portghost::Registry;
-use portghost::classify_with;
 use portghost::model::{Classified, FindingKind, Report, Severity, Verdict};
 use portghost::model::{Container, Inventory, Listener, Owner, OwnerStatus, Protocol};
-use portghost::policy::rules::{evaluate, owners_known};
+use portghost::policy::rules::Evaluation;
+use portghost::policy::rules::{Closest, Decision, Field, Judge, evaluate, owners_known};
 use portghost::policy::{AddressMatch, Mode, Pattern, Policy, PolicyContext, PortMatch, Rule, RuleKind, parse};
 use portghost::render::json;
+use portghost::{classify, classify_with};
 use proptest::prelude::*;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -371,6 +372,77 @@ fn units_and_containers_match_by_glob() {
     }
 }
 
+fn in_unit(unit: &str, user_unit_uid: Option<u32>) -> Arc<Owner> {
+    let mut o = (*owner(6, "nginx", "/usr/sbin/nginx", "root")).clone();
+    o.unit = Some(unit.to_string());
+    o.user_unit_uid = user_unit_uid;
+    Arc::new(o)
+}
+
+#[test]
+fn unit_rules_match_system_units_only_and_user_unit_rules_user_units_only() {
+    let system = || tcp("0.0.0.0", 8080, vec![in_unit("nginx.service", None)]);
+    let users = || tcp("0.0.0.0", 8080, vec![in_unit("nginx.service", Some(1000))]);
+    for (rule, system_ok, user_ok) in [
+        ("unit = \"nginx.service\"", true, false),
+        ("unit = \"*.service\"", true, false),
+        ("user_unit = \"nginx.service\"", false, true),
+        ("user_unit = \"nginx.*\"", false, true),
+        ("user_unit = \"apache.service\"", false, false),
+        ("unit = \"nginx.service\"\nuser_unit = \"nginx.service\"", false, false),
+    ] {
+        let p = policy(&format!("version = 1\n[[allow]]\nport = 8080\n{rule}\n"));
+        assert_eq!(
+            judge(&p, system()).verdict == Verdict::Expected,
+            system_ok,
+            "system unit, {rule}"
+        );
+        assert_eq!(
+            judge(&p, users()).verdict == Verdict::Expected,
+            user_ok,
+            "user unit, {rule}"
+        );
+    }
+    // A user's unit named like a system unit is not allowed by the system unit's rule, and
+    // the message says which kind of unit the rule wanted.
+    let p = policy("version = 1\n[[allow]]\nport = 8080\nunit = \"nginx.service\"\n");
+    let c = judge(&p, users());
+    assert_eq!(
+        first(&c).2,
+        "tcp/8080 nginx(6) is not allowed by policy.toml: rule at policy.toml:2 allows port 8080 in unit nginx.service only"
+    );
+    let p = policy("version = 1\n[[allow]]\nport = 8080\nuser_unit = \"nginx.service\"\n");
+    assert_eq!(
+        first(&judge(&p, system())).2,
+        "tcp/8080 nginx(6) is not allowed by policy.toml: rule at policy.toml:2 allows port 8080 in user unit nginx.service only"
+    );
+    // `user` narrows a user_unit rule to one user's units.
+    let mut o = (*in_unit("nginx.service", Some(1000))).clone();
+    o.uid = Some(1000);
+    o.user = Some("alice".to_string());
+    let p = policy("version = 1\n[[allow]]\nport = 8080\nuser_unit = \"nginx.service\"\nuser = \"1000\"\n");
+    assert_eq!(
+        judge(&p, tcp("0.0.0.0", 8080, vec![Arc::new(o.clone())])).verdict,
+        Verdict::Expected
+    );
+    o.uid = Some(1001);
+    o.user = Some("bob".to_string());
+    assert_eq!(
+        judge(&p, tcp("0.0.0.0", 8080, vec![Arc::new(o)])).verdict,
+        Verdict::Unexpected
+    );
+    // A deny rule on a system unit does not catch a user's unit of that name either way
+    // round: each names its own kind.
+    let p = policy("version = 1\nmode = \"ghosts\"\n[[deny]]\nuser_unit = \"*\"\n");
+    assert_eq!(judge(&p, users()).verdict, Verdict::Unexpected);
+    let c = judge(&p, system());
+    assert!(
+        c.findings.iter().all(|f| f.kind != FindingKind::Denied),
+        "{:?}",
+        c.findings
+    );
+}
+
 #[test]
 fn json_carries_the_policy_and_its_findings() {
     let p = policy("version = 1\n[[allow]]\nport = 22\nexpires = 2020-01-01\n");
@@ -486,6 +558,7 @@ fn arb_rule() -> impl Strategy<Value = Rule> {
             exe: exe.into_iter().map(|g| Pattern::new(g).expect("glob")).collect(),
             user: user.into_iter().map(String::from).collect(),
             unit: Vec::new(),
+            user_unit: Vec::new(),
             container: Vec::new(),
             netns: Vec::new(),
             socket: None,
@@ -636,6 +709,203 @@ proptest! {
         l.owners[0] = Arc::new(o);
         let c = judge(&one_rule_policy(Mode::Allowlist, vec![r], Vec::new()), l);
         prop_assert_eq!(c.verdict, Verdict::Unexpected);
+    }
+}
+
+// ---- the indexed judge against a naive reference ----
+
+/// Decides `c` by comparing every rule, in file order, with the full [`evaluate`]: the
+/// policy semantics written as plainly as possible, for [`Judge::decide`] to agree with.
+fn naive_decide<'p>(p: &'p Policy, today: NaiveDate, c: &Classified) -> Decision<'p> {
+    let l = &c.listener;
+    for rule in &p.deny {
+        let ev = evaluate(rule, l);
+        if ev.mismatched.is_empty() {
+            return Decision::Denied {
+                rule,
+                unverifiable: ev.unverifiable,
+            };
+        }
+    }
+    let matching: Vec<&Rule> = p
+        .allow
+        .iter()
+        .filter(|r| !r.expired(today) && evaluate(r, l).matches())
+        .collect();
+    let Some(&first) = matching.first() else {
+        return Decision::NoRule;
+    };
+    if c.findings.iter().any(|f| f.kind == FindingKind::SuspiciousExecutable) {
+        return Decision::Suspicious(first);
+    }
+    let blessing = if c.verdict == Verdict::Unexpected {
+        matching.iter().copied().find(|r| r.names_port(l.port))
+    } else {
+        Some(first)
+    };
+    blessing.map_or(Decision::PortNotNamed(first), Decision::Allowed)
+}
+
+/// The closest allow rule, comparing every rule.
+fn naive_closest<'p>(p: &'p Policy, today: NaiveDate, l: &Listener) -> Closest<'p> {
+    if let Some(r) = p.allow.iter().find(|r| r.expired(today) && evaluate(r, l).matches()) {
+        return Closest::Expired(r);
+    }
+    p.allow
+        .iter()
+        .filter(|r| !r.expired(today))
+        .map(|r| (r, evaluate(r, l)))
+        .filter(|(_, ev)| !ev.mismatched.contains(&Field::Port))
+        .min_by_key(|(_, ev)| (ev.mismatched.len(), ev.unverifiable.is_none()))
+        .map_or(Closest::Nothing, |(r, ev)| Closest::Near(r, ev))
+}
+
+/// Which rule a decision names, by position: (deny?, index), so that two decisions over the
+/// same policy compare by identity, not by equal contents.
+fn decision_key(p: &Policy, d: &Decision<'_>) -> (u8, Option<usize>, Option<Field>) {
+    let pos = |rules: &[Rule], r: &Rule| rules.iter().position(|x| std::ptr::eq(x, r));
+    match *d {
+        Decision::Denied { rule, unverifiable } => (0, pos(&p.deny, rule), unverifiable),
+        Decision::Suspicious(r) => (1, pos(&p.allow, r), None),
+        Decision::Allowed(r) => (2, pos(&p.allow, r), None),
+        Decision::PortNotNamed(r) => (3, pos(&p.allow, r), None),
+        Decision::NoRule => (4, None, None),
+    }
+}
+
+fn closest_key(p: &Policy, c: &Closest<'_>) -> (u8, Option<usize>, Option<Evaluation>) {
+    let pos = |r: &Rule| p.allow.iter().position(|x| std::ptr::eq(x, r));
+    match c {
+        Closest::Expired(r) => (0, pos(r), None),
+        Closest::Near(r, ev) => (1, pos(r), Some(ev.clone())),
+        Closest::Nothing => (2, None, None),
+    }
+}
+
+/// Ports that collide often, so that random rules and listeners meet.
+const FEW_PORTS: [u16; 6] = [22, 80, 443, 3237, 8080, 9090];
+
+fn arb_port_match() -> impl Strategy<Value = PortMatch> {
+    prop_oneof![
+        4 => prop::sample::select(FEW_PORTS.to_vec()).prop_map(PortMatch::Single),
+        1 => (1u16..9000, 0u16..80).prop_map(|(a, w)| PortMatch::Range(a, a.saturating_add(w))),
+        1 => (1u16..9000, 0u16..20000).prop_map(|(a, w)| PortMatch::Range(a, a.saturating_add(w))),
+    ]
+}
+
+/// A rule of either kind using every key, with globs on all the glob keys and, for allow
+/// rules, sometimes an expiry in the past.
+fn arb_any_rule() -> impl Strategy<Value = Rule> {
+    (
+        arb_rule(),
+        any::<bool>(),
+        prop::collection::vec(
+            prop::sample::select(vec!["nginx.service", "*.service", "app-*.scope"]),
+            0..2,
+        ),
+        prop::collection::vec(prop::sample::select(vec!["nginx.service", "*"]), 0..2),
+        prop::collection::vec(prop::sample::select(vec!["docker:*", "podman:3f2a9c1b7d4e"]), 0..2),
+        prop::option::of(prop::collection::vec(arb_port_match(), 1..4)),
+        0..3u8,
+        (
+            prop::collection::vec(prop::sample::select(vec!["host", "lab1", "4026532001"]), 0..2),
+            0..8u8,
+        ),
+    )
+        .prop_map(
+            |(mut r, deny, unit, user_unit, container, ports, expiry, (netns, socket))| {
+                r.netns = netns.into_iter().map(String::from).collect();
+                if socket == 0 {
+                    r.socket = Some(portghost::model::SocketKind::Packet);
+                }
+                let glob = |g: &str| Pattern::new(g).expect("glob");
+                r.unit = unit.into_iter().map(glob).collect();
+                r.user_unit = user_unit.into_iter().map(glob).collect();
+                r.container = container.into_iter().map(glob).collect();
+                if let Some(ports) = ports {
+                    r.ports = ports;
+                }
+                if deny {
+                    r.kind = RuleKind::Deny;
+                } else if expiry == 0 {
+                    r.expires = NaiveDate::from_ymd_opt(2026, 5, 1);
+                } else if expiry == 1 {
+                    r.expires = NaiveDate::from_ymd_opt(2026, 6, 1);
+                }
+                r
+            },
+        )
+}
+
+/// A listener whose owners may run in system units, user units and containers, on ports
+/// the random rules name often; sometimes held by the kernel.
+fn arb_judged_listener() -> impl Strategy<Value = Listener> {
+    (
+        arb_listener(),
+        prop::sample::select(FEW_PORTS.to_vec()),
+        any::<bool>(),
+        prop::collection::vec((0..4u8, any::<bool>()), 0..4),
+        any::<bool>(),
+    )
+        .prop_map(|(mut l, port, few, places, kernel)| {
+            if few {
+                l.port = port;
+            }
+            for (o, (unit, user)) in l.owners.iter_mut().zip(places) {
+                let mut x = (**o).clone();
+                x.unit = match unit {
+                    0 => None,
+                    1 => Some("nginx.service".to_string()),
+                    2 => Some("app-1.scope".to_string()),
+                    _ => Some("docker-3f2a.scope".to_string()),
+                };
+                x.user_unit_uid = (user && x.unit.is_some()).then_some(1000);
+                if unit == 3 {
+                    x.container = Some(Container {
+                        runtime: "docker".to_string(),
+                        id: "3f2a9c1b7d4e".to_string(),
+                        full_id: format!("3f2a9c1b7d4e{}", "0".repeat(52)),
+                        pod: None,
+                    });
+                }
+                *o = Arc::new(x);
+            }
+            if kernel && l.owners.is_empty() {
+                l.owner_status = OwnerStatus::Kernel;
+            }
+            l
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    /// The rule index changes which rules are compared, never the outcome: the judge
+    /// decides, and names the closest rule, exactly as comparing every rule in file order.
+    #[test]
+    fn the_indexed_judge_decides_as_comparing_every_rule(
+        rules in prop::collection::vec(arb_any_rule(), 0..12),
+        l in arb_judged_listener(),
+        ghosts in any::<bool>(),
+        flag in 0..3u8,
+        suspicious in any::<bool>(),
+    ) {
+        let (deny, allow): (Vec<Rule>, Vec<Rule>) = rules.into_iter().partition(|r| r.kind == RuleKind::Deny);
+        let p = one_rule_policy(if ghosts { Mode::Ghosts } else { Mode::Allowlist }, allow, deny);
+        let ctx = PolicyContext { policy: &p, today: today() };
+        let mut c = classify(inventory(vec![l.clone()]), Registry::builtin().expect("registry")).listeners.remove(0);
+        // Whatever the registry said, try the other verdicts and a suspicious owner too.
+        match flag {
+            0 => {}
+            1 => c.verdict = Verdict::Unexpected,
+            _ => c.verdict = Verdict::Unreviewed,
+        }
+        if suspicious {
+            c.findings.push(portghost::model::Finding::new(FindingKind::SuspiciousExecutable, Severity::High, "test".to_string()));
+        }
+        let judge = Judge::new(ctx);
+        prop_assert_eq!(decision_key(&p, &judge.decide(&c)), decision_key(&p, &naive_decide(&p, today(), &c)));
+        prop_assert_eq!(closest_key(&p, &judge.closest(&l)), closest_key(&p, &naive_closest(&p, today(), &l)));
     }
 }
 

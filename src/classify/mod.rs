@@ -31,7 +31,7 @@ pub fn classify(inventory: Inventory, registry: &Registry) -> Report {
 }
 
 /// Like [`classify`], then judges every listener with the policy in `policy`, if any (see
-/// [`rules::apply`]). The report names the policy and carries its warnings (expired allow
+/// [`rules::Judge::apply`]; the rules are indexed once). The report names the policy and carries its warnings (expired allow
 /// rules, as of `policy.today`); `complete` still only says whether the scan saw everything.
 pub fn classify_with(inventory: Inventory, registry: &Registry, policy: Option<PolicyContext<'_>>) -> Report {
     // A listener whose owner was not seen (hidden, not looked up, no visible process) makes
@@ -41,13 +41,14 @@ pub fn classify_with(inventory: Inventory, registry: &Registry, policy: Option<P
         && inventory.portless.iter().all(|p| p.owner_status.is_seen());
     let sees_all = sees_every_process(&inventory);
     let provenance = inventory.provenance;
+    let judge = policy.map(rules::Judge::new);
     let mut listeners: Vec<Classified> = inventory
         .listeners
         .into_iter()
         .map(|l| {
             let mut c = classify_listener(l, registry, sees_all, &provenance);
-            if let Some(ctx) = policy {
-                rules::apply(ctx, &mut c);
+            if let Some(judge) = &judge {
+                judge.apply(&mut c);
             }
             c
         })

@@ -14,7 +14,6 @@ pub mod trust;
 use crate::diag::FileError;
 use crate::model::Protocol;
 use chrono::{Datelike as _, NaiveDate};
-use globset::GlobMatcher;
 use ipnet::IpNet;
 use std::fmt;
 use std::net::IpAddr;
@@ -107,35 +106,165 @@ impl fmt::Display for AddressMatch {
     }
 }
 
+/// The longest glob a policy may hold, in bytes.
+pub const GLOB_MAX_LEN: usize = 1024;
+
+/// How deep `{...}` alternatives may nest in a glob.
+pub const GLOB_MAX_BRACE_DEPTH: usize = 3;
+
+/// How many `{...}` alternatives a glob may have in all.
+pub const GLOB_MAX_ALTERNATIVES: usize = 64;
+
 /// A glob as written in the policy, with its compiled matcher. `*` and `?` do not cross
 /// `/`; `**` does; `[abc]` and `{a,b}` work as in a shell. Matching is case-sensitive.
+///
+/// A glob without metacharacters (as `baseline` writes executable paths) is compared as a
+/// string; any other is compiled to the regular expression globset would build for it.
+/// Clones share the compiled matcher.
 #[derive(Debug, Clone)]
 pub struct Pattern {
     /// The glob as written.
     pub text: String,
-    matcher: GlobMatcher,
+    matcher: Matcher,
+}
+
+#[derive(Debug, Clone)]
+enum Matcher {
+    /// The glob has no metacharacter: it matches exactly this string (its escapes undone),
+    /// or exactly `text` when `None`.
+    Literal(Option<Box<str>>),
+    /// Globset's translation of the glob, compiled as globset's `GlobMatcher` compiles it.
+    Regex(std::sync::Arc<regex_automata::meta::Regex>),
+}
+
+/// The string a glob matches exactly, when it has no metacharacter: `Some(None)` when that
+/// is the glob itself, `Some(Some(s))` when escapes had to be undone, `None` when the glob
+/// has a metacharacter (or ends in a lone backslash, for globset to report).
+fn literal(text: &str) -> Option<Option<Box<str>>> {
+    if !text.contains(['*', '?', '[', ']', '{', '}', ',', '!', '\\']) {
+        return Some(None);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => out.push(chars.next()?),
+            '*' | '?' | '[' | ']' | '{' | '}' | ',' | '!' => return None,
+            c => out.push(c),
+        }
+    }
+    Some(Some(out.into_boxed_str()))
+}
+
+/// Checks the bounds every glob must keep, so that compiling it stays cheap: at most
+/// [`GLOB_MAX_LEN`] bytes, braces nested at most [`GLOB_MAX_BRACE_DEPTH`] deep, at most
+/// [`GLOB_MAX_ALTERNATIVES`] alternatives. Braces inside a `[...]` class are not counted.
+fn within_bounds(text: &str) -> Result<(), String> {
+    if text.len() > GLOB_MAX_LEN {
+        return Err(format!(
+            "the glob is {} bytes long; a policy glob may have at most {GLOB_MAX_LEN}",
+            text.len()
+        ));
+    }
+    let (mut depth, mut alternatives) = (0usize, 0usize);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                chars.next();
+            }
+            '[' => {
+                // A class: `]` right after `[`, `[!` or `[^` is a member, not its end.
+                if matches!(chars.peek(), Some('!' | '^')) {
+                    chars.next();
+                }
+                if chars.peek() == Some(&']') {
+                    chars.next();
+                }
+                while let Some(m) = chars.next() {
+                    match m {
+                        '\\' => {
+                            chars.next();
+                        }
+                        ']' => break,
+                        _ => {}
+                    }
+                }
+            }
+            '{' => {
+                depth += 1;
+                alternatives += 1;
+                if depth > GLOB_MAX_BRACE_DEPTH {
+                    return Err(format!(
+                        "braces nest more than {GLOB_MAX_BRACE_DEPTH} deep; write the alternatives out as separate globs"
+                    ));
+                }
+            }
+            '}' => depth = depth.saturating_sub(1),
+            ',' if depth > 0 => alternatives += 1,
+            _ => {}
+        }
+        if alternatives > GLOB_MAX_ALTERNATIVES {
+            return Err(format!(
+                "more than {GLOB_MAX_ALTERNATIVES} brace alternatives; split the glob into several"
+            ));
+        }
+    }
+    Ok(())
 }
 
 impl Pattern {
-    /// Compiles `text`.
+    /// Checks and compiles `text`.
     ///
     /// # Errors
-    /// The glob syntax error, as a sentence.
+    /// A sentence: the glob is longer than [`GLOB_MAX_LEN`] bytes, nests braces deeper
+    /// than [`GLOB_MAX_BRACE_DEPTH`], has more than [`GLOB_MAX_ALTERNATIVES`] alternatives,
+    /// is not valid glob syntax, or its regular expression cannot be built.
     pub fn new(text: &str) -> Result<Pattern, String> {
+        within_bounds(text)?;
+        if let Some(exact) = literal(text) {
+            return Ok(Pattern {
+                text: text.to_string(),
+                matcher: Matcher::Literal(exact),
+            });
+        }
         let glob = globset::GlobBuilder::new(text)
             .literal_separator(true)
             .backslash_escape(true)
             .build()
             .map_err(|e| e.kind().to_string())?;
+        // What `Glob::compile_matcher` does, except that a regex it cannot build (it would
+        // panic) is an error.
+        let syntax = regex_automata::util::syntax::Config::new()
+            .utf8(false)
+            .dot_matches_new_line(true);
+        let config = regex_automata::meta::Regex::config()
+            .utf8_empty(false)
+            .nfa_size_limit(Some(10 * (1 << 20)))
+            .hybrid_cache_capacity(10 * (1 << 20));
+        let regex = regex_automata::meta::Regex::builder()
+            .syntax(syntax)
+            .configure(config)
+            .build(glob.regex())
+            .map_err(|e| format!("the glob is too complex to compile ({e})"))?;
         Ok(Pattern {
             text: text.to_string(),
-            matcher: glob.compile_matcher(),
+            matcher: Matcher::Regex(std::sync::Arc::new(regex)),
         })
     }
 
     /// True when `s` matches the glob.
     pub fn is_match(&self, s: &str) -> bool {
-        self.matcher.is_match(s)
+        match &self.matcher {
+            Matcher::Literal(None) => s == self.text,
+            Matcher::Literal(Some(exact)) => s == &**exact,
+            Matcher::Regex(re) => re.is_match(s.as_bytes()),
+        }
+    }
+
+    /// True when the glob is compared as a plain string, without a regular expression.
+    pub fn is_literal(&self) -> bool {
+        matches!(self.matcher, Matcher::Literal(_))
     }
 }
 
@@ -168,7 +297,7 @@ impl RuleKind {
 
 /// One `[[allow]]` or `[[deny]]` rule. Every field that is present must match; an empty
 /// list or `None` matches anything. Identity fields (`process`, `exe`, `user`, `unit`,
-/// `container`) must hold for every owner of the socket.
+/// `user_unit`, `container`) must hold for every owner of the socket.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rule {
     /// Allow or deny.
@@ -187,8 +316,12 @@ pub struct Rule {
     pub exe: Vec<Pattern>,
     /// User names, or decimal UIDs; empty: any.
     pub user: Vec<String>,
-    /// Globs on the systemd unit; empty: any.
+    /// Globs on the system's systemd unit; empty: any. A unit under a user's own service
+    /// manager (`user@UID.service`) never matches: a user names their units freely.
     pub unit: Vec<Pattern>,
+    /// Globs on a unit run by a user's own service manager (`systemd-run --user`, units
+    /// under `user@UID.service`); empty: any. A system unit never matches.
+    pub user_unit: Vec<Pattern>,
     /// Globs on `RUNTIME:FULL_ID` or `RUNTIME:SHORT_ID` of the container; empty: any.
     pub container: Vec<Pattern>,
     /// Network namespaces, each `host` (the host's initial one), an `ip netns` name, or a
@@ -217,6 +350,7 @@ impl Rule {
             exe: Vec::new(),
             user: Vec::new(),
             unit: Vec::new(),
+            user_unit: Vec::new(),
             container: Vec::new(),
             netns: Vec::new(),
             socket: None,

@@ -11,6 +11,7 @@ use crate::model::Protocol;
 use crate::sanitize::terminal_safe;
 use chrono::NaiveDate;
 use ipnet::IpNet;
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::ops::Range;
 use toml::Spanned;
@@ -20,7 +21,7 @@ use toml::de::{DeTable, DeValue};
 const TOP_KEYS: [&str; 4] = ["version", "mode", "allow", "deny"];
 
 /// The keys that select listeners; a rule needs at least one.
-const MATCHERS: [&str; 11] = [
+const MATCHERS: [&str; 12] = [
     "port",
     "ports",
     "protocol",
@@ -29,6 +30,7 @@ const MATCHERS: [&str; 11] = [
     "exe",
     "user",
     "unit",
+    "user_unit",
     "container",
     "netns",
     "socket",
@@ -125,6 +127,7 @@ fn parse_document(file: &str, lines: &LineIndex<'_>, doc: &DeTable<'_>) -> Check
     let mut mode = None;
     let mut allow = Vec::new();
     let mut deny = Vec::new();
+    let mut patterns = Patterns::default();
     for (key, value) in in_order(doc) {
         let span = value.span();
         match key.get_ref().as_ref() {
@@ -164,7 +167,7 @@ fn parse_document(file: &str, lines: &LineIndex<'_>, doc: &DeTable<'_>) -> Check
                         ));
                     };
                     let line = lines.line_col(item.span().start).0;
-                    let rule = parse_rule(kind, line, item.span(), t)?;
+                    let rule = parse_rule(kind, line, item.span(), t, &mut patterns)?;
                     if kind == RuleKind::Allow {
                         allow.push(rule);
                     } else {
@@ -248,7 +251,13 @@ fn strings(key: &str, value: &Spanned<DeValue<'_>>) -> Check<Vec<(String, Range<
         .collect()
 }
 
-fn parse_rule(kind: RuleKind, line: usize, span: Range<usize>, t: &DeTable<'_>) -> Check<Rule> {
+fn parse_rule(
+    kind: RuleKind,
+    line: usize,
+    span: Range<usize>,
+    t: &DeTable<'_>,
+    patterns: &mut Patterns,
+) -> Check<Rule> {
     let header = format!("[[{}]]", kind.as_str());
     let mut rule = Rule::new(kind, line);
     let mut has_matcher = false;
@@ -315,19 +324,19 @@ fn parse_rule(kind: RuleKind, line: usize, span: Range<usize>, t: &DeTable<'_>) 
                             ),
                         ));
                     }
-                    rule.exe.push(pattern(k, &glob, s)?);
+                    rule.exe.push(patterns.get(k, &glob, s)?);
                 }
             }
             "user" => rule.user = strings(k, value)?.into_iter().map(|(u, _)| u).collect(),
-            "unit" | "container" => {
+            "unit" | "user_unit" | "container" => {
                 let mut globs = Vec::new();
                 for (glob, s) in strings(k, value)? {
-                    globs.push(pattern(k, &glob, s)?);
+                    globs.push(patterns.get(k, &glob, s)?);
                 }
-                if k == "unit" {
-                    rule.unit = globs;
-                } else {
-                    rule.container = globs;
+                match k {
+                    "unit" => rule.unit = globs,
+                    "user_unit" => rule.user_unit = globs,
+                    _ => rule.container = globs,
                 }
             }
             "netns" => {
@@ -397,8 +406,24 @@ fn truncate_bytes(name: &str, max: usize) -> String {
     name.get(..end).unwrap_or(name).to_string()
 }
 
-fn pattern(key: &str, glob: &str, span: Range<usize>) -> Check<Pattern> {
-    Pattern::new(glob).map_err(|e| problem(span, format!("`{key}`: invalid glob {glob:?}: {e}")))
+/// The globs of one policy file, compiled once each: a glob written in many rules shares
+/// one compiled matcher. Globs without metacharacters need no compiling and are not kept.
+#[derive(Default)]
+struct Patterns {
+    compiled: HashMap<String, Pattern>,
+}
+
+impl Patterns {
+    fn get(&mut self, key: &str, glob: &str, span: Range<usize>) -> Check<Pattern> {
+        if let Some(p) = self.compiled.get(glob) {
+            return Ok(p.clone());
+        }
+        let p = Pattern::new(glob).map_err(|e| problem(span, format!("`{key}`: invalid glob {glob:?}: {e}")))?;
+        if !p.is_literal() {
+            self.compiled.insert(glob.to_string(), p.clone());
+        }
+        Ok(p)
+    }
 }
 
 /// `port = 22`, `port = "8000-8100"`, `ports = [80, 443, "8000-8100"]`.
@@ -594,7 +619,7 @@ port = 23
         assert_eq!(
             err("version = 1\n[[allow]]\nport = 22\nprot = \"tcp\"\n"),
             "p.toml:4:1: unknown key `prot` in a [[allow]] rule; expected one of `port`, `ports`, `protocol`, \
-             `address`, `process`, `exe`, `user`, `unit`, `container`, `netns`, `socket`, `comment`, `expires`"
+             `address`, `process`, `exe`, `user`, `unit`, `user_unit`, `container`, `netns`, `socket`, `comment`, `expires`"
         );
         assert_eq!(
             err("version = 1\n[[allow]]\nports = [22, 70000]\n"),
