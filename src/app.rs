@@ -120,6 +120,12 @@ fn run(config: Config) -> anyhow::Result<Exit> {
         Action::RegistryList { status, format } => registry_cmd::list(status.as_deref(), format, &style),
         Action::RegistryCheck(dir) => registry_cmd::check(&dir, trust),
         Action::PolicyCheck(file) => registry_cmd::policy_check(&file, trust),
+        Action::Schema(kind) => {
+            let text = crate::schema::json_schema::schema_text(kind);
+            let written = write_stdout(|out| out.write_all(text.as_bytes()));
+            note_write_failure(&written);
+            Ok(finish(Exit::Clean, &written))
+        }
     }
 }
 
@@ -304,12 +310,14 @@ fn scan(args: &ScanConfig, style: &Style, trust: &Trust) -> anyhow::Result<Exit>
     let policy = load_policy(args.policy.as_deref(), trust)?;
     let today = today()?;
     let ctx = policy.as_ref().map(|policy| PolicyContext { policy, today });
+    let scan_start = Instant::now();
     let (report, timings, after) = scan_report(args, ctx)?;
+    let scan_time = scan_start.elapsed();
     let render_start = Instant::now();
     let written = write_stdout(|out| match args.format {
         Format::Table => table::render(out, &report, style),
         Format::Json => json::render(out, &report, style.tty),
-        Format::Junit => junit::render(out, &report),
+        Format::Junit => junit::render_timed(out, &report, scan_time),
         Format::Github => github::render(out, &report),
         Format::Jsonl => jsonl::render(out, &report),
     });

@@ -61,6 +61,29 @@ pub(crate) enum Command {
     /// Check a policy file.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Print the JSON Schema (draft 2020-12) of the JSON output: `scan --format json`, one
+    /// line of `--format jsonl`, or `diff --format json`.
+    Schema(SchemaArgs),
+}
+
+/// Flags of `portghost schema`.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct SchemaArgs {
+    /// Which output the schema describes.
+    #[arg(long, value_enum, default_value_t = SchemaKindArg::Scan)]
+    pub kind: SchemaKindArg,
+}
+
+/// `portghost schema --kind` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub(crate) enum SchemaKindArg {
+    /// `portghost scan --format json`.
+    #[default]
+    Scan,
+    /// One line of `portghost scan --format jsonl`.
+    Jsonl,
+    /// `portghost diff --format json`.
+    Diff,
 }
 
 /// `portghost registry ...`.

@@ -7,7 +7,7 @@
 
 use super::args::{
     BaselineArgs, Cli, ColorWhen, Command, DiffArgs, DiffFormat, ExplainArgs, Format, ListFormat, PolicyArgs,
-    PolicyCommand, PolicyMode, RegistryCommand, ScanArgs, SelectArgs, Target,
+    PolicyCommand, PolicyMode, RegistryCommand, ScanArgs, SchemaKindArg, SelectArgs, Target,
 };
 use crate::inventory::{NetnsScope, ScanOptions};
 use crate::model::{Mode, Protocol};
@@ -62,6 +62,8 @@ pub(crate) enum Action {
     RegistryCheck(PathBuf),
     /// `portghost policy check FILE`.
     PolicyCheck(PathBuf),
+    /// `portghost schema --kind KIND`.
+    Schema(crate::schema::json_schema::SchemaKind),
 }
 
 /// A resolved `portghost scan`.
@@ -146,6 +148,11 @@ pub(crate) fn resolve(cli: Cli) -> Config {
                 .unwrap_or_else(|| PathBuf::from(crate::registry::local::SYSTEM_DIR)),
         ),
         Some(Command::Policy(PolicyCommand::Check(args))) => Action::PolicyCheck(args.file),
+        Some(Command::Schema(args)) => Action::Schema(match args.kind {
+            SchemaKindArg::Scan => crate::schema::json_schema::SchemaKind::Scan,
+            SchemaKindArg::Jsonl => crate::schema::json_schema::SchemaKind::Jsonl,
+            SchemaKindArg::Diff => crate::schema::json_schema::SchemaKind::Diff,
+        }),
     };
     let iana = cli.iana.or_else(|| {
         std::env::var_os("PORTGHOST_IANA")

@@ -17,6 +17,7 @@
 
 pub mod diff;
 pub mod fast;
+pub mod json_schema;
 pub mod names;
 pub mod objects;
 pub mod read;

@@ -357,3 +357,6 @@ impl Drop for Lab {
         }
     }
 }
+
+#[path = "live_scans.rs"]
+pub mod live_scans;
