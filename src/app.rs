@@ -211,6 +211,7 @@ fn default_scan() -> ScanConfig {
         timings: false,
         require_complete: false,
         policy: None,
+        step_summary: None,
     }
 }
 
@@ -314,11 +315,15 @@ fn scan(args: &ScanConfig, style: &Style, trust: &Trust) -> anyhow::Result<Exit>
     let (report, timings, after) = scan_report(args, ctx)?;
     let scan_time = scan_start.elapsed();
     let render_start = Instant::now();
+    let summary_written = match (&args.step_summary, args.format) {
+        (Some(path), Format::Github) => append_step_summary(path, &report),
+        _ => false,
+    };
     let written = write_stdout(|out| match args.format {
         Format::Table => table::render(out, &report, style),
         Format::Json => json::render(out, &report, style.tty),
         Format::Junit => junit::render_timed(out, &report, scan_time),
-        Format::Github => github::render(out, &report),
+        Format::Github => github::render_limited(out, &report, github::Limits::GITHUB, summary_written).map(|_| ()),
         Format::Jsonl => jsonl::render(out, &report),
     });
     let render_time = render_start.elapsed();
@@ -484,6 +489,29 @@ fn write_baseline(args: &BaselineConfig) -> anyhow::Result<Exit> {
         );
     }
     Ok(finish(Exit::Clean, &written))
+}
+
+/// Appends the Markdown summary of `report` to the GitHub step summary file `path`
+/// (`$GITHUB_STEP_SUMMARY`), creating it if needed. True when it was written; a failure is
+/// said on stderr and does not change the exit code (the annotations still go out).
+fn append_step_summary(path: &Path, report: &Report) -> bool {
+    let mut text = Vec::new();
+    let _ = github::render_summary(&mut text, report);
+    let written = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(&text));
+    match written {
+        Ok(()) => true,
+        Err(err) => {
+            eprintln!(
+                "portghost: cannot write the step summary {}: {err}",
+                terminal_safe(&path.display().to_string())
+            );
+            false
+        }
+    }
 }
 
 /// Replaces the file `path` with `bytes`, atomically: they are written to a new temporary

@@ -1,6 +1,6 @@
 //! Resolution of the parsed command line into a [`Config`], done once at start-up.
 //!
-//! Owns the reads of `NO_COLOR`, `SUDO_UID` and `PORTGHOST_IANA`, of the effective UID, of
+//! Owns the reads of `NO_COLOR`, `SUDO_UID`, `PORTGHOST_IANA` and `GITHUB_STEP_SUMMARY`, of the effective UID, of
 //! the terminal (is stdout one, how wide) and of the current directory (which policy file
 //! discovery finds). It must not scan, read the
 //! clock, or open the policy it finds: `app` does that.
@@ -85,6 +85,9 @@ pub(crate) struct ScanConfig {
     pub require_complete: bool,
     /// The policy file to judge with, given or discovered; `None` for no policy.
     pub policy: Option<PathBuf>,
+    /// `$GITHUB_STEP_SUMMARY` when set and not empty: with `--format github`, the file the
+    /// Markdown table of every listener is appended to.
+    pub step_summary: Option<PathBuf>,
 }
 
 /// A resolved `portghost explain`.
@@ -228,7 +231,16 @@ fn scan_config(args: ScanArgs) -> ScanConfig {
         timings: args.timings,
         require_complete: args.require_complete,
         policy: policy_path(&args.policy),
+        step_summary: step_summary(),
     }
+}
+
+/// `$GITHUB_STEP_SUMMARY`, the file GitHub Actions shows as the step's summary, when set
+/// and not empty.
+fn step_summary() -> Option<PathBuf> {
+    std::env::var_os("GITHUB_STEP_SUMMARY")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
 }
 
 fn explain_config(args: ExplainArgs) -> ExplainConfig {
