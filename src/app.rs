@@ -17,7 +17,7 @@ use crate::policy::trust::Trust;
 use crate::policy::{self, Policy, PolicyContext, baseline};
 use crate::registry::Registry;
 use crate::report::explain::PortFacts;
-use crate::report::{self, Style, explain, github, json, jsonl, junit, owners_cell, table};
+use crate::report::{self, Style, explain, github, gitlab, json, jsonl, junit, owners_cell, sarif, table};
 use crate::sanitize::terminal_safe;
 use anyhow::Context as _;
 
@@ -325,6 +325,8 @@ fn scan(args: &ScanConfig, style: &Style, trust: &Trust) -> anyhow::Result<Exit>
         Format::Junit => junit::render_timed(out, &report, scan_time),
         Format::Github => github::render_limited(out, &report, github::Limits::GITHUB, summary_written).map(|_| ()),
         Format::Jsonl => jsonl::render(out, &report),
+        Format::Gitlab => gitlab::render(out, &report, ctx, style.tty),
+        Format::Sarif => sarif::render(out, &report, ctx, style.tty),
     });
     let render_time = render_start.elapsed();
     note_write_failure(&written);

@@ -84,7 +84,7 @@ pub use registry::Registry;
 /// `std::io::Write`, styled by a [`render::Style`]. Every string that came from a process
 /// or a file is made terminal-safe first.
 pub mod render {
-    pub use crate::report::{Style, diff, explain, github, json, jsonl, junit, owners_cell, table};
+    pub use crate::report::{Style, ci, diff, explain, github, gitlab, json, jsonl, junit, owners_cell, sarif, table};
     pub use crate::sanitize::{is_dangerous, terminal_safe};
 }
 

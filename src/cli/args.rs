@@ -385,4 +385,10 @@ pub(crate) enum Format {
     Github,
     /// JSON Lines for log pipelines: one listener per line, each with host and scanned_at.
     Jsonl,
+    /// GitLab Code Quality: a JSON array of issues (unexpected listeners, hidden owners),
+    /// each pointing at the policy rule that allowed or would allow the listener.
+    Gitlab,
+    /// SARIF 2.1.0 for code-scanning dashboards: a result per unexpected listener (and per
+    /// hidden owner), each pointing at the policy rule.
+    Sarif,
 }

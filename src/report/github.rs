@@ -59,6 +59,12 @@ fn place(c: &Classified, report: &Report) -> String {
     }
 }
 
+/// `tcp 0.0.0.0:3237 python3(4242)` (with the namespace when the scan spans several),
+/// sanitised: how the code-quality formats name a listener.
+pub(crate) fn subject_line(c: &Classified, report: &Report) -> String {
+    format!("{} {}", c.listener.protocol, subject(c, report))
+}
+
 /// The first line of a listener's annotation: `0.0.0.0:3237 python3(4242)`, sanitised.
 fn subject(c: &Classified, report: &Report) -> String {
     let owners = owners_cell(&c.listener);

@@ -21,6 +21,7 @@ pub mod json_schema;
 pub mod names;
 pub mod objects;
 pub mod read;
+pub mod sarif;
 pub mod wire;
 pub mod write;
 
