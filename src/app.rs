@@ -760,6 +760,9 @@ fn check_scan_file(name: &str, meta: &std::fs::Metadata) -> anyhow::Result<()> {
 /// file is checked before it is opened (so a FIFO is never opened and cannot block), checked
 /// again once open, and read no further than the limit.
 fn read_snapshot(path: &std::path::Path) -> anyhow::Result<Snapshot> {
+    if path.as_os_str() == "-" {
+        return read_snapshot_stdin();
+    }
     let name = path.display().to_string();
     let cannot_read = || format!("{name}: cannot read the scan");
     check_scan_file(&name, &std::fs::metadata(path).with_context(cannot_read)?)?;
@@ -786,20 +789,72 @@ fn read_snapshot(path: &std::path::Path) -> anyhow::Result<Snapshot> {
     Ok(drift::parse(&name, &text)?)
 }
 
+/// For `diff --netns NAME` against a saved scan of several namespaces: keeps only the
+/// saved listeners of the namespace `ns` that was scanned now (matched by name, else
+/// inode; the host's by its flag), so the other namespaces' listeners are not reported as
+/// removed. A saved scan of one namespace is left as it is.
+fn keep_one_namespace(old: &mut Snapshot, ns: &crate::model::Netns) {
+    let label = |l: &crate::schema::SnapshotListener| l.netns.as_ref().and_then(crate::schema::SnapshotNetns::label);
+    let spans = old.listeners.windows(2).any(|pair| label(&pair[0]) != label(&pair[1]));
+    if !spans {
+        return;
+    }
+    let wanted = if ns.host {
+        None
+    } else {
+        Some(ns.name.clone().unwrap_or_else(|| ns.inode.to_string()))
+    };
+    old.listeners.retain(|l| {
+        let n = l.netns.as_ref();
+        label(l) == wanted || (n.and_then(|n| n.inode) == Some(ns.inode))
+    });
+}
+
+/// Reads a scan from standard input (`diff -`), no further than [`MAX_SCAN_FILE`] bytes.
+fn read_snapshot_stdin() -> anyhow::Result<Snapshot> {
+    let name = "standard input";
+    let mut text = String::new();
+    io::stdin()
+        .lock()
+        .take(MAX_SCAN_FILE + 1)
+        .read_to_string(&mut text)
+        .with_context(|| format!("{name}: cannot read the scan"))?;
+    if text.len() as u64 > MAX_SCAN_FILE {
+        anyhow::bail!(
+            "{name}: more than {} MiB, more than diff reads",
+            MAX_SCAN_FILE / (1024 * 1024)
+        );
+    }
+    Ok(drift::parse("-", &text)?)
+}
+
 fn diff_scans(args: &DiffConfig, style: &Style) -> anyhow::Result<Exit> {
-    let old = read_snapshot(&args.old)?;
+    if args.old.as_os_str() == "-" && args.new.as_ref().is_some_and(|n| n.as_os_str() == "-") {
+        anyhow::bail!("only one of the two scans can be read from standard input (-)");
+    }
+    let mut old = read_snapshot(&args.old)?;
     let (new, new_label) = match &args.new {
         Some(path) => (read_snapshot(path)?, path.display().to_string()),
         None => {
             // Scan now and take the snapshot straight from the report: the same snapshot that
             // reading back `scan --format json` would give (tests/schema.rs holds them equal).
-            let (report, _, _) = scan_report(&default_scan(), None)?;
+            let now = ScanConfig {
+                options: ScanOptions {
+                    netns: args.netns.clone(),
+                    ..ScanOptions::default()
+                },
+                ..default_scan()
+            };
+            let (report, _, _) = scan_report(&now, None)?;
+            if let (NetnsScope::One(_), [ns]) = (&args.netns, report.namespaces.as_slice()) {
+                keep_one_namespace(&mut old, ns);
+            }
             (Snapshot::from_report(&report), "this host now".to_string())
         }
     };
     let d = drift::compare(&old, &args.old.display().to_string(), &new, &new_label);
     let written = write_stdout(|out| match args.format {
-        DiffFormat::Text => report::diff::render_text(out, &d, style),
+        DiffFormat::Table => report::diff::render_text(out, &d, style),
         DiffFormat::Json => report::diff::render_json(out, &d, style.tty),
     });
     note_write_failure(&written);

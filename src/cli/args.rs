@@ -271,30 +271,43 @@ pub(crate) struct ExplainArgs {
 /// Flags of `portghost diff`.
 #[derive(Debug, Args, Clone)]
 pub(crate) struct DiffArgs {
-    /// The earlier scan: a file written by `portghost scan --format json`.
+    /// The earlier scan: a file written by `portghost scan --format json` (or
+    /// `--format jsonl`), or `-` for standard input.
     #[arg(value_name = "OLD.json")]
     pub old: std::path::PathBuf,
 
-    /// The later scan; when omitted, this host is scanned now (with owners, like `scan`).
+    /// The later scan (a file, or `-` for standard input); when omitted, this host is
+    /// scanned now (with owners, like `scan`).
     #[arg(value_name = "NEW.json")]
     pub new: Option<std::path::PathBuf>,
 
     /// Output format.
-    #[arg(long, short = 'f', value_enum, default_value_t = DiffFormat::Text)]
+    #[arg(long, short = 'f', value_enum, default_value_t = DiffFormat::Table)]
     pub format: DiffFormat,
 
     /// Exit with status 1 when anything changed, and 2 when owners hidden in one of the
     /// scans cannot be compared.
     #[arg(long)]
     pub fail_on_change: bool,
+
+    /// When scanning this host now: scan every network namespace, to compare with a scan
+    /// saved with `scan --all-netns`. Needs root.
+    #[arg(long, conflicts_with = "netns")]
+    pub all_netns: bool,
+
+    /// When scanning this host now: scan this network namespace (a name from
+    /// `ip netns list`, or a path such as /proc/1234/ns/net).
+    #[arg(long, value_name = "NAME|PATH")]
+    pub netns: Option<String>,
 }
 
 /// `portghost diff --format` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub(crate) enum DiffFormat {
-    /// A readable list of the changes, then a summary line.
+    /// A readable list of the changes, then a summary line (`text` is an alias).
     #[default]
-    Text,
+    #[value(alias = "text")]
+    Table,
     /// One JSON object of the changes (schema_version 1), documented in the README.
     Json,
 }

@@ -118,6 +118,8 @@ pub(crate) struct DiffConfig {
     pub format: DiffFormat,
     /// Exit 1 on drift, 2 when owners cannot be compared.
     pub fail_on_change: bool,
+    /// Which namespaces to scan when `new` is `None`.
+    pub netns: NetnsScope,
 }
 
 /// A resolved `portghost baseline`.
@@ -267,6 +269,11 @@ fn diff_config(args: DiffArgs) -> DiffConfig {
         new: args.new,
         format: args.format,
         fail_on_change: args.fail_on_change,
+        netns: match (args.netns, args.all_netns) {
+            (Some(netns), _) => NetnsScope::One(netns),
+            (None, true) => NetnsScope::All,
+            (None, false) => NetnsScope::Own,
+        },
     }
 }
 
