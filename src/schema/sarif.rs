@@ -2,10 +2,10 @@
 //! writes, field by field, serialised with serde.
 //!
 //! Hand-written rather than taken from a crate: a few objects suffice, and
-//! `tests/ci_reports.rs` validates real output against the official
-//! `sarif-schema-2.1.0.json` (shipped in `tests/fixtures/sarif/`). Optional members are
-//! left out when empty, as SARIF prefers. No I/O and no decisions: [`crate::report`]'s SARIF
-//! renderer fills them in.
+//! `tests/ci_reports.rs` validates real output against the SARIF 2.1.0 JSON schema
+//! (`tests/fixtures/sarif/sarif-schema-2.1.0.json`). Optional members are
+//! left out when empty, as SARIF prefers. No I/O and no decisions: the SARIF
+//! renderer (`portghost::render::sarif`) fills them in.
 
 use serde::Serialize;
 use serde_json::{Map, Value};
