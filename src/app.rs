@@ -17,7 +17,7 @@ use crate::policy::trust::Trust;
 use crate::policy::{self, Policy, PolicyContext, baseline};
 use crate::registry::Registry;
 use crate::report::explain::PortFacts;
-use crate::report::{self, Style, explain, github, json, jsonl, junit, owners_cell, table};
+use crate::report::{self, Style, explain, github, gitlab, json, jsonl, junit, owners_cell, sarif, table};
 use crate::sanitize::terminal_safe;
 use anyhow::Context as _;
 
@@ -136,6 +136,12 @@ fn run(config: Config) -> anyhow::Result<Exit> {
             note_write_failure(&written);
             Ok(finish(Exit::Clean, &written))
         }
+        Action::Schema(kind) => {
+            let text = crate::schema::json_schema::schema_text(kind);
+            let written = write_stdout(|out| out.write_all(text.as_bytes()));
+            note_write_failure(&written);
+            Ok(finish(Exit::Clean, &written))
+        }
     }
 }
 
@@ -226,6 +232,7 @@ fn default_scan() -> ScanConfig {
         timings: false,
         require_complete: false,
         policy: None,
+        step_summary: None,
     }
 }
 
@@ -449,14 +456,33 @@ fn sort_report(report: &mut Report, key: SortKey) {
 }
 
 /// Renders `report` in `format`.
-fn render_scan<W: Write>(out: &mut W, report: &Report, format: Format, style: &Style, header: bool) -> io::Result<()> {
+fn render_scan<W: Write>(
+    out: &mut W,
+    report: &Report,
+    format: Format,
+    style: &Style,
+    header: bool,
+    extras: &RenderExtras<'_>,
+) -> io::Result<()> {
     match format {
         Format::Table => table::render_with(out, report, style, header),
         Format::Json => json::render(out, report, style.tty),
-        Format::Junit => junit::render(out, report),
-        Format::Github => github::render(out, report),
+        Format::Junit => junit::render_timed(out, report, extras.scan_time),
+        Format::Github => {
+            github::render_limited(out, report, github::Limits::GITHUB, extras.summary_written).map(|_| ())
+        }
         Format::Jsonl => jsonl::render(out, report),
+        Format::Gitlab => gitlab::render(out, report, extras.policy, style.tty),
+        Format::Sarif => sarif::render(out, report, extras.policy, style.tty),
     }
+}
+
+/// What some formats need beyond the report: JUnit the scan's duration, GitLab and SARIF
+/// the policy (to point at its rules), GitHub whether the step summary was written.
+struct RenderExtras<'a> {
+    scan_time: Duration,
+    policy: Option<PolicyContext<'a>>,
+    summary_written: bool,
 }
 
 /// Writes `render`'s output to `--output FILE`, atomically, with a line on stderr when it
@@ -479,13 +505,26 @@ fn scan(args: &ScanConfig, style: &Style, trust: &Trust) -> anyhow::Result<Exit>
     let policy = load_policy(args.policy.as_deref(), trust, args.quiet)?;
     let today = today()?;
     let ctx = policy.as_ref().map(|policy| PolicyContext { policy, today });
+    let scan_start = Instant::now();
     let (report, timings, after) = scan_report(args, ctx)?;
+    let scan_time = scan_start.elapsed();
     let render_start = Instant::now();
+    let summary_written = match (&args.step_summary, args.format) {
+        (Some(path), Format::Github) => append_step_summary(path, &report),
+        _ => false,
+    };
+    let extras = RenderExtras {
+        scan_time,
+        policy: ctx,
+        summary_written,
+    };
     // With --output the chosen format goes to the file and stdout shows the table.
     let file_written = match &args.output {
         Some(path) => {
             let plain = Style::plain();
-            write_output_file(path, |out| render_scan(out, &report, args.format, &plain, args.header))
+            write_output_file(path, |out| {
+                render_scan(out, &report, args.format, &plain, args.header, &extras)
+            })
         }
         None => Ok(()),
     };
@@ -497,7 +536,7 @@ fn scan(args: &ScanConfig, style: &Style, trust: &Trust) -> anyhow::Result<Exit>
     let written = if args.quiet {
         Ok(())
     } else {
-        write_stdout(|out| render_scan(out, &report, stdout_format, style, args.header))
+        write_stdout(|out| render_scan(out, &report, stdout_format, style, args.header, &extras))
     };
     let render_time = render_start.elapsed();
     note_write_failure(&written);
@@ -709,6 +748,29 @@ fn write_baseline(args: &BaselineConfig) -> anyhow::Result<Exit> {
         );
     }
     Ok(finish(Exit::Clean, &written))
+}
+
+/// Appends the Markdown summary of `report` to the GitHub step summary file `path`
+/// (`$GITHUB_STEP_SUMMARY`), creating it if needed. True when it was written; a failure is
+/// said on stderr and does not change the exit code (the annotations still go out).
+fn append_step_summary(path: &Path, report: &Report) -> bool {
+    let mut text = Vec::new();
+    let _ = github::render_summary(&mut text, report);
+    let written = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(&text));
+    match written {
+        Ok(()) => true,
+        Err(err) => {
+            eprintln!(
+                "portghost: cannot write the step summary {}: {err}",
+                terminal_safe(&path.display().to_string())
+            );
+            false
+        }
+    }
 }
 
 /// Replaces the file `path` with `bytes`, atomically: they are written to a new temporary
@@ -980,6 +1042,9 @@ fn check_scan_file(name: &str, meta: &std::fs::Metadata) -> anyhow::Result<()> {
 /// file is checked before it is opened (so a FIFO is never opened and cannot block), checked
 /// again once open, and read no further than the limit.
 fn read_snapshot(path: &std::path::Path) -> anyhow::Result<Snapshot> {
+    if path.as_os_str() == "-" {
+        return read_snapshot_stdin();
+    }
     let name = path.display().to_string();
     let cannot_read = || format!("{name}: cannot read the scan");
     check_scan_file(&name, &std::fs::metadata(path).with_context(cannot_read)?)?;
@@ -1006,21 +1071,73 @@ fn read_snapshot(path: &std::path::Path) -> anyhow::Result<Snapshot> {
     Ok(drift::parse(&name, &text)?)
 }
 
+/// For `diff --netns NAME` against a saved scan of several namespaces: keeps only the
+/// saved listeners of the namespace `ns` that was scanned now (matched by name, else
+/// inode; the host's by its flag), so the other namespaces' listeners are not reported as
+/// removed. A saved scan of one namespace is left as it is.
+fn keep_one_namespace(old: &mut Snapshot, ns: &crate::model::Netns) {
+    let label = |l: &crate::schema::SnapshotListener| l.netns.as_ref().and_then(crate::schema::SnapshotNetns::label);
+    let spans = old.listeners.windows(2).any(|pair| label(&pair[0]) != label(&pair[1]));
+    if !spans {
+        return;
+    }
+    let wanted = if ns.host {
+        None
+    } else {
+        Some(ns.name.clone().unwrap_or_else(|| ns.inode.to_string()))
+    };
+    old.listeners.retain(|l| {
+        let n = l.netns.as_ref();
+        label(l) == wanted || (n.and_then(|n| n.inode) == Some(ns.inode))
+    });
+}
+
+/// Reads a scan from standard input (`diff -`), no further than [`MAX_SCAN_FILE`] bytes.
+fn read_snapshot_stdin() -> anyhow::Result<Snapshot> {
+    let name = "standard input";
+    let mut text = String::new();
+    io::stdin()
+        .lock()
+        .take(MAX_SCAN_FILE + 1)
+        .read_to_string(&mut text)
+        .with_context(|| format!("{name}: cannot read the scan"))?;
+    if text.len() as u64 > MAX_SCAN_FILE {
+        anyhow::bail!(
+            "{name}: more than {} MiB, more than diff reads",
+            MAX_SCAN_FILE / (1024 * 1024)
+        );
+    }
+    Ok(drift::parse("-", &text)?)
+}
+
 fn diff_scans(args: &DiffConfig, style: &Style) -> anyhow::Result<Exit> {
-    let old = read_snapshot(&args.old)?;
+    if args.old.as_os_str() == "-" && args.new.as_ref().is_some_and(|n| n.as_os_str() == "-") {
+        anyhow::bail!("only one of the two scans can be read from standard input (-)");
+    }
+    let mut old = read_snapshot(&args.old)?;
     let (new, new_label) = match &args.new {
         Some(path) => (read_snapshot(path)?, path.display().to_string()),
         None => {
             // Scan now and take the snapshot straight from the report: the same snapshot that
             // reading back `scan --format json` would give (tests/schema.rs holds them equal).
-            let (report, _, _) = scan_report(&default_scan(), None)?;
+            let now = ScanConfig {
+                options: ScanOptions {
+                    netns: args.netns.clone(),
+                    ..ScanOptions::default()
+                },
+                ..default_scan()
+            };
+            let (report, _, _) = scan_report(&now, None)?;
+            if let (NetnsScope::One(_), [ns]) = (&args.netns, report.namespaces.as_slice()) {
+                keep_one_namespace(&mut old, ns);
+            }
             (Snapshot::from_report(&report), "this host now".to_string())
         }
     };
     let d = drift::compare(&old, &args.old.display().to_string(), &new, &new_label);
     fn render<W: Write>(out: &mut W, d: &drift::Diff, format: DiffFormat, style: &Style) -> io::Result<()> {
         match format {
-            DiffFormat::Text => report::diff::render_text(out, d, style),
+            DiffFormat::Table => report::diff::render_text(out, d, style),
             DiffFormat::Json => report::diff::render_json(out, d, style.tty),
         }
     }
@@ -1033,7 +1150,7 @@ fn diff_scans(args: &DiffConfig, style: &Style) -> anyhow::Result<Exit> {
         None => Ok(()),
     };
     let stdout_format = if args.output.is_some() {
-        DiffFormat::Text
+        DiffFormat::Table
     } else {
         args.format
     };

@@ -279,3 +279,127 @@ fn diff_rejects_malformed_and_foreign_files_with_exit_two() {
         "{err}"
     );
 }
+
+/// Runs `portghost diff args…` in the host's namespace with `stdin` on standard input.
+fn diff_stdin(args: &[&str], stdin: &[u8]) -> (String, String, i32) {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_portghost"))
+        .arg("diff")
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin)
+        .expect("write stdin");
+    let out = child.wait_with_output().expect("wait");
+    (
+        String::from_utf8(out.stdout).expect("utf-8"),
+        String::from_utf8(out.stderr).expect("utf-8"),
+        out.status.code().expect("exit code"),
+    )
+}
+
+#[test]
+fn diff_reads_stdin_and_json_lines_and_calls_its_text_format_table() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut lab = Lab::new();
+    lab.hold(&["tcp:127.0.0.1:5432"]);
+    let json = dir.path().join("old.json");
+    save_scan(&lab, &json);
+    let mut args = vec!["scan", "--format", "jsonl"];
+    if !lab.isolated() {
+        args.extend(["--port", PORTS]);
+    }
+    let jsonl = lab.portghost(&args).stdout;
+    let lines = dir.path().join("old.jsonl");
+    std::fs::write(&lines, &jsonl).expect("write");
+    let json_arg = json.to_str().expect("utf-8");
+    let lines_arg = lines.to_str().expect("utf-8");
+
+    // A JSON Lines scan compares with the JSON scan of the same moment: nothing changed.
+    let (out, err, code) = diff(&lab, &["--format", "json", "--fail-on-change", json_arg, lines_arg]);
+    assert_eq!(code, 0, "{out}{err}");
+    let v: Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(v["summary"]["drift"], false, "{v:#}");
+    assert_eq!(v["summary"]["unchanged"], v["old"]["listeners"], "{v:#}");
+
+    // `-` reads standard input, as old or as new.
+    let text = std::fs::read(&json).expect("read");
+    let (out, err, code) = diff_stdin(&["--format", "json", "-", lines_arg], &text);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(v["old"]["source"], "-");
+    assert_eq!(v["summary"]["drift"], false, "{v:#}");
+    let (_, err, code) = diff_stdin(&["--format", "json", json_arg, "-"], &jsonl);
+    assert_eq!(code, 0, "{err}");
+    let (_, err, code) = diff_stdin(&["-", "-"], b"");
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("only one of the two scans can be read from standard input"),
+        "{err}"
+    );
+    let (_, err, code) = diff_stdin(&["-", json_arg], b"{\"schema_version\": 1,\n \"listeners\": [,]}");
+    assert_eq!(code, 2);
+    assert!(err.contains("portghost: -:2:16: expected value"), "{err}");
+
+    // `table` is the name of the text format; `text` still works.
+    let (table, _, code) = diff(&lab, &["--format", "table", json_arg, lines_arg]);
+    assert_eq!(code, 0);
+    let (text_alias, _, _) = diff(&lab, &["--format", "text", json_arg, lines_arg]);
+    assert_eq!(table, text_alias);
+    let (default, _, _) = diff(&lab, &[json_arg, lines_arg]);
+    assert_eq!(table, default);
+}
+
+#[test]
+fn diff_all_netns_compares_with_every_namespace_of_the_host() {
+    if !Lab::can_isolate() {
+        eprintln!("note: needs root and ip netns; skipped");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut lab = Lab::new();
+    lab.hold(&["tcp:127.0.0.1:5432"]);
+    let saved = dir.path().join("all.json");
+    let out = lab.portghost_outside(&["scan", "--all-netns", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    std::fs::write(&saved, &out.stdout).expect("write");
+    let saved = saved.to_str().expect("utf-8");
+    let name = lab.netns_name().expect("netns").to_string();
+
+    // Against the own namespace only, the lab's listener looks removed.
+    let out = lab.portghost_outside(&["diff", "--format", "json", saved]);
+    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let removed_here = v["removed"]
+        .as_array()
+        .expect("removed")
+        .iter()
+        .any(|l| l["netns"] == name.as_str() && l["port"] == 5432);
+    assert!(removed_here, "{v:#}");
+
+    // With --all-netns it is still there; so with --netns naming the lab.
+    let out = lab.portghost_outside(&["diff", "--all-netns", "--format", "json", saved]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let removed_all = v["removed"]
+        .as_array()
+        .expect("removed")
+        .iter()
+        .any(|l| l["netns"] == name.as_str() && l["port"] == 5432);
+    assert!(!removed_all, "{v:#}");
+    let out = lab.portghost_outside(&["diff", "--netns", &name, "--format", "json", saved]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let removed_lab = v["removed"]
+        .as_array()
+        .expect("removed")
+        .iter()
+        .any(|l| l["netns"] == name.as_str() && l["port"] == 5432);
+    assert!(!removed_lab, "the lab's listener is in the lab's namespace: {v:#}");
+}

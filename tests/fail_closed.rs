@@ -172,8 +172,10 @@ fn a_closed_pipe_keeps_the_verdict_in_every_format() {
             Some(1),
             "{format}, unexpected listeners, pipe closed after 4 KiB:\n{stderr}"
         );
+        // (GitHub gets at most ten ::error annotations, however many listeners are
+        // unexpected: too little to outgrow the pipe.)
         assert!(
-            stderr.contains("portghost: cannot write the output: Broken pipe"),
+            format == "github" || stderr.contains("portghost: cannot write the output: Broken pipe"),
             "{format}:\n{stderr}"
         );
         assert!(

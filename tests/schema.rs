@@ -354,3 +354,179 @@ fn the_reader_accepts_every_version_written_so_far() {
     assert!(e.to_string().starts_with("old.json:1:"), "{e}");
     assert!(VerdictName::Unexpected.as_str() == "unexpected");
 }
+
+// ---- The JSON Schemas (schema/*.schema.json, `portghost schema`) ---------------------
+
+use portghost::schema::json_schema::{SchemaKind, schema as json_schema_of, schema_text};
+
+fn validator(kind: SchemaKind) -> jsonschema::Validator {
+    let schema = json_schema_of(kind);
+    jsonschema::draft202012::meta::validate(&schema)
+        .unwrap_or_else(|e| panic!("the {} schema is not a valid draft 2020-12 schema: {e}", kind.as_str()));
+    jsonschema::draft202012::new(&schema).unwrap_or_else(|e| panic!("{} schema: {e}", kind.as_str()))
+}
+
+/// Panics with every validation error of `doc` (labelled `what`) against `v`.
+fn assert_valid(v: &jsonschema::Validator, what: &str, doc: &Value) {
+    let errors: Vec<String> = v
+        .iter_errors(doc)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{what} does not validate:\n{}", errors.join("\n"));
+}
+
+#[test]
+fn the_shipped_schema_files_are_what_portghost_schema_prints() {
+    for kind in SchemaKind::ALL {
+        let path = format!("{}/schema/{}", env!("CARGO_MANIFEST_DIR"), kind.file_name());
+        let text = schema_text(kind);
+        if std::env::var_os("PORTGHOST_BLESS_SCHEMA").is_some() {
+            std::fs::write(&path, &text).expect("write schema file");
+        }
+        let shipped = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            shipped == text,
+            "{path} is not what `portghost schema --kind {}` prints; regenerate with PORTGHOST_BLESS_SCHEMA=1 cargo test --test schema",
+            kind.as_str()
+        );
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_portghost"))
+            .args(["schema", "--kind", kind.as_str()])
+            .output()
+            .expect("run portghost schema");
+        assert_eq!(out.status.code(), Some(0));
+        assert_eq!(String::from_utf8(out.stdout).expect("utf-8"), text);
+    }
+}
+
+#[test]
+fn the_fixture_reports_validate_against_the_schemas() {
+    let scan = validator(SchemaKind::Scan);
+    let line = validator(SchemaKind::Jsonl);
+    let diff = validator(SchemaKind::Diff);
+    for (i, r) in reports().iter().enumerate() {
+        for pretty in [false, true] {
+            let v: Value = serde_json::from_str(&render_json(r, pretty)).expect("scan JSON");
+            assert_valid(&scan, &format!("fixture report {i} (pretty: {pretty})"), &v);
+        }
+        let mut lines = Vec::new();
+        jsonl::render(&mut lines, r).expect("render");
+        for (n, text) in String::from_utf8(lines).expect("utf-8").lines().enumerate() {
+            let v: Value = serde_json::from_str(text).expect("a JSON line");
+            assert_valid(&line, &format!("fixture report {i}, line {}", n + 1), &v);
+        }
+        let v: Value = serde_json::from_str(&diff_json(r)).expect("diff JSON");
+        assert_valid(&diff, &format!("diff of fixture report {i}"), &v);
+    }
+}
+
+#[test]
+fn the_schemas_allow_new_fields_and_reject_wrong_values() {
+    let scan = validator(SchemaKind::Scan);
+    let mut v: Value = serde_json::from_str(&render_json(&fixture::report(), false)).expect("JSON");
+    v["a_field_added_later"] = Value::Bool(true);
+    v["listeners"][0]["owners"][0]["another"] = Value::from(1);
+    v["registry"]["a_registry_field_added_later"] = Value::from("x");
+    assert!(scan.is_valid(&v), "additional properties are allowed everywhere");
+
+    let mut bad = v.clone();
+    bad["listeners"][0]["verdict"] = Value::from("fine");
+    assert!(!scan.is_valid(&bad), "an unknown verdict");
+    let mut bad = v.clone();
+    bad["schema_version"] = Value::from(2);
+    assert!(!scan.is_valid(&bad), "another schema_version");
+    let mut bad = v.clone();
+    bad.as_object_mut().expect("object").remove("listeners");
+    assert!(!scan.is_valid(&bad), "listeners are required");
+    let mut bad = v;
+    bad["listeners"][0]["port"] = Value::from(70_000);
+    assert!(!scan.is_valid(&bad), "a port above 65535");
+}
+
+/// The schema node `path` (`listeners[].owners[].unit`, after the root) leads to in
+/// `schema`, following `$ref`s and `anyOf` branches: every node it may be.
+fn nodes_at<'a>(schema: &'a Value, root: &'a Value, path: &str) -> Vec<&'a Value> {
+    fn expand<'a>(node: &'a Value, root: &'a Value, out: &mut Vec<&'a Value>) {
+        if let Some(r) = node.get("$ref").and_then(Value::as_str) {
+            let name = r.strip_prefix("#/$defs/").expect("local $ref");
+            expand(&root["$defs"][name], root, out);
+        } else if let Some(any) = node.get("anyOf").and_then(Value::as_array) {
+            for n in any {
+                expand(n, root, out);
+            }
+        } else {
+            out.push(node);
+        }
+    }
+    let mut here = Vec::new();
+    expand(schema, root, &mut here);
+    for segment in path.split('.').filter(|s| !s.is_empty()) {
+        let (key, arrays) = match segment.find("[]") {
+            Some(i) => (&segment[..i], segment[i..].matches("[]").count()),
+            None => (segment, 0),
+        };
+        let mut next = Vec::new();
+        for n in &here {
+            if key.is_empty() {
+                next.push(*n);
+            } else if let Some(p) = n.get("properties").and_then(|p| p.get(key)) {
+                expand(p, root, &mut next);
+            }
+        }
+        for _ in 0..arrays {
+            let mut items = Vec::new();
+            for n in &next {
+                if let Some(i) = n.get("items") {
+                    expand(i, root, &mut items);
+                }
+            }
+            next = items;
+        }
+        here = next;
+    }
+    here
+}
+
+/// True when `node` allows a value of the v1-keys type `ty` (`uint`, `bool`, `null`…).
+fn allows(node: &Value, ty: &str) -> bool {
+    let json_ty = match ty {
+        "uint" => "integer",
+        "bool" => "boolean",
+        other => other,
+    };
+    if let Some(c) = node.get("const") {
+        return json_type(c) == ty;
+    }
+    match node.get("type") {
+        Some(Value::String(t)) => t == json_ty,
+        Some(Value::Array(ts)) => ts.iter().any(|t| t == json_ty),
+        _ => false,
+    }
+}
+
+#[test]
+fn every_key_path_of_the_v1_list_is_described_in_the_schema() {
+    let text = std::fs::read_to_string(KEYS_FILE).expect("keys file");
+    let mut checked = 0;
+    for line in text.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')) {
+        let (path, ty) = line.rsplit_once(": ").unwrap_or_else(|| panic!("bad line {line:?}"));
+        let (root, rest) = match path.find(['.', '[']) {
+            Some(i) => (&path[..i], &path[i..]),
+            None => (path, ""),
+        };
+        let kind = match root {
+            "scan" => SchemaKind::Scan,
+            "jsonl" => SchemaKind::Jsonl,
+            "diff" => SchemaKind::Diff,
+            other => panic!("unknown root {other:?} in {line:?}"),
+        };
+        let schema = json_schema_of(kind);
+        let nodes = nodes_at(&schema, &schema, rest);
+        assert!(!nodes.is_empty(), "{path} is not described in the {root} schema");
+        assert!(
+            nodes.iter().any(|n| allows(n, ty)),
+            "the {root} schema does not allow {ty} at {path}: {nodes:#?}"
+        );
+        checked += 1;
+    }
+    assert!(checked > 300, "only {checked} key paths read");
+}

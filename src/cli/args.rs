@@ -109,6 +109,29 @@ pub(crate) enum Command {
     /// Print the manual page (roff) to stdout, e.g.
     /// `portghost man > /usr/local/share/man/man1/portghost.1`.
     Man,
+    /// Print the JSON Schema (draft 2020-12) of the JSON output: `scan --format json`, one
+    /// line of `--format jsonl`, or `diff --format json`.
+    Schema(SchemaArgs),
+}
+
+/// Flags of `portghost schema`.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct SchemaArgs {
+    /// Which output the schema describes.
+    #[arg(long, value_enum, default_value_t = SchemaKindArg::Scan)]
+    pub kind: SchemaKindArg,
+}
+
+/// `portghost schema --kind` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub(crate) enum SchemaKindArg {
+    /// `portghost scan --format json`.
+    #[default]
+    Scan,
+    /// One line of `portghost scan --format jsonl`.
+    Jsonl,
+    /// `portghost diff --format json`.
+    Diff,
 }
 
 /// Flags of `portghost completions`.
@@ -384,16 +407,18 @@ pub(crate) struct ExplainArgs {
 /// Flags of `portghost diff`.
 #[derive(Debug, Args, Clone)]
 pub(crate) struct DiffArgs {
-    /// The earlier scan: a file written by `portghost scan --format json`.
+    /// The earlier scan: a file written by `portghost scan --format json` (or
+    /// `--format jsonl`), or `-` for standard input.
     #[arg(value_name = "OLD.json")]
     pub old: std::path::PathBuf,
 
-    /// The later scan; when omitted, this host is scanned now (with owners, like `scan`).
+    /// The later scan (a file, or `-` for standard input); when omitted, this host is
+    /// scanned now (with owners, like `scan`).
     #[arg(value_name = "NEW.json")]
     pub new: Option<std::path::PathBuf>,
 
     /// Output format.
-    #[arg(long, short = 'f', value_enum, default_value_t = DiffFormat::Text)]
+    #[arg(long, short = 'f', value_enum, default_value_t = DiffFormat::Table)]
     pub format: DiffFormat,
 
     /// Exit with status 1 when anything changed, and 2 when owners hidden in one of the
@@ -409,14 +434,25 @@ pub(crate) struct DiffArgs {
     /// Print nothing on stdout: only the exit code says whether anything changed.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+
+    /// When scanning this host now: scan every network namespace, to compare with a scan
+    /// saved with `scan --all-netns`. Needs root.
+    #[arg(long, conflicts_with = "netns")]
+    pub all_netns: bool,
+
+    /// When scanning this host now: scan this network namespace (a name from
+    /// `ip netns list`, or a path such as /proc/1234/ns/net).
+    #[arg(long, value_name = "NAME|PATH")]
+    pub netns: Option<String>,
 }
 
 /// `portghost diff --format` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub(crate) enum DiffFormat {
-    /// A readable list of the changes, then a summary line.
+    /// A readable list of the changes, then a summary line (`text` is an alias).
     #[default]
-    Text,
+    #[value(alias = "text")]
+    Table,
     /// One JSON object of the changes (schema_version 1), documented in the README.
     Json,
 }
@@ -556,4 +592,10 @@ pub(crate) enum Format {
     Github,
     /// JSON Lines for log pipelines: one listener per line, each with host and scanned_at.
     Jsonl,
+    /// GitLab Code Quality: a JSON array of issues (unexpected listeners, hidden owners),
+    /// each pointing at the policy rule that allowed or would allow the listener.
+    Gitlab,
+    /// SARIF 2.1.0 for code-scanning dashboards: a result per unexpected listener (and per
+    /// hidden owner), each pointing at the policy rule.
+    Sarif,
 }

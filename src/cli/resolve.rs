@@ -1,13 +1,14 @@
 //! Resolution of the parsed command line into a [`Config`], done once at start-up.
 //!
-//! Owns the reads of `NO_COLOR`, `SUDO_UID` and `PORTGHOST_IANA`, of the effective UID, of
+//! Owns the reads of `NO_COLOR`, `SUDO_UID`, `PORTGHOST_IANA` and `GITHUB_STEP_SUMMARY`, of the effective UID, of
 //! the terminal (is stdout one, how wide) and of the current directory (which policy file
 //! discovery finds). It must not scan, read the
 //! clock, or open the policy it finds: `app` does that.
 
 use super::args::{
     BaselineArgs, Cli, ColorWhen, Command, DiffArgs, DiffFormat, ExplainArgs, Format, ListFormat, OwnerFilterArgs,
-    PolicyArgs, PolicyCommand, PolicyMode, PortSel, RegistryCommand, ScanArgs, SelectArgs, SortKey, Target,
+    PolicyArgs, PolicyCommand, PolicyMode, PortSel, RegistryCommand, ScanArgs, SchemaKindArg, SelectArgs, SortKey,
+    Target,
 };
 use crate::inventory::{NetnsScope, ScanOptions};
 use crate::model::{Mode, Protocol};
@@ -66,6 +67,8 @@ pub(crate) enum Action {
     Completions(clap_complete::Shell),
     /// `portghost man`.
     Man,
+    /// `portghost schema --kind KIND`.
+    Schema(crate::schema::json_schema::SchemaKind),
 }
 
 /// A resolved `portghost scan`.
@@ -98,6 +101,9 @@ pub(crate) struct ScanConfig {
     pub require_complete: bool,
     /// The policy file to judge with, given or discovered; `None` for no policy.
     pub policy: Option<PathBuf>,
+    /// `$GITHUB_STEP_SUMMARY` when set and not empty: with `--format github`, the file the
+    /// Markdown table of every listener is appended to.
+    pub step_summary: Option<PathBuf>,
 }
 
 /// `--pid`, `--user` and `--process`: a listener is kept when one of its owners matches
@@ -153,6 +159,8 @@ pub(crate) struct DiffConfig {
     pub output: Option<PathBuf>,
     /// Print nothing but errors.
     pub quiet: bool,
+    /// Which namespaces to scan when `new` is `None`.
+    pub netns: NetnsScope,
 }
 
 /// A resolved `portghost baseline`.
@@ -190,6 +198,11 @@ pub(crate) fn resolve(cli: Cli) -> Config {
         Some(Command::Policy(PolicyCommand::Check(args))) => Action::PolicyCheck(args.file),
         Some(Command::Completions(args)) => Action::Completions(args.shell),
         Some(Command::Man) => Action::Man,
+        Some(Command::Schema(args)) => Action::Schema(match args.kind {
+            SchemaKindArg::Scan => crate::schema::json_schema::SchemaKind::Scan,
+            SchemaKindArg::Jsonl => crate::schema::json_schema::SchemaKind::Jsonl,
+            SchemaKindArg::Diff => crate::schema::json_schema::SchemaKind::Diff,
+        }),
     };
     let iana = cli.iana.or_else(|| {
         std::env::var_os("PORTGHOST_IANA")
@@ -285,7 +298,16 @@ fn scan_config(args: ScanArgs) -> ScanConfig {
         timings: args.timings,
         require_complete: args.require_complete,
         policy: policy_path(&args.policy),
+        step_summary: step_summary(),
     }
+}
+
+/// `$GITHUB_STEP_SUMMARY`, the file GitHub Actions shows as the step's summary, when set
+/// and not empty.
+fn step_summary() -> Option<PathBuf> {
+    std::env::var_os("GITHUB_STEP_SUMMARY")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
 }
 
 fn explain_config(args: ExplainArgs) -> ExplainConfig {
@@ -314,6 +336,11 @@ fn diff_config(args: DiffArgs) -> DiffConfig {
         new: args.new,
         format: args.format,
         fail_on_change: args.fail_on_change,
+        netns: match (args.netns, args.all_netns) {
+            (Some(netns), _) => NetnsScope::One(netns),
+            (None, true) => NetnsScope::All,
+            (None, false) => NetnsScope::Own,
+        },
         output: args.output,
         quiet: args.quiet,
     }

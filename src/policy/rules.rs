@@ -874,6 +874,43 @@ impl<'p> Judge<'p> {
     }
 }
 
+/// The rule of `ctx.policy` that decides about `l`, or would: a deny rule that matches;
+/// else the allow rule that allows it (one that names its port when `flagged`, the
+/// registry having judged it unexpected; else the first that matches); else an expired
+/// allow rule that would allow it; else the allow rule that came closest, as
+/// [`why_not_allowed`] names it. `None` when no rule comes near (the place for a new rule is
+/// then the policy file itself). CI reports point at this rule's line.
+pub fn governing_rule<'p>(ctx: PolicyContext<'p>, l: &Listener, flagged: bool) -> Option<&'p Rule> {
+    let policy = ctx.policy;
+    if let Some(r) = policy.deny.iter().find(|r| evaluate(r, l).mismatched.is_empty()) {
+        return Some(r);
+    }
+    let matching: Vec<&Rule> = policy
+        .allow
+        .iter()
+        .filter(|r| !r.expired(ctx.today) && evaluate(r, l).matches())
+        .collect();
+    if let Some(first) = matching.first() {
+        let naming = matching.iter().find(|r| r.names_port(l.port));
+        return Some(if flagged { naming.unwrap_or(first) } else { first });
+    }
+    if let Some(r) = policy
+        .allow
+        .iter()
+        .find(|r| r.expired(ctx.today) && evaluate(r, l).matches())
+    {
+        return Some(r);
+    }
+    policy
+        .allow
+        .iter()
+        .filter(|r| !r.expired(ctx.today))
+        .map(|r| (r, evaluate(r, l)))
+        .filter(|(_, ev)| !ev.mismatched.contains(&Field::Port))
+        .min_by_key(|(_, ev)| (ev.mismatched.len(), ev.unverifiable.is_none()))
+        .map(|(r, _)| r)
+}
+
 /// Puts a finding in front of the others: the policy's word comes first.
 fn push_first(c: &mut Classified, kind: FindingKind, severity: Severity, message: String) {
     c.findings.insert(0, Finding::new(kind, severity, message));

@@ -10,6 +10,12 @@
 //! `\u{fffe}`) instead of being dropped or breaking the XML; quick-junit does the XML
 //! escaping, and a last pass over the document escapes any character XML 1.0 forbids that
 //! got through anyway. Writes to any `Write`.
+//!
+//! The document validates against the Jenkins xunit plugin's `junit-10.xsd` (shipped as
+//! `tests/fixtures/junit/junit-10.xsd` and checked with `xmllint --schema`): the root
+//! `testsuites` carries `name`, `time`, `tests`, `failures` and `errors` and nothing else
+//! (quick-junit also writes `skipped`, which that schema does not allow, so it is taken off),
+//! and the report, the suite and every case carry a `time` in seconds.
 
 use super::text::finding_with_evidence;
 use crate::model::{Classified, Listener, OwnerStatus, Report, Verdict};
@@ -19,6 +25,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::{self, Write};
+use std::time::Duration;
 
 /// Name of the test suite and of the report.
 pub const SUITE_NAME: &str = "portghost";
@@ -131,7 +138,8 @@ fn test_case(c: &Classified, name: String, spans_namespaces: bool) -> TestCase {
         _ => TestCaseStatus::success(),
     };
     let mut case = TestCase::new(name, status);
-    case.set_classname(format!("{SUITE_NAME}.{}", c.listener.protocol))
+    case.set_time(Duration::ZERO)
+        .set_classname(format!("{SUITE_NAME}.{}", c.listener.protocol))
         .set_system_out(details(c, spans_namespaces));
     case
 }
@@ -141,8 +149,18 @@ fn test_case(c: &Classified, name: String, spans_namespaces: bool) -> TestCase {
 /// as RFC 3339, scan warnings as its system-err, and one test case per listener in report
 /// order, then one per portless listener (class `portghost.portless.packet` or `.raw`).
 /// Names that would repeat (two sockets on one address and port) get ` #2`, ` #3`.
+/// The report and the suite take no time and neither does any case; [`build_timed`] gives
+/// them the scan's.
 pub fn build(report: &Report) -> JunitReport {
+    build_timed(report, Duration::ZERO)
+}
+
+/// [`build`], with `elapsed` (how long the scan took) as the `time` of the report and of
+/// the suite. Each case's `time` is zero: a listener is judged, not run, and JUnit readers
+/// add the cases' times up, so no share of the scan is made up for any of them.
+pub fn build_timed(report: &Report, elapsed: Duration) -> JunitReport {
     let mut suite = TestSuite::new(SUITE_NAME);
+    suite.set_time(elapsed);
     suite
         .add_property(Property::new("host", terminal_safe(&report.host).into_owned()))
         .add_property(Property::new("scanned_at", report.scanned_at.as_str()))
@@ -212,19 +230,62 @@ pub fn build(report: &Report) -> JunitReport {
         suite.add_test_case(case);
     }
     let mut junit = JunitReport::new(SUITE_NAME);
+    junit.set_time(elapsed);
     junit.add_test_suite(suite);
     junit
 }
 
-/// Renders `report` as a JUnit XML document.
+/// Renders `report` as a JUnit XML document whose times are zero; see [`render_timed`].
+///
+/// # Errors
+/// Errors from writing to `out`.
+pub fn render(out: &mut impl Write, report: &Report) -> io::Result<()> {
+    render_timed(out, report, Duration::ZERO)
+}
+
+/// Renders `report` as a JUnit XML document that validates against `junit-10.xsd`, with
+/// `elapsed` (how long the scan took) as the time of the report and of the suite.
 ///
 /// # Errors
 /// Errors from writing to `out`. The document is built in memory first, so a write error
 /// (a closed pipe) reaches the caller as the plain `io::Error` it is.
-pub fn render(out: &mut impl Write, report: &Report) -> io::Result<()> {
-    let xml = build(report).to_string().map_err(io::Error::other)?;
+pub fn render_timed(out: &mut impl Write, report: &Report, elapsed: Duration) -> io::Result<()> {
+    let xml = build_timed(report, elapsed).to_string().map_err(io::Error::other)?;
+    let xml = without_root_skipped(&xml).map_err(io::Error::other)?;
     out.write_all(xml_chars_only(&xml).as_bytes())?;
     writeln!(out)
+}
+
+/// `xml` with the `skipped` attribute taken off its root `testsuites` element, which
+/// quick-junit always writes and `junit-10.xsd` does not allow there (a `testsuite` may
+/// keep it). The rest of the document is copied byte for byte.
+fn without_root_skipped(xml: &str) -> Result<String, quick_xml::Error> {
+    use quick_xml::events::{BytesStart, Event};
+    let mut reader = quick_xml::Reader::from_str(xml);
+    loop {
+        let before = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
+        match reader.read_event()? {
+            Event::Start(tag) if tag.name().as_ref() == b"testsuites" => {
+                let after = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
+                let mut root = BytesStart::new("testsuites");
+                for attr in tag.attributes() {
+                    let attr = attr.map_err(quick_xml::Error::InvalidAttr)?;
+                    if attr.key.as_ref() != b"skipped" {
+                        root.push_attribute(attr);
+                    }
+                }
+                let mut writer = quick_xml::Writer::new(Vec::new());
+                writer.write_event(Event::Start(root))?;
+                let tag = String::from_utf8_lossy(&writer.into_inner()).into_owned();
+                let (Some(head), Some(tail)) = (xml.get(..before), xml.get(after..)) else {
+                    return Ok(xml.to_string());
+                };
+                return Ok(format!("{head}{tag}{tail}"));
+            }
+            Event::Eof => return Ok(xml.to_string()),
+            _ => {}
+        }
+    }
 }
 
 /// True for the characters XML 1.0 allows in a document (its `Char` production).

@@ -6,12 +6,15 @@
 //! scan, never classify, never read the environment or the terminal (colour and width
 //! arrive in a [`Style`]), and write JSON only through [`crate::schema`].
 
+pub mod ci;
 pub mod diff;
 pub mod explain;
 pub mod github;
+pub mod gitlab;
 pub mod json;
 pub mod jsonl;
 pub mod junit;
+pub mod sarif;
 pub mod table;
 mod text;
 

@@ -17,9 +17,11 @@
 
 pub mod diff;
 pub mod fast;
+pub mod json_schema;
 pub mod names;
 pub mod objects;
 pub mod read;
+pub mod sarif;
 pub mod wire;
 pub mod write;
 

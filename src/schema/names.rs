@@ -57,6 +57,10 @@ macro_rules! names {
         }
 
         impl $name {
+            /// Every name of the vocabulary, in declaration order: the `enum` of the JSON
+            /// Schema ([`super::json_schema`]) is made from it.
+            pub const NAMES: &'static [&'static str] = &[$($text),+];
+
             /// The name written in the JSON.
             pub fn as_str(self) -> &'static str {
                 match self {

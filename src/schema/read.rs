@@ -246,7 +246,82 @@ fn json_error(file: &str, text: &str, err: &serde_json::Error) -> FileError {
     }
 }
 
-/// Parses the text of a `portghost scan --format json` file named `file`.
+/// True when `text` is JSON Lines of `scan --format jsonl`: its first non-blank line is a
+/// whole JSON object with a `port` and no `listeners`. (A pretty scan starts with a lone
+/// `{`; a compact one has `listeners`.)
+fn looks_like_lines(text: &str) -> bool {
+    text.lines().find(|l| !l.trim().is_empty()).is_some_and(|l| {
+        serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(l)
+            .is_ok_and(|m| m.contains_key("port") && !m.contains_key("listeners"))
+    })
+}
+
+/// One line of `scan --format jsonl`, as read back.
+#[derive(Deserialize)]
+#[serde(expecting = "a listener line of `portghost scan --format jsonl`")]
+struct SnapshotLine {
+    schema_version: u32,
+    #[serde(default)]
+    host: Option<String>,
+    #[serde(default)]
+    scanned_at: Option<String>,
+    #[serde(flatten)]
+    listener: SnapshotListener,
+}
+
+/// Parses the text of a `portghost scan --format jsonl` file named `file`: one listener a
+/// line, blank lines skipped. The snapshot's host and time are the first line's; it records
+/// no namespaces, warnings or summary (JSON Lines has none).
+///
+/// # Errors
+/// As [`parse`], with the line of the listener at fault; a line whose `schema_version` is
+/// not readable is refused.
+fn parse_lines(file: &str, text: &str) -> Result<Snapshot, FileError> {
+    let mut snapshot = Snapshot {
+        schema_version: SCHEMA_VERSION,
+        host: None,
+        scanned_at: None,
+        complete: None,
+        privileged: None,
+        warnings: Vec::new(),
+        view: None,
+        namespaces: Vec::new(),
+        policy: None,
+        summary: None,
+        listeners: Vec::new(),
+    };
+    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let at = |message: String, column: usize| FileError {
+            file: file.to_string(),
+            line: Some(i + 1),
+            column: Some(column.max(1)),
+            message: terminal_safe(&message).into_owned(),
+        };
+        let parsed: SnapshotLine = serde_json::from_str(line).map_err(|e| {
+            let full = e.to_string();
+            let suffix = format!(" at line {} column {}", e.line(), e.column());
+            at(full.strip_suffix(&suffix).unwrap_or(&full).to_string(), e.column())
+        })?;
+        if !READABLE_VERSIONS.contains(&parsed.schema_version) {
+            return Err(at(
+                format!(
+                    "schema_version {} is not supported: this portghost reads scans with schema_version {SCHEMA_VERSION}",
+                    parsed.schema_version
+                ),
+                1,
+            ));
+        }
+        if snapshot.listeners.is_empty() {
+            snapshot.host = parsed.host;
+            snapshot.scanned_at = parsed.scanned_at;
+        }
+        snapshot.listeners.push(parsed.listener);
+    }
+    Ok(snapshot)
+}
+
+/// Parses the text of a `portghost scan --format json` file named `file`; JSON Lines of
+/// `--format jsonl` are read too, one listener a line.
 ///
 /// # Errors
 /// A [`FileError`] naming `file` and, for syntax and shape errors, the line and column:
@@ -255,6 +330,9 @@ fn json_error(file: &str, text: &str, err: &serde_json::Error) -> FileError {
 /// missing `schema_version` or one not in [`READABLE_VERSIONS`]. The message is safe to
 /// print on a terminal.
 pub fn parse(file: &str, text: &str) -> Result<Snapshot, FileError> {
+    if looks_like_lines(text) {
+        return parse_lines(file, text);
+    }
     let probe: VersionProbe = serde_json::from_str(text).map_err(|e| json_error(file, text, &e))?;
     let at_file = |message: String| FileError {
         file: file.to_string(),
@@ -338,10 +416,21 @@ mod tests {
         );
         let e = parse("new.json", r#"{"listeners": []}"#).expect_err("no version");
         assert!(e.to_string().starts_with("new.json: no schema_version"), "{e}");
+        // JSON Lines are read line by line: a line missing a field is named by its line.
         let lines = "{\"schema_version\":1,\"port\":1}\n{\"schema_version\":1,\"port\":2}\n";
         let e = parse("scan.jsonl", lines).expect_err("jsonl");
-        assert!(e.to_string().starts_with("scan.jsonl:2:1: trailing characters"), "{e}");
-        assert!(e.to_string().contains("not JSON Lines"), "{e}");
+        assert!(e.to_string().starts_with("scan.jsonl:1:"), "{e}");
+        assert!(e.to_string().contains("missing field"), "{e}");
+        let lines = "{\"schema_version\":1,\"host\":\"h\",\"protocol\":\"tcp\",\"local_address\":\"::1\",\"port\":1,\"owners\":[]}\n\n{\"schema_version\":2,\"protocol\":\"udp\",\"local_address\":\"::1\",\"port\":2,\"owners\":[]}\n";
+        let e = parse("scan.jsonl", lines).expect_err("v2 line");
+        assert!(e.to_string().starts_with("scan.jsonl:3:1: schema_version 2"), "{e}");
+        let s = parse(
+            "scan.jsonl",
+            &lines.replace("\"schema_version\":2", "\"schema_version\":1"),
+        )
+        .expect("jsonl");
+        assert_eq!(s.listeners.len(), 2);
+        assert_eq!(s.host.as_deref(), Some("h"));
     }
 
     #[test]

@@ -316,11 +316,22 @@ impl Lab {
     /// Runs the portghost binary with exactly `args` (policy discovery included) in this
     /// lab, in the working directory `cwd` when given.
     pub fn portghost_in(&self, cwd: Option<&std::path::Path>, args: &[&str]) -> Output {
+        self.portghost_env(cwd, &[], args)
+    }
+
+    /// [`Lab::portghost_in`] with the environment variables `env` set.
+    pub fn portghost_env(
+        &self,
+        cwd: Option<&std::path::Path>,
+        env: &[(&str, &std::ffi::OsStr)],
+        args: &[&str],
+    ) -> Output {
         let bin = PathBuf::from(env!("CARGO_BIN_EXE_portghost"));
         let mut cmd = self.command(&bin);
         if let Some(dir) = cwd {
             cmd.current_dir(dir);
         }
+        cmd.envs(env.iter().copied());
         cmd.args(args)
             .env_remove("NO_COLOR")
             .env_remove("CLICOLOR_FORCE")
@@ -357,3 +368,6 @@ impl Drop for Lab {
         }
     }
 }
+
+#[path = "live_scans.rs"]
+pub mod live_scans;

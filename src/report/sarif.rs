@@ -1,0 +1,188 @@
+//! The SARIF 2.1.0 output (`--format sarif`), for code-scanning dashboards (GitHub code
+//! scanning, Azure DevOps, SARIF viewers).
+//!
+//! Owns the mapping of a scan onto SARIF: one run; one rule per check a result refers to
+//! (`portghost/ghost-port`…); one result per issue ([`super::ci::issues`]: every unexpected
+//! listener, and every other listener whose owners are hidden) with level `error` (high),
+//! `warning` (medium) or `note`, the message of its findings, a location at the policy
+//! rule that allowed, denied or would allow it (or `portghost-scan` line 1), a logical
+//! location naming the listener, and the stable fingerprint
+//! `partialFingerprints["portghostListener/v1"]`. Scan warnings are the invocation's
+//! notifications. Process text is made visible with [`terminal_safe`]. The wire types are
+//! in [`crate::schema::sarif`].
+
+use super::ci;
+use super::github::subject_line;
+use super::text::finding_with_evidence;
+use crate::model::{Report, Severity};
+use crate::policy::PolicyContext;
+use crate::sanitize::terminal_safe;
+use crate::schema::sarif::{
+    ArtifactLocation, Invocation, Location, LogicalLocation, Message, Notification, PhysicalLocation, Region,
+    ReportingConfiguration, ReportingDescriptor, Run, SARIF_SCHEMA, SarifLog, SarifResult, Tool, ToolComponent,
+};
+use serde_json::{Map, Value, json};
+use std::io::{self, Write};
+
+/// SARIF's level for a severity: high is `error`, medium `warning`, low and info `note`.
+fn level(s: Severity) -> &'static str {
+    match s {
+        Severity::High => "error",
+        Severity::Medium => "warning",
+        Severity::Low | Severity::Info => "note",
+    }
+}
+
+/// What each check means, for the rule's description.
+fn describe(kind: &str) -> &'static str {
+    match kind {
+        "ghost-port" => "A listener on a port whose standard was withdrawn or whose vendor is gone.",
+        "historic-protocol" => "A listener speaking a historic protocol.",
+        "alive-restricted" => "A restricted service exposed beyond where it belongs.",
+        "common-squatter" => "A port commonly squatted by software other than its assignee.",
+        "unofficial-use" => "A port known for unofficial or malicious use.",
+        "unregistered-port" => "A listener on a port IANA has not assigned.",
+        "owner-hidden" => "A listener whose owning processes could not be seen.",
+        "suspicious-executable" => "A listener owned by an executable in a suspicious place.",
+        "no-owner" => "A listener held by no process.",
+        "not-allowed" => "A listener the policy does not allow.",
+        "denied" => "A listener a deny rule of the policy names.",
+        _ => "An unexpected listener.",
+    }
+}
+
+/// Builds the SARIF log of `report`, judged with `policy` (for the locations).
+pub fn build(report: &Report, policy: Option<PolicyContext<'_>>) -> SarifLog {
+    let issues = ci::issues(report);
+    let mut rules: Vec<ReportingDescriptor> = Vec::new();
+    let mut results = Vec::new();
+    for issue in &issues {
+        let c = issue.listener;
+        let id = format!("portghost/{}", issue.kind);
+        let rule_index = match rules.iter().position(|r| r.id == id) {
+            Some(i) => i,
+            None => {
+                rules.push(ReportingDescriptor {
+                    id: id.clone(),
+                    name: issue.kind.to_string(),
+                    short_description: Message {
+                        text: describe(issue.kind).to_string(),
+                    },
+                    default_configuration: ReportingConfiguration {
+                        level: level(issue.severity),
+                    },
+                });
+                rules.len() - 1
+            }
+        };
+        let mut text = format!("{}: ", subject_line(c, report));
+        if issue.unexpected {
+            text.push_str(&terminal_safe(&c.reason()));
+            for line in c.findings.iter().skip(1).flat_map(finding_with_evidence) {
+                text.push('\n');
+                text.push_str(&line);
+            }
+        } else {
+            text.push_str(c.listener.owner_status.reason());
+        }
+        let (path, line) = ci::location(policy, c);
+        let l = &c.listener;
+        let name = format!("{}/{} {}", l.protocol, l.port, l.local_address);
+        let mut fingerprints = Map::new();
+        fingerprints.insert(
+            "portghostListener/v1".into(),
+            Value::String(ci::fingerprint(&report.host, l, issue.kind)),
+        );
+        let mut properties = Map::new();
+        properties.insert("netns".into(), json!(terminal_safe(&ci::netns_key(l))));
+        properties.insert("protocol".into(), json!(l.protocol.as_str()));
+        properties.insert("local_address".into(), json!(l.local_address.to_string()));
+        properties.insert("port".into(), json!(l.port));
+        properties.insert("verdict".into(), json!(c.verdict.as_str()));
+        properties.insert("owner_status".into(), json!(l.owner_status.as_str()));
+        properties.insert(
+            "owners".into(),
+            json!(
+                l.owners
+                    .iter()
+                    .map(|o| json!({ "pid": o.pid, "name": terminal_safe(&o.name) }))
+                    .collect::<Vec<_>>()
+            ),
+        );
+        results.push(SarifResult {
+            rule_id: id,
+            rule_index,
+            level: level(issue.severity),
+            message: Message { text },
+            locations: vec![Location {
+                physical_location: PhysicalLocation {
+                    artifact_location: ArtifactLocation {
+                        uri: terminal_safe(&path).into_owned(),
+                    },
+                    region: Region { start_line: line },
+                },
+                logical_locations: vec![LogicalLocation {
+                    fully_qualified_name: format!("netns {}: {name}", terminal_safe(&ci::netns_key(l))),
+                    name,
+                    kind: "resource",
+                }],
+            }],
+            partial_fingerprints: fingerprints,
+            properties,
+        });
+    }
+    let mut properties = Map::new();
+    properties.insert("host".into(), json!(terminal_safe(&report.host)));
+    properties.insert("scanned_at".into(), json!(report.scanned_at));
+    properties.insert("complete".into(), json!(report.complete));
+    properties.insert("privileged".into(), json!(report.privileged));
+    properties.insert("listeners".into(), json!(report.summary.listeners));
+    SarifLog {
+        schema: SARIF_SCHEMA,
+        version: "2.1.0",
+        runs: vec![Run {
+            tool: Tool {
+                driver: ToolComponent {
+                    name: "portghost",
+                    version: env!("CARGO_PKG_VERSION"),
+                    semantic_version: env!("CARGO_PKG_VERSION"),
+                    rules,
+                },
+            },
+            invocations: vec![Invocation {
+                execution_successful: true,
+                tool_execution_notifications: report
+                    .warnings
+                    .iter()
+                    .map(|w| Notification {
+                        message: Message {
+                            text: terminal_safe(w).into_owned(),
+                        },
+                        level: "warning",
+                    })
+                    .collect(),
+            }],
+            results,
+            properties,
+        }],
+    }
+}
+
+/// Renders `report` as a SARIF 2.1.0 log, pretty when `pretty`.
+///
+/// # Errors
+/// Errors from writing to `out`.
+pub fn render(
+    out: &mut impl Write,
+    report: &Report,
+    policy: Option<PolicyContext<'_>>,
+    pretty: bool,
+) -> io::Result<()> {
+    let log = build(report, policy);
+    if pretty {
+        serde_json::to_writer_pretty(&mut *out, &log)?;
+    } else {
+        serde_json::to_writer(&mut *out, &log)?;
+    }
+    writeln!(out)
+}
