@@ -254,6 +254,41 @@ fn a_bpfdoor_like_implant_fails_the_gate_with_its_filter_in_words() {
     assert!(text.contains("portless listeners"), "{text}");
     assert!(text.contains("28 insns, payload match"), "{text}");
     assert!(text.contains("kworker/0:1"), "{text}");
+    // The code-quality formats carry it too: a GitLab issue and a SARIF result, each with a
+    // fingerprint and the filter's words.
+    let gitlab = lab.portghost_outside(&["scan", "--no-policy", "--netns", &ns, "--format", "gitlab"]);
+    let issues: serde_json::Value = serde_json::from_slice(&gitlab.stdout).expect("GitLab JSON");
+    let issue = issues
+        .as_array()
+        .expect("an array")
+        .iter()
+        .find(|i| {
+            i["description"]
+                .as_str()
+                .is_some_and(|d| d.starts_with("packet socket"))
+        })
+        .unwrap_or_else(|| panic!("a packet-socket issue in {issues:#}"));
+    assert_eq!(issue["severity"], "critical", "{issue:#}");
+    assert!(
+        issue["description"].as_str().is_some_and(|d| d.contains("0x5293")),
+        "{issue:#}"
+    );
+    assert_eq!(issue["fingerprint"].as_str().map(str::len), Some(32), "{issue:#}");
+    let sarif = lab.portghost_outside(&["scan", "--no-policy", "--netns", &ns, "--format", "sarif"]);
+    let log: serde_json::Value = serde_json::from_slice(&sarif.stdout).expect("SARIF JSON");
+    let result = log["runs"][0]["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .find(|r| r["properties"]["socket"] == "packet")
+        .unwrap_or_else(|| panic!("a packet-socket result in {log:#}"));
+    assert_eq!(result["level"], "error", "{result:#}");
+    assert!(
+        result["properties"]["filter"]
+            .as_str()
+            .is_some_and(|f| f.contains("0x5293")),
+        "{result:#}"
+    );
     // --no-portless, --tcp and --port leave it out; the gate then passes.
     for flags in [&["--no-portless"][..], &["--tcp"], &["--port", "9"]] {
         let mut args = vec![

@@ -2,7 +2,9 @@
 //! listeners become issues, their stable fingerprints, and the place in the policy file
 //! each issue points at.
 
-use crate::model::{Classified, FindingKind, Listener, Report, Severity, Verdict};
+use crate::model::{
+    Classified, ClassifiedPortless, FindingKind, Listener, Netns, PortlessListener, Report, Severity, Verdict,
+};
 use crate::policy::PolicyContext;
 use crate::policy::rules::governing_rule;
 
@@ -51,10 +53,75 @@ pub fn issues(report: &Report) -> Vec<Issue<'_>> {
     out
 }
 
+/// One portless listener worth an issue: an unexpected packet or raw socket.
+#[derive(Debug, Clone, Copy)]
+pub struct PortlessIssue<'a> {
+    /// The portless listener.
+    pub listener: &'a ClassifiedPortless,
+    /// The check: the most severe finding's kind (`unknown-portless`, `payload-filter`…).
+    pub kind: &'static str,
+    /// The most severe finding's severity.
+    pub severity: Severity,
+}
+
+/// The issues of `report`'s portless listeners: every unexpected one, in report order.
+pub fn portless_issues(report: &Report) -> Vec<PortlessIssue<'_>> {
+    report
+        .portless
+        .iter()
+        .filter(|c| c.verdict == Verdict::Unexpected)
+        .map(|c| {
+            let worst = c.findings.iter().min_by_key(|f| f.severity);
+            PortlessIssue {
+                listener: c,
+                kind: worst.map_or("unexpected", |f| f.kind.as_str()),
+                severity: worst.map_or(Severity::High, |f| f.severity),
+            }
+        })
+        .collect()
+}
+
+/// A stable fingerprint of a portless issue, as [`fingerprint`] for a port listener: from
+/// host, network namespace, socket kind, protocol, interface and check (no inode, PID or
+/// time, which change on restart).
+pub fn portless_fingerprint(host: &str, l: &PortlessListener, kind: &str) -> String {
+    let key = format!(
+        "{host}\u{0}{}\u{0}{}\u{0}{}\u{0}{}\u{0}{kind}",
+        namespace_key(l.netns.as_deref()),
+        l.kind,
+        l.protocol,
+        l.interface.as_deref().unwrap_or("*"),
+    );
+    format!("{:016x}{:016x}", fnv1a(2, key.as_bytes()), fnv1a(3, key.as_bytes()))
+}
+
+/// Where a portless issue points: the policy file (line 1: no rule names this socket, or
+/// the first `socket` rule of its kind) or [`SCAN_PATH`] line 1 without a policy.
+pub fn portless_location(policy: Option<PolicyContext<'_>>, c: &ClassifiedPortless) -> (String, usize) {
+    match policy {
+        None => (SCAN_PATH.to_string(), 1),
+        Some(ctx) => {
+            let p = ctx.policy;
+            let line = p
+                .deny
+                .iter()
+                .chain(&p.allow)
+                .find(|r| r.socket == Some(c.listener.kind))
+                .map_or(1, |r| r.line);
+            (p.file.clone(), line)
+        }
+    }
+}
+
 /// The network namespace part of an identity: `host` for the host's (or none recorded),
 /// else its name, else its inode.
 pub fn netns_key(l: &Listener) -> String {
-    match &l.netns {
+    namespace_key(l.netns.as_deref())
+}
+
+/// [`netns_key`] of a namespace.
+fn namespace_key(netns: Option<&Netns>) -> String {
+    match netns {
         Some(ns) if !ns.host => ns.name.clone().unwrap_or_else(|| ns.inode.to_string()),
         _ => "host".to_string(),
     }

@@ -2,7 +2,8 @@
 //! Code Quality widget reads from an `artifacts:reports:codequality` file.
 //!
 //! Owns the mapping of a scan onto Code Quality issues: one per unexpected listener, and one
-//! (`minor`) per other listener whose owners are hidden ([`super::ci::issues`]). Each has
+//! (`minor`) per other listener whose owners are hidden ([`super::ci::issues`]), then one per
+//! unexpected portless listener ([`super::ci::portless_issues`]). Each has
 //! `description`, `check_name` (`portghost/ghost-port`…), a stable `fingerprint`
 //! ([`super::ci::fingerprint`]: no PID, so an issue is the same issue from run to run),
 //! `severity` (`info`, `minor`, `major`, `critical`, `blocker`) and a `location`: the policy
@@ -97,6 +98,40 @@ pub fn issues(report: &Report, policy: Option<PolicyContext<'_>>) -> Vec<CodeQua
         .collect()
 }
 
+/// The Code Quality issues of `report`'s unexpected portless listeners.
+pub fn portless_issues(report: &Report, policy: Option<PolicyContext<'_>>) -> Vec<CodeQualityIssue> {
+    ci::portless_issues(report)
+        .iter()
+        .map(|issue| {
+            let c = issue.listener;
+            let l = &c.listener;
+            let (path, line) = ci::portless_location(policy, c);
+            let description = format!(
+                "{} socket {} {}: {}",
+                l.kind,
+                terminal_safe(&l.endpoint()),
+                super::portless_owners_cell(l),
+                terminal_safe(&c.reason())
+            );
+            CodeQualityIssue {
+                description,
+                check_name: format!("portghost/{}", issue.kind),
+                fingerprint: ci::portless_fingerprint(&report.host, l, issue.kind),
+                severity: match issue.severity {
+                    Severity::High => "critical",
+                    Severity::Medium => "major",
+                    Severity::Low => "minor",
+                    Severity::Info => "info",
+                },
+                location: CodeQualityLocation {
+                    path: terminal_safe(&path).into_owned(),
+                    lines: CodeQualityLines { begin: line },
+                },
+            }
+        })
+        .collect()
+}
+
 /// Renders `report` as a GitLab Code Quality report: a JSON array, pretty when `pretty`.
 ///
 /// # Errors
@@ -107,7 +142,8 @@ pub fn render(
     policy: Option<PolicyContext<'_>>,
     pretty: bool,
 ) -> io::Result<()> {
-    let issues = issues(report, policy);
+    let mut issues = issues(report, policy);
+    issues.extend(portless_issues(report, policy));
     if pretty {
         serde_json::to_writer_pretty(&mut *out, &issues)?;
     } else {

@@ -3,7 +3,8 @@
 //!
 //! Owns the mapping of a scan onto SARIF: one run; one rule per check a result refers to
 //! (`portghost/ghost-port`…); one result per issue ([`super::ci::issues`]: every unexpected
-//! listener, and every other listener whose owners are hidden) with level `error` (high),
+//! listener, and every other listener whose owners are hidden; then every unexpected
+//! portless listener, a packet or raw socket, [`super::ci::portless_issues`]) with level `error` (high),
 //! `warning` (medium) or `note`, the message of its findings, a location at the policy
 //! rule that allowed, denied or would allow it (or `portghost-scan` line 1), a logical
 //! location naming the listener, and the stable fingerprint
@@ -123,6 +124,79 @@ pub fn build(report: &Report, policy: Option<PolicyContext<'_>>) -> SarifLog {
                 },
                 logical_locations: vec![LogicalLocation {
                     fully_qualified_name: format!("netns {}: {name}", terminal_safe(&ci::netns_key(l))),
+                    name,
+                    kind: "resource",
+                }],
+            }],
+            partial_fingerprints: fingerprints,
+            properties,
+        });
+    }
+    for issue in ci::portless_issues(report) {
+        let c = issue.listener;
+        let l = &c.listener;
+        let id = format!("portghost/{}", issue.kind);
+        let rule_index = match rules.iter().position(|r| r.id == id) {
+            Some(i) => i,
+            None => {
+                rules.push(ReportingDescriptor {
+                    id: id.clone(),
+                    name: issue.kind.to_string(),
+                    short_description: Message {
+                        text: "A packet or raw socket (a listener with no port) that is not expected.".to_string(),
+                    },
+                    default_configuration: ReportingConfiguration {
+                        level: level(issue.severity),
+                    },
+                });
+                rules.len() - 1
+            }
+        };
+        let mut text = format!(
+            "{} socket {} {}: {}",
+            l.kind,
+            terminal_safe(&l.endpoint()),
+            super::portless_owners_cell(l),
+            terminal_safe(&c.reason())
+        );
+        for line in c.findings.iter().skip(1).flat_map(finding_with_evidence) {
+            text.push('\n');
+            text.push_str(&line);
+        }
+        let (path, line) = ci::portless_location(policy, c);
+        let name = format!("{} {} {}", l.kind, l.protocol_name(), terminal_safe(&l.endpoint()));
+        let netns = l.netns.as_deref().filter(|n| !n.host).map_or_else(
+            || "host".to_string(),
+            |n| n.name.clone().unwrap_or_else(|| n.inode.to_string()),
+        );
+        let mut fingerprints = Map::new();
+        fingerprints.insert(
+            "portghostListener/v1".into(),
+            Value::String(ci::portless_fingerprint(&report.host, l, issue.kind)),
+        );
+        let mut properties = Map::new();
+        properties.insert("netns".into(), json!(terminal_safe(&netns)));
+        properties.insert("socket".into(), json!(l.kind.to_string()));
+        properties.insert("protocol".into(), json!(l.protocol_name()));
+        properties.insert("verdict".into(), json!(c.verdict.as_str()));
+        properties.insert("owner_status".into(), json!(l.owner_status.as_str()));
+        if let Some(f) = &c.filter {
+            properties.insert("filter".into(), json!(terminal_safe(&f.summary)));
+        }
+        results.push(SarifResult {
+            rule_id: id,
+            rule_index,
+            level: level(issue.severity),
+            message: Message { text },
+            locations: vec![Location {
+                physical_location: PhysicalLocation {
+                    artifact_location: ArtifactLocation {
+                        uri: terminal_safe(&path).into_owned(),
+                    },
+                    region: Region { start_line: line },
+                },
+                logical_locations: vec![LogicalLocation {
+                    fully_qualified_name: format!("netns {}: {name}", terminal_safe(&netns)),
                     name,
                     kind: "resource",
                 }],
