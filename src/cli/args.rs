@@ -491,7 +491,7 @@ impl std::str::FromStr for Target {
 }
 
 /// One item of `--port`: a port, a range of ports, or an IANA service name, which
-/// [`crate::app`] resolves with the registry it judges with.
+/// the command resolves with the registry it judges with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum PortSel {
     /// `FROM-TO`, both included; a single port is `FROM == TO`.

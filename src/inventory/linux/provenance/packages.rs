@@ -202,13 +202,14 @@ fn dpkg(paths: &[PathBuf], found: &mut Found) -> std::io::Result<bool> {
     Ok(true)
 }
 
-/// `name` in a directory of `$PATH`, if there is an executable file there.
+/// `name` in one of the system's own program directories, if there is an executable file
+/// there. `$PATH` is not consulted: whoever sets the environment must not choose the
+/// program that vouches for a package.
 fn on_path(name: &str) -> Option<PathBuf> {
     use std::os::unix::fs::PermissionsExt as _;
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .filter(|dir| dir.is_absolute())
-        .map(|dir| dir.join(name))
+    ["/usr/bin", "/bin", "/usr/sbin", "/sbin"]
+        .iter()
+        .map(|dir| std::path::Path::new(dir).join(name))
         .find(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
 }
 
