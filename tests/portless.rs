@@ -439,3 +439,100 @@ fn without_owners_or_root_the_scan_says_what_it_could_not_see() {
     let err = stderr(&out);
     assert!(err.contains("only to root (CAP_NET_ADMIN)"), "{err}");
 }
+
+/// ISC `dhclient` on a veth in the lab's namespace, with its lease and PID files in a
+/// private directory and no hook script; killed by PID on drop.
+struct Dhclient(Child, tempfile::TempDir);
+
+impl Dhclient {
+    fn start(ns: &str) -> Dhclient {
+        for args in [
+            &["link", "add", "pgdhcp0", "type", "veth", "peer", "name", "pgdhcp1"][..],
+            &["link", "set", "pgdhcp0", "up"],
+            &["link", "set", "pgdhcp1", "up"],
+        ] {
+            let ok = Command::new("ip")
+                .args(["netns", "exec", ns, "ip"])
+                .args(args)
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(ok, "ip {args:?} in {ns}");
+        }
+        let dir = tempfile::tempdir().expect("private directory");
+        let lease = dir.path().join("leases");
+        let pidfile = dir.path().join("pid");
+        let child = Command::new("ip")
+            .args(["netns", "exec", ns])
+            .arg(tool("dhclient").expect("dhclient"))
+            .arg("-d")
+            .arg("-lf")
+            .arg(&lease)
+            .arg("-pf")
+            .arg(&pidfile)
+            .args(["-sf", "/bin/true", "pgdhcp0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn dhclient");
+        Dhclient(child, dir)
+    }
+
+    fn pid(&self) -> u32 {
+        self.0.id()
+    }
+}
+
+impl Drop for Dhclient {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn a_dhcp_client_from_its_package_is_known() {
+    if !can_run() || !require("dhclient (isc-dhcp-client)", tool("dhclient").is_some()) {
+        return;
+    }
+    let lab = Lab::new();
+    let ns = lab.netns_name().expect("namespace").to_owned();
+    let dhclient = Dhclient::start(&ns);
+    // dhclient opens its packet socket once it has read its configuration: wait for it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let v = loop {
+        let out = lab.portghost_outside(&["scan", "--no-policy", "--netns", &ns, "--format", "json"]);
+        let v = json(&out);
+        let held = v["portless"].as_array().is_some_and(|a| {
+            a.iter().any(|p| {
+                p["owners"]
+                    .as_array()
+                    .is_some_and(|o| o.iter().any(|o| o["pid"].as_u64() == Some(u64::from(dhclient.pid()))))
+            })
+        });
+        if held {
+            break v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "dhclient opened no packet socket: {v:#}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    let p = held_by(&v, dhclient.pid());
+    assert_eq!(p["socket"], "packet", "{p:#}");
+    assert_eq!(p["interface"], "pgdhcp0", "{p:#}");
+    assert_ne!(p["verdict"], "unexpected", "{p:#}");
+    assert_eq!(p["findings"][0]["kind"], "known-portless", "{p:#}");
+    assert_eq!(p["findings"][0]["severity"], "info", "{p:#}");
+    let evidence = p["findings"][0]["evidence"].to_string();
+    assert!(evidence.contains("from package isc-dhcp-client"), "{evidence}");
+    // No portless listener in the namespace is unexpected: the DHCP client passes.
+    let unexpected: Vec<&Value> = v["portless"]
+        .as_array()
+        .expect("portless")
+        .iter()
+        .filter(|p| p["verdict"] == "unexpected")
+        .collect();
+    assert!(unexpected.is_empty(), "{unexpected:#?}");
+}

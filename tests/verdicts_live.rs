@@ -452,6 +452,46 @@ fn geckodriver_installed_under_usr_local_bin_holding_loopback_4444_is_low_and_pa
 }
 
 #[test]
+fn a_sap_dispatcher_under_usr_sap_on_3201_passes() {
+    if !can_hold() {
+        return;
+    }
+    if Path::new("/usr/sap").exists() {
+        assert!(!in_ci(), "/usr/sap already exists");
+        eprintln!("skipped: /usr/sap exists and is not the test's to replace");
+        return;
+    }
+    let build = tempfile::tempdir().expect("tempdir");
+    let holder = build_holder(build.path());
+    let lab = Lab::new();
+    // SAP's layout: /usr/sap/<SID>/<instance>/exe/disp+work, every directory root's.
+    let _sap = make_dir(PathBuf::from("/usr/sap"), 0o755);
+    let mut dir = PathBuf::from("/usr/sap");
+    for part in ["PRD", "D01", "exe"] {
+        dir.push(part);
+        std::fs::create_dir(&dir).expect("mkdir");
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    let exe = dir.join("disp+work");
+    let _installed = install(&holder, &exe);
+    // Instance 01's dispatcher listens on 3201 (sapdp01), a defunct-vendor ghost entry.
+    let (_held, pid) = hold(&lab, &exe, &["tcp:0.0.0.0:3201"]);
+    let (code, report) = gate(&lab);
+    let l = listener(&report, pid, "tcp", 3201);
+    show("disp+work", l);
+    assert_eq!(l["verdict"], "unreviewed", "{l:#}");
+    let f = registry_finding(l);
+    assert_eq!(f["kind"], "unofficial-use", "{l:#}");
+    assert!(
+        evidence(f, "root-owned-path")
+            .iter()
+            .any(|d| d.contains("/usr/sap/PRD/D01/exe/disp+work")),
+        "{l:#}"
+    );
+    assert_eq!(code, 0, "--fail-on-unexpected passes: {report:#}");
+}
+
+#[test]
 fn the_same_binary_as_ircd_under_tmp_holding_6666_is_high_and_fails() {
     if !can_hold() {
         return;
