@@ -441,8 +441,11 @@ fn without_owners_or_root_the_scan_says_what_it_could_not_see() {
 }
 
 /// ISC `dhclient` on a veth in the lab's namespace, with its lease and PID files in a
-/// private directory and no hook script; killed by PID on drop.
-struct Dhclient(Child, tempfile::TempDir);
+/// private directory (removed after it) and no hook script; killed by PID on drop.
+struct Dhclient(
+    Child,
+    #[allow(dead_code, reason = "kept until dhclient is gone")] tempfile::TempDir,
+);
 
 impl Dhclient {
     fn start(ns: &str) -> Dhclient {
