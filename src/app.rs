@@ -17,7 +17,7 @@ use crate::policy::trust::Trust;
 use crate::policy::{self, Policy, PolicyContext, baseline};
 use crate::registry::Registry;
 use crate::report::explain::PortFacts;
-use crate::report::{self, Style, explain, github, gitlab, json, jsonl, junit, owners_cell, sarif, table};
+use crate::report::{self, Style, explain, github, gitlab, json, jsonl, junit, owners_cell, prometheus, sarif, table};
 use crate::sanitize::terminal_safe;
 use anyhow::Context as _;
 

@@ -598,4 +598,8 @@ pub(crate) enum Format {
     /// SARIF 2.1.0 for code-scanning dashboards: a result per unexpected listener (and per
     /// hidden owner), each pointing at the policy rule.
     Sarif,
+    /// Prometheus text format for node_exporter's textfile collector (write it with
+    /// `--output DIR/portghost.prom`): listeners by verdict, findings, one info series per
+    /// listener, whether the scan was complete, its time and duration.
+    Prometheus,
 }
