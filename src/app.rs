@@ -17,7 +17,7 @@ use crate::policy::trust::Trust;
 use crate::policy::{self, Policy, PolicyContext, baseline};
 use crate::registry::Registry;
 use crate::report::explain::PortFacts;
-use crate::report::{self, Style, explain, github, gitlab, json, jsonl, junit, owners_cell, sarif, table};
+use crate::report::{self, Style, explain, github, gitlab, json, jsonl, junit, owners_cell, prometheus, sarif, table};
 use crate::sanitize::terminal_safe;
 use anyhow::Context as _;
 
@@ -26,6 +26,7 @@ mod explain_cmd;
 mod output;
 mod registry_cmd;
 mod scan_cmd;
+mod watch_cmd;
 
 use chrono::{DateTime, Datelike as _, NaiveDate};
 use diff_cmd::*;
@@ -84,6 +85,7 @@ fn run(config: Config) -> anyhow::Result<Exit> {
         Action::Explain(explain_config) => explain_port(&explain_config, &style, trust),
         Action::Diff(diff_config) => diff_scans(&diff_config, &style),
         Action::Baseline(baseline_config) => write_baseline(&baseline_config),
+        Action::Watch(watch_config) => watch_cmd::watch(&watch_config, trust),
         Action::RegistryList { status, format } => registry_cmd::list(status.as_deref(), format, &style),
         Action::RegistryCheck(dir) => registry_cmd::check(&dir, trust),
         Action::PolicyCheck(file) => registry_cmd::policy_check(&file, trust),

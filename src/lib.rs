@@ -72,6 +72,7 @@ pub mod registry;
 mod report;
 mod sanitize;
 pub mod schema;
+pub mod watch;
 
 pub use classify::{classify, classify_with};
 pub use diag::FileError;

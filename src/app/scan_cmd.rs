@@ -135,13 +135,17 @@ pub(super) fn render_scan<W: Write>(
         Format::Jsonl => jsonl::render(out, report),
         Format::Gitlab => gitlab::render(out, report, extras.policy, style.tty),
         Format::Sarif => sarif::render(out, report, extras.policy, style.tty),
+        Format::Prometheus => prometheus::render(out, report, extras.clock),
     }
 }
 
-/// What some formats need beyond the report: JUnit the scan's duration, GitLab and SARIF
+/// What some formats need beyond the report: JUnit and Prometheus the scan's duration (and
+/// Prometheus its time), GitLab and SARIF
 /// the policy (to point at its rules), GitHub whether the step summary was written.
 pub(super) struct RenderExtras<'a> {
     scan_time: Duration,
+    /// When the scan finished and how long it took, for Prometheus.
+    clock: prometheus::ScanClock,
     policy: Option<PolicyContext<'a>>,
     summary_written: bool,
 }
@@ -160,6 +164,7 @@ pub(super) fn scan(args: &ScanConfig, style: &Style, trust: &Trust) -> anyhow::R
     };
     let extras = RenderExtras {
         scan_time,
+        clock: scan_clock(SystemTime::now(), scan_time),
         policy: ctx,
         summary_written,
     };
@@ -347,4 +352,13 @@ pub(super) fn incompleteness(report: &Report) -> Vec<String> {
     );
     out.extend(report.warnings.iter().map(|w| terminal_safe(w).into_owned()));
     out
+}
+
+/// The clock values the Prometheus output carries: `now` as seconds since 1970, and the
+/// duration.
+pub(super) fn scan_clock(now: SystemTime, duration: Duration) -> prometheus::ScanClock {
+    prometheus::ScanClock {
+        timestamp: now.duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0),
+        duration: duration.as_secs_f64(),
+    }
 }

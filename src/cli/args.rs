@@ -97,6 +97,10 @@ pub(crate) enum Command {
     /// restricted services, suspicious executables and hidden owners are written as
     /// commented-out rules for a person to decide.
     Baseline(BaselineArgs),
+    /// Watch the listeners until stopped (SIGINT, SIGTERM): scan every --interval and print
+    /// one JSON line per change (listener-added, listener-removed, verdict-changed,
+    /// owner-changed), after a snapshot of what already listens.
+    Watch(WatchArgs),
     /// Show the ghost registry, or check local registry files.
     #[command(subcommand)]
     Registry(RegistryCommand),
@@ -365,6 +369,53 @@ pub(crate) struct BaselineArgs {
     pub netns: Option<String>,
 }
 
+/// Flags of `portghost watch`.
+#[derive(Debug, Args, Default, Clone)]
+pub(crate) struct WatchArgs {
+    /// Seconds between scans (fractions allowed).
+    #[arg(long, value_name = "SECONDS", default_value_t = 1.0)]
+    pub interval: f64,
+
+    /// Look up owners (walk /proc) at least every this many intervals, and whenever the
+    /// set of listening sockets changed.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub owner_interval: u32,
+
+    /// Append the events to FILE instead of writing them to stdout.
+    #[arg(long, value_name = "FILE")]
+    pub events_file: Option<PathBuf>,
+
+    /// Rewrite this Prometheus textfile (node_exporter's textfile collector) every interval,
+    /// atomically.
+    #[arg(long, value_name = "PATH")]
+    pub textfile: Option<PathBuf>,
+
+    /// Do not print the snapshot of what already listens at start.
+    #[arg(long)]
+    pub quiet_start: bool,
+
+    /// Exit with status 2 after this many failed scans in a row.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub max_failures: u32,
+
+    /// Which listeners: `--port`, `--tcp`, `--udp`.
+    #[command(flatten)]
+    pub select: SelectArgs,
+
+    /// Watch every network namespace on the host. Needs root (CAP_SYS_ADMIN).
+    #[arg(long, conflicts_with = "netns")]
+    pub all_netns: bool,
+
+    /// Watch one network namespace: a name from `ip netns list`, or a path such as
+    /// /proc/1234/ns/net.
+    #[arg(long, value_name = "NAME|PATH")]
+    pub netns: Option<String>,
+
+    /// Which policy: `--policy`, `--no-policy`.
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+}
+
 /// `--mode` values of `portghost baseline`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub(crate) enum PolicyMode {
@@ -598,4 +649,8 @@ pub(crate) enum Format {
     /// SARIF 2.1.0 for code-scanning dashboards: a result per unexpected listener (and per
     /// hidden owner), each pointing at the policy rule.
     Sarif,
+    /// Prometheus text format for node_exporter's textfile collector (write it with
+    /// `--output DIR/portghost.prom`): listeners by verdict, findings, one info series per
+    /// listener, whether the scan was complete, its time and duration.
+    Prometheus,
 }

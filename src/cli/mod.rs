@@ -10,5 +10,6 @@ mod resolve;
 
 pub(crate) use args::{Cli, DiffFormat, Format, ListFormat, PortSel, SortKey};
 pub(crate) use resolve::{
-    Action, BaselineConfig, Config, DiffConfig, ExplainConfig, OwnerFilter, RegistrySources, ScanConfig, resolve,
+    Action, BaselineConfig, Config, DiffConfig, ExplainConfig, OwnerFilter, RegistrySources, ScanConfig, WatchConfig,
+    resolve,
 };

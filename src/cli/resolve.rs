@@ -8,7 +8,7 @@
 use super::args::{
     BaselineArgs, Cli, ColorWhen, Command, DiffArgs, DiffFormat, ExplainArgs, Format, ListFormat, OwnerFilterArgs,
     PolicyArgs, PolicyCommand, PolicyMode, PortSel, RegistryCommand, ScanArgs, SchemaKindArg, SelectArgs, SortKey,
-    Target,
+    Target, WatchArgs,
 };
 use crate::inventory::{NetnsScope, ScanOptions};
 use crate::model::{Mode, Protocol};
@@ -52,6 +52,8 @@ pub(crate) enum Action {
     Diff(DiffConfig),
     /// `portghost baseline`.
     Baseline(BaselineConfig),
+    /// `portghost watch`.
+    Watch(WatchConfig),
     /// `portghost registry list`.
     RegistryList {
         /// Only this status.
@@ -104,6 +106,25 @@ pub(crate) struct ScanConfig {
     /// `$GITHUB_STEP_SUMMARY` when set and not empty: with `--format github`, the file the
     /// Markdown table of every listener is appended to.
     pub step_summary: Option<PathBuf>,
+}
+
+/// A resolved `portghost watch`.
+#[derive(Debug, Clone)]
+pub(crate) struct WatchConfig {
+    /// How each cycle scans: the scan options, the ports and the policy file.
+    pub scan: ScanConfig,
+    /// Time between scans.
+    pub interval: std::time::Duration,
+    /// Walk /proc at least every this many cycles.
+    pub owner_interval: u32,
+    /// Append events here instead of stdout.
+    pub events_file: Option<PathBuf>,
+    /// Rewrite this Prometheus textfile every cycle.
+    pub textfile: Option<PathBuf>,
+    /// No snapshot events at start.
+    pub quiet_start: bool,
+    /// Exit 2 after this many failed cycles in a row.
+    pub max_failures: u32,
 }
 
 /// `--pid`, `--user` and `--process`: a listener is kept when one of its owners matches
@@ -187,6 +208,7 @@ pub(crate) fn resolve(cli: Cli) -> Config {
         Some(Command::Explain(args)) => Action::Explain(explain_config(args)),
         Some(Command::Diff(args)) => Action::Diff(diff_config(args)),
         Some(Command::Baseline(args)) => Action::Baseline(baseline_config(args)),
+        Some(Command::Watch(args)) => Action::Watch(watch_config(args)),
         Some(Command::Registry(RegistryCommand::List(args))) => Action::RegistryList {
             status: args.status,
             format: args.format,
@@ -299,6 +321,30 @@ fn scan_config(args: ScanArgs) -> ScanConfig {
         require_complete: args.require_complete,
         policy: policy_path(&args.policy),
         step_summary: step_summary(),
+    }
+}
+
+fn watch_config(args: WatchArgs) -> WatchConfig {
+    let scan = scan_config(ScanArgs {
+        select: args.select,
+        all_netns: args.all_netns,
+        netns: args.netns,
+        policy: args.policy,
+        quiet: true,
+        ..ScanArgs::default()
+    });
+    WatchConfig {
+        scan,
+        interval: std::time::Duration::try_from_secs_f64(args.interval)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .unwrap_or(std::time::Duration::from_millis(10))
+            .max(std::time::Duration::from_millis(10)),
+        owner_interval: args.owner_interval.max(1),
+        events_file: args.events_file,
+        textfile: args.textfile,
+        quiet_start: args.quiet_start,
+        max_failures: args.max_failures.max(1),
     }
 }
 

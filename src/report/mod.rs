@@ -14,6 +14,7 @@ pub mod gitlab;
 pub mod json;
 pub mod jsonl;
 pub mod junit;
+pub mod prometheus;
 pub mod sarif;
 pub mod table;
 mod text;

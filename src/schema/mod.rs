@@ -22,6 +22,7 @@ pub mod names;
 pub mod objects;
 pub mod read;
 pub mod sarif;
+pub mod watch;
 pub mod wire;
 pub mod write;
 

@@ -1,0 +1,314 @@
+//! What `portghost watch` reports between two scans: a pure function of the previous and
+//! the current [`Report`] ([`changes`]), and the first cycle's [`snapshot`].
+//!
+//! A listener is the same listener while its network namespace, kind (tcp, udp, packet,
+//! raw), address, port and socket inode stay the same: a program that restarts and binds
+//! again is a removal and an addition. Its owners are compared by PID, name and
+//! executable. No I/O, no clock: the caller renders the events ([`Event::to_json`]).
+
+use crate::model::{Classified, ClassifiedPortless, Owner, Report};
+use crate::schema::watch::{AnyListenerJson, EventJson};
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+/// A listener of either kind in a report.
+#[derive(Debug, Clone, Copy)]
+pub enum Item<'a> {
+    /// A port listener.
+    Port(&'a Classified),
+    /// A packet or raw socket.
+    Portless(&'a ClassifiedPortless),
+}
+
+/// What happened to a listener.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    /// It listened when the watch started.
+    Snapshot,
+    /// It appeared.
+    ListenerAdded,
+    /// It is gone.
+    ListenerRemoved,
+    /// Its verdict changed.
+    VerdictChanged,
+    /// Its owners changed (a process exited, forked or exec'd).
+    OwnerChanged,
+}
+
+impl EventKind {
+    /// The `event` field of the JSON line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Snapshot => "snapshot",
+            EventKind::ListenerAdded => "listener-added",
+            EventKind::ListenerRemoved => "listener-removed",
+            EventKind::VerdictChanged => "verdict-changed",
+            EventKind::OwnerChanged => "owner-changed",
+        }
+    }
+}
+
+/// One change: the listener now (as last seen, when removed) and, for a changed verdict or
+/// owner, as it was.
+#[derive(Debug, Clone, Copy)]
+pub struct Event<'a> {
+    /// What happened.
+    pub kind: EventKind,
+    /// The listener.
+    pub listener: Item<'a>,
+    /// The listener in the previous report, for `verdict-changed` and `owner-changed`.
+    pub previous: Option<Item<'a>>,
+}
+
+impl<'a> Event<'a> {
+    /// The JSON line of this event, at `time` on `host`.
+    pub fn to_json(&self, time: &'a str, host: &'a str) -> EventJson<'a> {
+        EventJson::listener(
+            self.kind.as_str(),
+            time,
+            host,
+            json(self.listener),
+            self.previous.map(json),
+        )
+    }
+}
+
+fn json(item: Item<'_>) -> AnyListenerJson<'_> {
+    match item {
+        Item::Port(c) => AnyListenerJson::port(c),
+        Item::Portless(c) => AnyListenerJson::portless(c),
+    }
+}
+
+/// Identity of a listener across scans: namespace inode, kind, address, port, inode.
+type Key = (u64, &'static str, Option<IpAddr>, u16, u64);
+
+/// The verdict and owners compared across scans.
+type State = (crate::model::Verdict, Vec<(u32, String, Option<String>)>);
+
+fn owners(list: &[Arc<Owner>]) -> Vec<(u32, String, Option<String>)> {
+    list.iter().map(|o| (o.pid, o.name.clone(), o.exe.clone())).collect()
+}
+
+fn item_key(item: Item<'_>) -> Key {
+    match item {
+        Item::Port(c) => {
+            let l = &c.listener;
+            (
+                l.netns.as_ref().map_or(0, |n| n.inode),
+                l.protocol.as_str(),
+                Some(l.local_address),
+                l.port,
+                l.inode.unwrap_or(0),
+            )
+        }
+        Item::Portless(c) => {
+            let l = &c.listener;
+            (
+                l.netns.as_ref().map_or(0, |n| n.inode),
+                l.kind.as_str(),
+                l.local_address,
+                0,
+                l.inode,
+            )
+        }
+    }
+}
+
+fn item_state(item: Item<'_>) -> State {
+    match item {
+        Item::Port(c) => (c.verdict, owners(&c.listener.owners)),
+        Item::Portless(c) => (c.verdict, owners(&c.listener.owners)),
+    }
+}
+
+/// Every listener of `report`, in report order (port listeners, then portless).
+pub fn items(report: &Report) -> impl Iterator<Item = Item<'_>> {
+    report
+        .listeners
+        .iter()
+        .map(Item::Port)
+        .chain(report.portless.iter().map(Item::Portless))
+}
+
+/// A `snapshot` event for every listener of `report`.
+pub fn snapshot(report: &Report) -> Vec<Event<'_>> {
+    items(report)
+        .map(|listener| Event {
+            kind: EventKind::Snapshot,
+            listener,
+            previous: None,
+        })
+        .collect()
+}
+
+/// What changed from `previous` to `current`: removals (in the previous report's order),
+/// then additions, verdict changes and owner changes (in the current report's order; a
+/// listener whose verdict and owners both changed has both events, verdict first).
+pub fn changes<'a>(previous: &'a Report, current: &'a Report) -> Vec<Event<'a>> {
+    let before: BTreeMap<Key, Item<'a>> = items(previous).map(|i| (item_key(i), i)).collect();
+    let now: BTreeMap<Key, Item<'a>> = items(current).map(|i| (item_key(i), i)).collect();
+    let mut events: Vec<Event<'a>> = items(previous)
+        .filter(|i| !now.contains_key(&item_key(*i)))
+        .map(|listener| Event {
+            kind: EventKind::ListenerRemoved,
+            listener,
+            previous: None,
+        })
+        .collect();
+    for listener in items(current) {
+        let Some(&was) = before.get(&item_key(listener)) else {
+            events.push(Event {
+                kind: EventKind::ListenerAdded,
+                listener,
+                previous: None,
+            });
+            continue;
+        };
+        let (old_verdict, old_owners) = item_state(was);
+        let (verdict, owners) = item_state(listener);
+        if old_verdict != verdict {
+            events.push(Event {
+                kind: EventKind::VerdictChanged,
+                listener,
+                previous: Some(was),
+            });
+        }
+        if old_owners != owners {
+            events.push(Event {
+                kind: EventKind::OwnerChanged,
+                listener,
+                previous: Some(was),
+            });
+        }
+    }
+    events
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Inventory, Listener, OwnerStatus, Protocol, Provenance, Verdict};
+
+    fn owner(pid: u32, name: &str) -> Arc<Owner> {
+        Arc::new(Owner {
+            pid,
+            name: name.to_owned(),
+            exe: Some(format!("/usr/bin/{name}")),
+            cmdline: None,
+            uid: Some(0),
+            user: Some("root".to_owned()),
+            unit: None,
+            user_unit_uid: None,
+            exe_deleted: false,
+            container: None,
+        })
+    }
+
+    fn listener(port: u16, inode: u64, owners: Vec<Arc<Owner>>) -> Listener {
+        Listener {
+            protocol: Protocol::Tcp,
+            local_address: "127.0.0.1".parse().expect("address"),
+            port,
+            inode: Some(inode),
+            uid: Some(0),
+            owners,
+            owner_status: OwnerStatus::Known,
+            v6only: None,
+            netns: None,
+        }
+    }
+
+    fn report(listeners: Vec<Listener>) -> Report {
+        let inventory = Inventory {
+            host: "h".to_owned(),
+            scanned_at: "2026-11-21T08:28:04Z".to_owned(),
+            listeners,
+            privileged: true,
+            host_pid_namespace: Some(true),
+            warnings: Vec::new(),
+            view: None,
+            namespaces: Vec::new(),
+            provenance: Provenance::default(),
+            portless: Vec::new(),
+        };
+        crate::classify::classify(inventory, crate::registry::Registry::builtin().expect("registry"))
+    }
+
+    fn kinds(events: &[Event<'_>]) -> Vec<(&'static str, u16)> {
+        events
+            .iter()
+            .map(|e| {
+                let port = match e.listener {
+                    Item::Port(c) => c.listener.port,
+                    Item::Portless(_) => 0,
+                };
+                (e.kind.as_str(), port)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_same_scan_twice_changes_nothing() {
+        let a = report(vec![listener(22, 1, vec![owner(10, "sshd")])]);
+        let b = report(vec![listener(22, 1, vec![owner(10, "sshd")])]);
+        assert!(changes(&a, &b).is_empty());
+        assert_eq!(kinds(&snapshot(&a)), [("snapshot", 22)]);
+    }
+
+    #[test]
+    fn additions_removals_and_owner_changes_are_reported() {
+        let a = report(vec![
+            listener(22, 1, vec![owner(10, "sshd")]),
+            listener(8080, 2, vec![owner(11, "web")]),
+        ]);
+        let b = report(vec![
+            listener(22, 1, vec![owner(10, "sshd"), owner(12, "sshd")]),
+            listener(3237, 3, vec![owner(13, "x")]),
+        ]);
+        let events = changes(&a, &b);
+        let mut got = kinds(&events);
+        got.sort_unstable();
+        assert_eq!(
+            got,
+            [
+                ("listener-added", 3237),
+                ("listener-removed", 8080),
+                ("owner-changed", 22)
+            ]
+        );
+        let added = events
+            .iter()
+            .find(|e| e.kind == EventKind::ListenerAdded)
+            .expect("added");
+        assert!(matches!(added.listener, Item::Port(c) if c.verdict == Verdict::Unexpected));
+        let changed = events
+            .iter()
+            .find(|e| e.kind == EventKind::OwnerChanged)
+            .expect("owner-changed");
+        assert!(matches!(changed.previous, Some(Item::Port(c)) if c.listener.owners.len() == 1));
+    }
+
+    #[test]
+    fn a_new_socket_inode_is_a_new_listener() {
+        let a = report(vec![listener(22, 1, vec![owner(10, "sshd")])]);
+        let b = report(vec![listener(22, 2, vec![owner(10, "sshd")])]);
+        let mut got = kinds(&changes(&a, &b));
+        got.sort_unstable();
+        assert_eq!(got, [("listener-added", 22), ("listener-removed", 22)]);
+    }
+
+    #[test]
+    fn a_verdict_change_carries_the_previous_listener() {
+        let a = report(vec![listener(3237, 1, vec![owner(10, "x")])]);
+        let mut b = report(vec![listener(3237, 1, vec![owner(10, "x")])]);
+        b.listeners[0].verdict = Verdict::Expected;
+        let events = changes(&a, &b);
+        assert_eq!(kinds(&events), [("verdict-changed", 3237)]);
+        let line = serde_json::to_value(events[0].to_json("t", "h")).expect("json");
+        assert_eq!(line["event"], "verdict-changed");
+        assert_eq!(line["listener"]["verdict"], "expected");
+        assert_eq!(line["previous"]["verdict"], "unexpected");
+    }
+}
