@@ -87,7 +87,8 @@ pub use registry::Registry;
 /// or a file is made terminal-safe first.
 pub mod render {
     pub use crate::report::{
-        Style, ci, diff, explain, github, gitlab, json, jsonl, junit, owners_cell, portless_owners_cell, sarif, table,
+        Style, ci, diff, explain, github, gitlab, json, jsonl, junit, owners_cell, portless_owners_cell, prometheus,
+        sarif, table,
     };
     pub use crate::sanitize::{is_dangerous, terminal_safe};
 }
