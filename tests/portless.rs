@@ -524,7 +524,8 @@ fn a_dhcp_client_from_its_package_is_known() {
     };
     let p = held_by(&v, dhclient.pid());
     assert_eq!(p["socket"], "packet", "{p:#}");
-    assert_eq!(p["interface"], "pgdhcp0", "{p:#}");
+    // Caught while dhclient starts, the socket may not be bound to pgdhcp0 or filtered yet:
+    // its owner, not its state, is what makes it known.
     assert_ne!(p["verdict"], "unexpected", "{p:#}");
     assert_eq!(p["findings"][0]["kind"], "known-portless", "{p:#}");
     assert_eq!(p["findings"][0]["severity"], "info", "{p:#}");
