@@ -17,7 +17,7 @@
 
 mod common;
 
-use common::Lab;
+use common::{Lab, require, tool};
 use serde_json::Value;
 use std::io::{BufRead as _, BufReader};
 use std::path::PathBuf;
@@ -71,27 +71,6 @@ int main(int argc, char **argv) {
     return 0;
 }
 "#;
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
-
-/// Whether the test can run; otherwise prints why it is skipped (and fails under CI).
-fn require(what: &str, ok: bool) -> bool {
-    if !ok {
-        assert!(!in_ci(), "CI=true but {what} is missing");
-        eprintln!("skipped: needs {what}");
-    }
-    ok
-}
-
-fn tool(program: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/sbin", "/usr/bin", "/bin"].map(PathBuf::from))
-        .map(|dir| dir.join(program))
-        .find(|p| p.is_file())
-}
 
 /// Root, `ip` and `cc`.
 fn can_run() -> bool {

@@ -13,7 +13,7 @@
 
 mod common;
 
-use common::Lab;
+use common::{Lab, in_ci, require, tool};
 use portghost::model::{Inventory, Protocol};
 use portghost::{NetnsScope, Registry, ScanOptions, gather_provenance, scan};
 use std::io::{BufRead as _, BufReader};
@@ -24,29 +24,6 @@ use std::time::Instant;
 /// A ghost port (defunct-vendor, both transports) below 1024, where `rpc.statd` lands by
 /// itself on some hosts; the test pins it there with `-p`.
 const STATD_PORT: u16 = 616;
-
-/// True under `CI=true`, where nothing may be skipped.
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
-
-/// Whether the test can run; otherwise prints why it is skipped (and fails under CI).
-fn require(what: &str, ok: bool) -> bool {
-    if !ok {
-        assert!(!in_ci(), "CI=true but {what} is missing");
-        eprintln!("skipped: needs {what}");
-    }
-    ok
-}
-
-/// `program` as an executable file in one of the usual directories, or on `PATH`.
-fn tool(program: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/sbin", "/usr/bin", "/bin"].map(PathBuf::from))
-        .map(|dir| dir.join(program))
-        .find(|p| p.is_file())
-}
 
 /// Scans `lab`'s namespace through the library, gathers the evidence its ghost listeners
 /// need, and returns the inventory and the request's PIDs.

@@ -27,36 +27,13 @@
 
 mod common;
 
-use common::Lab;
+use common::{Lab, in_ci, require, tool};
 use serde_json::Value;
 use std::io::{BufRead as _, BufReader};
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
-
-/// True under `CI=true`, where nothing may be skipped.
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
-
-/// Whether the test can run; otherwise prints why it is skipped (and fails under CI).
-fn require(what: &str, ok: bool) -> bool {
-    if !ok {
-        assert!(!in_ci(), "CI=true but {what} is missing");
-        eprintln!("skipped: needs {what}");
-    }
-    ok
-}
-
-/// `program` as an executable file on `PATH` or in one of the usual directories.
-fn tool(program: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/sbin", "/usr/bin", "/bin"].map(PathBuf::from))
-        .map(|dir| dir.join(program))
-        .find(|p| p.is_file())
-}
 
 /// Root, `ip` and `rustc`: what every holder test needs.
 fn can_hold() -> bool {

@@ -371,3 +371,27 @@ impl Drop for Lab {
 
 #[path = "live_scans.rs"]
 pub mod live_scans;
+
+/// True under `CI=true`, where CI installed every tool and no live test may skip.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// Whether a test's need is met (`ok`); otherwise prints why the test is skipped, and
+/// fails under `CI=true`.
+pub fn require(what: &str, ok: bool) -> bool {
+    if !ok {
+        assert!(!in_ci(), "CI=true but {what} is missing");
+        eprintln!("skipped: needs {what}");
+    }
+    ok
+}
+
+/// `program` as a file on `PATH` or in one of the usual program directories.
+pub fn tool(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/sbin", "/usr/bin", "/bin"].map(PathBuf::from))
+        .map(|dir| dir.join(program))
+        .find(|p| p.is_file())
+}
