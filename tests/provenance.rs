@@ -13,12 +13,12 @@
 
 mod common;
 
-use common::{Lab, in_ci, require, tool};
+use common::{Lab, Started, in_ci, require, tool};
 use portghost::model::{Inventory, Protocol};
 use portghost::{NetnsScope, Registry, ScanOptions, gather_provenance, scan};
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Instant;
 
 /// A ghost port (defunct-vendor, both transports) below 1024, where `rpc.statd` lands by
@@ -61,66 +61,12 @@ fn owners_on(inventory: &Inventory, port: u16) -> Vec<u32> {
     pids
 }
 
-/// A long-running process started by a test, killed by PID (with the PIDs it reported)
-/// when dropped.
-struct Started {
-    child: Child,
-    pids: Vec<u32>,
-}
-
-impl Drop for Started {
-    fn drop(&mut self) {
-        for pid in &self.pids {
-            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Starts `rpcbind -f` and `rpc.statd -F --no-notify -p STATD_PORT` in `lab`'s namespace,
 /// in a private mount namespace with tmpfs on `/run` and `/var/lib/nfs`. Returns the
 /// supervisor and the two PIDs once both are up.
 fn start_nfs(lab: &Lab) -> (Started, u32, u32) {
-    let script = format!(
-        r#"set -e
-mount -t tmpfs -o mode=0755 portghost-test /run
-mkdir -p /run/rpcbind
-chown _rpc /run/rpcbind 2>/dev/null || true
-mount -t tmpfs -o mode=0755 portghost-test /var/lib/nfs
-mkdir -p /var/lib/nfs/sm /var/lib/nfs/sm.bak
-rpcbind -f & echo "rpcbind $!"
-i=0; while [ ! -S /run/rpcbind.sock ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
-rpc.statd -F --no-notify -p {STATD_PORT} & echo "statd $!"
-echo READY
-wait"#
-    );
-    let mut child = Command::new("ip")
-        .args(["netns", "exec", lab.netns_name().expect("namespace")])
-        .args(["unshare", "--mount", "--propagation", "private", "sh", "-c", &script])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start rpcbind and rpc.statd");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut started = Started {
-        child,
-        pids: Vec::new(),
-    };
-    let (mut rpcbind, mut statd) = (0, 0);
-    for line in BufReader::new(stdout).lines() {
-        let line = line.expect("read the supervisor's output");
-        let mut words = line.split_whitespace();
-        match (words.next(), words.next().and_then(|p| p.parse().ok())) {
-            (Some("rpcbind"), Some(pid)) => rpcbind = pid,
-            (Some("statd"), Some(pid)) => statd = pid,
-            (Some("READY"), _) => break,
-            _ => {}
-        }
-    }
-    started.pids = vec![statd, rpcbind];
-    assert!(rpcbind > 0 && statd > 0, "rpcbind and rpc.statd did not start");
+    let (started, rpcbind, statd) =
+        common::start_nfs(lab.netns_name().expect("namespace"), &format!("-p {STATD_PORT}"));
     // Wait until statd has registered with rpcbind and listens.
     let deadline = Instant::now() + std::time::Duration::from_secs(10);
     while Instant::now() < deadline {

@@ -27,34 +27,17 @@
 
 mod common;
 
-use common::{Lab, in_ci, require, tool};
+use common::{Lab, Started, in_ci, require, tool};
 use serde_json::Value;
 use std::io::{BufRead as _, BufReader};
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// Root, `ip` and `rustc`: what every holder test needs.
 fn can_hold() -> bool {
     require("root and `ip`", Lab::can_isolate()) && require("rustc", tool("rustc").is_some())
-}
-
-/// A long-running process started by a test, killed by PID (with the PIDs it reported)
-/// when dropped.
-struct Started {
-    child: Child,
-    pids: Vec<u32>,
-}
-
-impl Drop for Started {
-    fn drop(&mut self) {
-        for pid in &self.pids {
-            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// A file or directory tree the test made, removed when dropped.
@@ -236,46 +219,7 @@ fn show(what: &str, l: &Value) {
 /// (which kills both by PID when dropped) and statd's PID once statd is registered with
 /// rpcbind.
 fn start_nfs(lab: &Lab, statd_args: &str) -> (Started, u32) {
-    let script = format!(
-        r#"set -e
-mount -t tmpfs -o mode=0755 portghost-test /run
-mkdir -p /run/rpcbind
-chown _rpc /run/rpcbind 2>/dev/null || true
-mount -t tmpfs -o mode=0755 portghost-test /var/lib/nfs
-mkdir -p /var/lib/nfs/sm /var/lib/nfs/sm.bak
-rpcbind -f & echo "rpcbind $!"
-i=0; while [ ! -S /run/rpcbind.sock ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
-rpc.statd -F --no-notify {statd_args} & echo "statd $!"
-echo READY
-wait"#
-    );
-    let mut child = Command::new("ip")
-        .args(["netns", "exec", lab.netns_name().expect("namespace")])
-        .args(["unshare", "--mount", "--propagation", "private", "sh", "-c", &script])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start rpcbind and rpc.statd");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut started = Started {
-        child,
-        pids: Vec::new(),
-    };
-    let (mut rpcbind, mut statd) = (0, 0);
-    for line in BufReader::new(stdout).lines() {
-        let line = line.expect("read the supervisor's output");
-        let mut words = line.split_whitespace();
-        match (words.next(), words.next().and_then(|p| p.parse().ok())) {
-            (Some("rpcbind"), Some(pid)) => rpcbind = pid,
-            (Some("statd"), Some(pid)) => statd = pid,
-            (Some("READY"), _) => break,
-            _ => {}
-        }
-        // Known at once, so that a failure from here on still kills them.
-        started.pids = [statd, rpcbind].into_iter().filter(|&p| p > 0).collect();
-    }
-    assert!(rpcbind > 0 && statd > 0, "rpcbind and rpc.statd did not start");
+    let (started, _rpcbind, statd) = common::start_nfs(lab.netns_name().expect("namespace"), statd_args);
     // statd is up once it has registered with rpcbind: its TCP listener appears.
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {

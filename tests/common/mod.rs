@@ -395,3 +395,71 @@ pub fn tool(program: &str) -> Option<PathBuf> {
         .map(|dir| dir.join(program))
         .find(|p| p.is_file())
 }
+
+/// A process a test started (usually through `ip netns exec`), and the PIDs of what it
+/// started in turn; every one is killed by PID when this drops.
+pub struct Started {
+    /// The process the test spawned.
+    pub child: Child,
+    /// PIDs it started that must die with it; 0 is ignored.
+    pub pids: Vec<u32>,
+}
+
+impl Drop for Started {
+    fn drop(&mut self) {
+        for pid in self.pids.iter().filter(|&&p| p > 0) {
+            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `rpcbind -f` and `rpc.statd -F --no-notify STATD_ARGS` in the network namespace
+/// `netns`, in a private mount namespace with tmpfs on `/run` and `/var/lib/nfs` (so the
+/// host's rpcbind socket and NFS state are untouched). Returns the supervisor (which kills
+/// both when dropped, also if this fails half-way) and the PIDs of rpcbind and rpc.statd,
+/// once both have started; waiting for statd to listen is the caller's.
+pub fn start_nfs(netns: &str, statd_args: &str) -> (Started, u32, u32) {
+    let script = format!(
+        r#"set -e
+mount -t tmpfs -o mode=0755 portghost-test /run
+mkdir -p /run/rpcbind
+chown _rpc /run/rpcbind 2>/dev/null || true
+mount -t tmpfs -o mode=0755 portghost-test /var/lib/nfs
+mkdir -p /var/lib/nfs/sm /var/lib/nfs/sm.bak
+rpcbind -f & echo "rpcbind $!"
+i=0; while [ ! -S /run/rpcbind.sock ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+rpc.statd -F --no-notify {statd_args} & echo "statd $!"
+echo READY
+wait"#
+    );
+    let mut child = Command::new("ip")
+        .args(["netns", "exec", netns])
+        .args(["unshare", "--mount", "--propagation", "private", "sh", "-c", &script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start rpcbind and rpc.statd");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut started = Started {
+        child,
+        pids: Vec::new(),
+    };
+    let (mut rpcbind, mut statd) = (0, 0);
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("read the supervisor's output");
+        let mut words = line.split_whitespace();
+        match (words.next(), words.next().and_then(|p| p.parse().ok())) {
+            (Some("rpcbind"), Some(pid)) => rpcbind = pid,
+            (Some("statd"), Some(pid)) => statd = pid,
+            (Some("READY"), _) => break,
+            _ => {}
+        }
+        // Known at once, so that a failure from here on still kills them.
+        started.pids = vec![statd, rpcbind];
+    }
+    assert!(rpcbind > 0 && statd > 0, "rpcbind and rpc.statd did not start");
+    (started, rpcbind, statd)
+}
