@@ -120,7 +120,7 @@ pub fn netns_key(l: &Listener) -> String {
 }
 
 /// [`netns_key`] of a namespace.
-fn namespace_key(netns: Option<&Netns>) -> String {
+pub fn namespace_key(netns: Option<&Netns>) -> String {
     match netns {
         Some(ns) if !ns.host => ns.name.clone().unwrap_or_else(|| ns.inode.to_string()),
         _ => "host".to_string(),

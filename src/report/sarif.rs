@@ -52,6 +52,68 @@ fn describe(kind: &str) -> &'static str {
     }
 }
 
+/// The index of the rule `portghost/KIND` in `rules`, added (described by `description`,
+/// at the level of `severity`) the first time a result refers to it.
+fn rule_index(rules: &mut Vec<ReportingDescriptor>, kind: &str, severity: Severity, description: &str) -> usize {
+    let id = format!("portghost/{kind}");
+    if let Some(i) = rules.iter().position(|r| r.id == id) {
+        return i;
+    }
+    rules.push(ReportingDescriptor {
+        id,
+        name: kind.to_string(),
+        short_description: Message {
+            text: description.to_string(),
+        },
+        default_configuration: ReportingConfiguration { level: level(severity) },
+    });
+    rules.len() - 1
+}
+
+/// What a result says about where its listener is: the policy file and line it points at,
+/// the listener's name and network namespace, and its stable fingerprint.
+struct Place {
+    path: String,
+    line: usize,
+    name: String,
+    netns: String,
+    fingerprint: String,
+}
+
+/// One result of rule `rules[index]`, at `place`, with `text` and `properties`.
+fn result(
+    rules: &[ReportingDescriptor],
+    index: usize,
+    severity: Severity,
+    text: String,
+    place: Place,
+    properties: Map<String, Value>,
+) -> SarifResult {
+    let mut fingerprints = Map::new();
+    fingerprints.insert("portghostListener/v1".into(), Value::String(place.fingerprint));
+    SarifResult {
+        rule_id: rules[index].id.clone(),
+        rule_index: index,
+        level: level(severity),
+        message: Message { text },
+        locations: vec![Location {
+            physical_location: PhysicalLocation {
+                artifact_location: ArtifactLocation {
+                    uri: terminal_safe(&place.path).into_owned(),
+                },
+                region: Region { start_line: place.line },
+            },
+            logical_locations: vec![LogicalLocation {
+                fully_qualified_name: format!("netns {}: {}", terminal_safe(&place.netns), place.name),
+                name: place.name,
+                kind: "resource",
+            }],
+        }],
+        partial_fingerprints: fingerprints,
+        properties,
+    }
+}
+
 /// Builds the SARIF log of `report`, judged with `policy` (for the locations).
 pub fn build(report: &Report, policy: Option<PolicyContext<'_>>) -> SarifLog {
     let issues = ci::issues(report);
@@ -59,23 +121,7 @@ pub fn build(report: &Report, policy: Option<PolicyContext<'_>>) -> SarifLog {
     let mut results = Vec::new();
     for issue in &issues {
         let c = issue.listener;
-        let id = format!("portghost/{}", issue.kind);
-        let rule_index = match rules.iter().position(|r| r.id == id) {
-            Some(i) => i,
-            None => {
-                rules.push(ReportingDescriptor {
-                    id: id.clone(),
-                    name: issue.kind.to_string(),
-                    short_description: Message {
-                        text: describe(issue.kind).to_string(),
-                    },
-                    default_configuration: ReportingConfiguration {
-                        level: level(issue.severity),
-                    },
-                });
-                rules.len() - 1
-            }
-        };
+        let index = rule_index(&mut rules, issue.kind, issue.severity, describe(issue.kind));
         let mut text = format!("{}: ", subject_line(c, report));
         if issue.unexpected {
             text.push_str(&terminal_safe(&c.reason()));
@@ -88,12 +134,6 @@ pub fn build(report: &Report, policy: Option<PolicyContext<'_>>) -> SarifLog {
         }
         let (path, line) = ci::location(policy, c);
         let l = &c.listener;
-        let name = format!("{}/{} {}", l.protocol, l.port, l.local_address);
-        let mut fingerprints = Map::new();
-        fingerprints.insert(
-            "portghostListener/v1".into(),
-            Value::String(ci::fingerprint(&report.host, l, issue.kind)),
-        );
         let mut properties = Map::new();
         properties.insert("netns".into(), json!(terminal_safe(&ci::netns_key(l))));
         properties.insert("protocol".into(), json!(l.protocol.as_str()));
@@ -110,48 +150,24 @@ pub fn build(report: &Report, policy: Option<PolicyContext<'_>>) -> SarifLog {
                     .collect::<Vec<_>>()
             ),
         );
-        results.push(SarifResult {
-            rule_id: id,
-            rule_index,
-            level: level(issue.severity),
-            message: Message { text },
-            locations: vec![Location {
-                physical_location: PhysicalLocation {
-                    artifact_location: ArtifactLocation {
-                        uri: terminal_safe(&path).into_owned(),
-                    },
-                    region: Region { start_line: line },
-                },
-                logical_locations: vec![LogicalLocation {
-                    fully_qualified_name: format!("netns {}: {name}", terminal_safe(&ci::netns_key(l))),
-                    name,
-                    kind: "resource",
-                }],
-            }],
-            partial_fingerprints: fingerprints,
-            properties,
-        });
+        let place = Place {
+            path,
+            line,
+            name: format!("{}/{} {}", l.protocol, l.port, l.local_address),
+            netns: ci::netns_key(l),
+            fingerprint: ci::fingerprint(&report.host, l, issue.kind),
+        };
+        results.push(result(&rules, index, issue.severity, text, place, properties));
     }
     for issue in ci::portless_issues(report) {
         let c = issue.listener;
         let l = &c.listener;
-        let id = format!("portghost/{}", issue.kind);
-        let rule_index = match rules.iter().position(|r| r.id == id) {
-            Some(i) => i,
-            None => {
-                rules.push(ReportingDescriptor {
-                    id: id.clone(),
-                    name: issue.kind.to_string(),
-                    short_description: Message {
-                        text: "A packet or raw socket (a listener with no port) that is not expected.".to_string(),
-                    },
-                    default_configuration: ReportingConfiguration {
-                        level: level(issue.severity),
-                    },
-                });
-                rules.len() - 1
-            }
-        };
+        let index = rule_index(
+            &mut rules,
+            issue.kind,
+            issue.severity,
+            "A packet or raw socket (a listener with no port) that is not expected.",
+        );
         let mut text = format!(
             "{} socket {} {}: {}",
             l.kind,
@@ -164,16 +180,7 @@ pub fn build(report: &Report, policy: Option<PolicyContext<'_>>) -> SarifLog {
             text.push_str(&line);
         }
         let (path, line) = ci::portless_location(policy, c);
-        let name = format!("{} {} {}", l.kind, l.protocol_name(), terminal_safe(&l.endpoint()));
-        let netns = l.netns.as_deref().filter(|n| !n.host).map_or_else(
-            || "host".to_string(),
-            |n| n.name.clone().unwrap_or_else(|| n.inode.to_string()),
-        );
-        let mut fingerprints = Map::new();
-        fingerprints.insert(
-            "portghostListener/v1".into(),
-            Value::String(ci::portless_fingerprint(&report.host, l, issue.kind)),
-        );
+        let netns = ci::namespace_key(l.netns.as_deref());
         let mut properties = Map::new();
         properties.insert("netns".into(), json!(terminal_safe(&netns)));
         properties.insert("socket".into(), json!(l.kind.to_string()));
@@ -183,27 +190,14 @@ pub fn build(report: &Report, policy: Option<PolicyContext<'_>>) -> SarifLog {
         if let Some(f) = &c.filter {
             properties.insert("filter".into(), json!(terminal_safe(&f.summary)));
         }
-        results.push(SarifResult {
-            rule_id: id,
-            rule_index,
-            level: level(issue.severity),
-            message: Message { text },
-            locations: vec![Location {
-                physical_location: PhysicalLocation {
-                    artifact_location: ArtifactLocation {
-                        uri: terminal_safe(&path).into_owned(),
-                    },
-                    region: Region { start_line: line },
-                },
-                logical_locations: vec![LogicalLocation {
-                    fully_qualified_name: format!("netns {}: {name}", terminal_safe(&netns)),
-                    name,
-                    kind: "resource",
-                }],
-            }],
-            partial_fingerprints: fingerprints,
-            properties,
-        });
+        let place = Place {
+            path,
+            line,
+            name: format!("{} {} {}", l.kind, l.protocol_name(), terminal_safe(&l.endpoint())),
+            netns,
+            fingerprint: ci::portless_fingerprint(&report.host, l, issue.kind),
+        };
+        results.push(result(&rules, index, issue.severity, text, place, properties));
     }
     let mut properties = Map::new();
     properties.insert("host".into(), json!(terminal_safe(&report.host)));
