@@ -17,11 +17,11 @@
 
 mod common;
 
-use common::{Lab, require, tool};
+use common::{Lab, Started, require, tool};
 use serde_json::Value;
 use std::io::{BufRead as _, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 
 /// The test implant: `packet` opens an AF_PACKET socket with a BPFDoor-like filter (IPv4
 /// TCP payload 0x5293, UDP/ICMP payload 0x7255) and renames itself; `raw` opens a raw ICMP
@@ -129,8 +129,8 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// The `portless` entry held by `pid`.
-fn held_by(v: &Value, pid: u32) -> Value {
+/// The `portless` entry held by `pid`, if any.
+fn find_held(v: &Value, pid: u32) -> Option<Value> {
     v["portless"]
         .as_array()
         .expect("portless array")
@@ -141,11 +141,15 @@ fn held_by(v: &Value, pid: u32) -> Value {
                 .is_some_and(|o| o.iter().any(|o| o["pid"].as_u64() == Some(u64::from(pid))))
         })
         .cloned()
-        .unwrap_or_else(|| panic!("no portless listener of PID {pid} in {:#}", v["portless"]))
+}
+
+/// The `portless` entry held by `pid`.
+fn held_by(v: &Value, pid: u32) -> Value {
+    find_held(v, pid).unwrap_or_else(|| panic!("no portless listener of PID {pid} in {:#}", v["portless"]))
 }
 
 /// A `tcpdump -i lo` in the lab's namespace, killed by PID on drop.
-struct Tcpdump(Child);
+struct Tcpdump(Started);
 
 impl Tcpdump {
     fn start(lab: &Lab) -> Tcpdump {
@@ -163,18 +167,14 @@ impl Tcpdump {
         let mut line = String::new();
         BufReader::new(err).read_line(&mut line).expect("tcpdump's first line");
         assert!(line.contains("listening on lo"), "tcpdump did not start: {line}");
-        Tcpdump(child)
+        Tcpdump(Started {
+            child,
+            pids: Vec::new(),
+        })
     }
 
     fn pid(&self) -> u32 {
-        self.0.id()
-    }
-}
-
-impl Drop for Tcpdump {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        self.0.child.id()
     }
 }
 
@@ -422,7 +422,7 @@ fn without_owners_or_root_the_scan_says_what_it_could_not_see() {
 /// ISC `dhclient` on a veth in the lab's namespace, with its lease and PID files in a
 /// private directory (removed after it) and no hook script; killed by PID on drop.
 struct Dhclient(
-    Child,
+    Started,
     #[allow(dead_code, reason = "kept until dhclient is gone")] tempfile::TempDir,
 );
 
@@ -457,18 +457,17 @@ impl Dhclient {
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn dhclient");
-        Dhclient(child, dir)
+        Dhclient(
+            Started {
+                child,
+                pids: Vec::new(),
+            },
+            dir,
+        )
     }
 
     fn pid(&self) -> u32 {
-        self.0.id()
-    }
-}
-
-impl Drop for Dhclient {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        self.0.child.id()
     }
 }
 
@@ -485,13 +484,7 @@ fn a_dhcp_client_from_its_package_is_known() {
     let v = loop {
         let out = lab.portghost_outside(&["scan", "--no-policy", "--netns", &ns, "--format", "json"]);
         let v = json(&out);
-        let held = v["portless"].as_array().is_some_and(|a| {
-            a.iter().any(|p| {
-                p["owners"]
-                    .as_array()
-                    .is_some_and(|o| o.iter().any(|o| o["pid"].as_u64() == Some(u64::from(dhclient.pid()))))
-            })
-        });
+        let held = find_held(&v, dhclient.pid()).is_some();
         if held {
             break v;
         }
