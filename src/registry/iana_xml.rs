@@ -181,11 +181,11 @@ pub fn parse(text: &str) -> Result<XmlRegistry, XmlError> {
         let mut closed: Option<String> = None;
         match event {
             Event::Eof => break,
-            Event::Start(e) => {
-                let name = local(&e);
+            Event::Start(ref e) | Event::Empty(ref e) => {
+                let name = local(e);
                 open(
                     &name,
-                    &e,
+                    e,
                     &path,
                     &mut saw_root,
                     &mut record,
@@ -195,26 +195,15 @@ pub fn parse(text: &str) -> Result<XmlRegistry, XmlError> {
                     &mut xref,
                 )
                 .map_err(|m| err_at(at, m))?;
-                path.push(name);
-            }
-            Event::Empty(e) => {
-                let name = local(&e);
-                open(
-                    &name,
-                    &e,
-                    &path,
-                    &mut saw_root,
-                    &mut record,
-                    &mut person,
-                    &mut sink,
-                    &mut paragraph,
-                    &mut xref,
-                )
-                .map_err(|m| err_at(at, m))?;
-                if name == "br" {
-                    text_in = Some("\n".to_string());
+                if matches!(event, Event::Start(_)) {
+                    path.push(name);
+                } else {
+                    // An empty element opens and closes at once.
+                    if name == "br" {
+                        text_in = Some("\n".to_string());
+                    }
+                    closed = Some(name);
                 }
-                closed = Some(name);
             }
             Event::End(_) => {
                 closed = path.pop();
