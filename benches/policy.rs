@@ -82,6 +82,7 @@ fn inventory(n: usize, port_shift: usize) -> Inventory {
         namespaces: Vec::new(),
         provenance: Default::default(),
         portless: Vec::new(),
+        kind: portghost::model::InventoryKind::Linux,
     }
 }
 

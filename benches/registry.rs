@@ -69,6 +69,7 @@ fn inventory(n: usize) -> Inventory {
         namespaces: Vec::new(),
         provenance: Default::default(),
         portless: Vec::new(),
+        kind: portghost::model::InventoryKind::Linux,
     }
 }
 

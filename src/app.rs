@@ -57,8 +57,7 @@ pub(crate) enum Exit {
 /// exit-code contract, printing `portghost: {err:#}` (made safe for a terminal) for an
 /// error.
 pub(crate) fn main() -> std::process::ExitCode {
-    let config = crate::cli::resolve(Cli::parse_args());
-    let code = match run(config) {
+    let code = match crate::cli::resolve(Cli::parse_args()).and_then(run) {
         Ok(exit) => exit,
         Err(err) => {
             eprintln!("portghost: {}", terminal_safe(&format!("{err:#}")));

@@ -27,7 +27,7 @@
 //! one) and classify it.
 //!
 //! ```
-//! use portghost::model::{Inventory, Listener, OwnerStatus, Protocol, Verdict};
+//! use portghost::model::{Inventory, InventoryKind, Listener, OwnerStatus, Protocol, Verdict};
 //! use portghost::{Registry, classify};
 //!
 //! let listener = Listener {
@@ -52,6 +52,7 @@
 //!     namespaces: Vec::new(),
 //!     provenance: Default::default(),
 //!     portless: Vec::new(),
+//!     kind: InventoryKind::Linux,
 //! };
 //! let report = classify(inventory, Registry::builtin().unwrap());
 //! assert_eq!(report.listeners[0].verdict, Verdict::Unexpected);

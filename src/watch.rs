@@ -232,6 +232,7 @@ mod tests {
             namespaces: Vec::new(),
             provenance: Provenance::default(),
             portless: Vec::new(),
+            kind: crate::model::InventoryKind::Linux,
         };
         crate::classify::classify(inventory, crate::registry::Registry::builtin().expect("registry"))
     }

@@ -89,6 +89,7 @@ fn judge(l: Listener, provenance: Provenance) -> Classified {
         namespaces: Vec::new(),
         provenance,
         portless: Vec::new(),
+        kind: portghost::model::InventoryKind::Linux,
     };
     let mut report = classify(inventory, Registry::builtin().expect("registry"));
     report.listeners.remove(0)
@@ -687,6 +688,7 @@ fn explain_shows_each_live_listeners_evidence_and_the_table_its_clause() {
         host: "web-01".into(),
         scanned_at: "2026-12-01T09:00:00Z".into(),
         privileged: true,
+        inventory: portghost::model::InventoryKind::Linux,
         complete: true,
         warnings: Vec::new(),
         view: None,

@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use portghost::Registry;
 use portghost::model::{Classified, Finding, FindingKind, PolicyInfo, Report, Severity, Summary, Verdict};
 use portghost::model::{Container, Exposure, Family, Inventory, Listener, Netns, Owner, OwnerStatus, Protocol, View};
-use portghost::model::{Evidence, EvidenceKind, Strength};
+use portghost::model::{Evidence, EvidenceKind, InventoryKind, Strength};
 use portghost::policy::{Mode, PolicyContext, parse};
 use portghost::render::json;
 use portghost::schema::{ListenersJson, ScanJson, SharedJson};
@@ -147,6 +147,7 @@ fn assorted() -> Report {
         namespaces: Vec::new(),
         provenance: Default::default(),
         portless: Vec::new(),
+        kind: portghost::model::InventoryKind::Linux,
     };
     classify(inv, registry())
 }
@@ -560,6 +561,7 @@ fn report_strategy() -> impl Strategy<Value = Report> {
         any::<bool>(),
         prop::collection::vec(text(), 0..3),
         proptest::option::of(prop::sample::select(vec![View::Host, View::Container])),
+        prop::sample::select(vec![InventoryKind::Linux, InventoryKind::Portable]),
         proptest::option::of(
             (
                 text(),
@@ -584,7 +586,12 @@ fn report_strategy() -> impl Strategy<Value = Report> {
         prop::collection::vec(listener_spec(), 0..8),
     )
         .prop_map(
-            |((host, scanned_at, privileged, complete, warnings, view, policy), owners, namespaces, specs)| {
+            |(
+                (host, scanned_at, privileged, complete, warnings, view, inventory, policy),
+                owners,
+                namespaces,
+                specs,
+            )| {
                 let ghosts = registry().ghosts();
                 let listeners: Vec<Classified> = specs
                     .into_iter()
@@ -617,6 +624,7 @@ fn report_strategy() -> impl Strategy<Value = Report> {
                     host,
                     scanned_at,
                     privileged,
+                    inventory,
                     complete,
                     warnings,
                     view,

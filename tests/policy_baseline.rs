@@ -76,6 +76,7 @@ fn inventory() -> Inventory {
         namespaces: Vec::new(),
         provenance: Default::default(),
         portless: Vec::new(),
+        kind: portghost::model::InventoryKind::Linux,
     }
 }
 

@@ -73,6 +73,7 @@ fn inventory(listeners: Vec<Listener>) -> Inventory {
         namespaces: Vec::new(),
         provenance: Default::default(),
         portless: Vec::new(),
+        kind: portghost::model::InventoryKind::Linux,
     }
 }
 

@@ -114,6 +114,7 @@ pub(super) fn diff_scans(args: &DiffConfig, style: &Style) -> anyhow::Result<Exi
             let now = ScanConfig {
                 options: ScanOptions {
                     netns: args.netns.clone(),
+                    inventory: args.inventory,
                     ..ScanOptions::default()
                 },
                 ..default_scan()

@@ -76,6 +76,7 @@ pub fn classify_with(inventory: Inventory, registry: &Registry, policy: Option<P
         host: inventory.host,
         scanned_at: inventory.scanned_at,
         privileged: inventory.privileged,
+        inventory: inventory.kind,
         complete,
         warnings: inventory.warnings,
         view: inventory.view,

@@ -1,7 +1,7 @@
 //! The command line: its syntax ([`args`]) and its resolution, once, into what the program
 //! uses ([`resolve`]).
 //!
-//! Owns the only reads of the environment (`NO_COLOR`, `SUDO_UID`, `PORTGHOST_IANA`, `GITHUB_STEP_SUMMARY`), of whether stdout is a terminal
+//! Owns the only reads of the environment (`NO_COLOR`, `SUDO_UID`, `PORTGHOST_IANA`, `PORTGHOST_INVENTORY`, `GITHUB_STEP_SUMMARY`), of whether stdout is a terminal
 //! and its width, and of the current directory (policy discovery). Crate-private: nothing
 //! below `app` imports it, and it neither scans, classifies nor renders.
 

@@ -1,6 +1,6 @@
 //! Resolution of the parsed command line into a [`Config`], done once at start-up.
 //!
-//! Owns the reads of `NO_COLOR`, `SUDO_UID`, `PORTGHOST_IANA` and `GITHUB_STEP_SUMMARY`, of the effective UID, of
+//! Owns the reads of `NO_COLOR`, `SUDO_UID`, `PORTGHOST_IANA`, `PORTGHOST_INVENTORY` and `GITHUB_STEP_SUMMARY`, of the effective UID, of
 //! the terminal (is stdout one, how wide) and of the current directory (which policy file
 //! discovery finds). It must not scan, read the
 //! clock, or open the policy it finds: `app` does that.
@@ -10,7 +10,7 @@ use super::args::{
     PolicyArgs, PolicyCommand, PolicyMode, PortSel, RegistryCommand, ScanArgs, SchemaKindArg, SelectArgs, SortKey,
     Target, WatchArgs,
 };
-use crate::inventory::{NetnsScope, ScanOptions};
+use crate::inventory::{InventoryKind, NetnsScope, ScanOptions};
 use crate::model::{Mode, Protocol};
 use crate::policy;
 use crate::policy::trust::Trust;
@@ -163,6 +163,8 @@ pub(crate) struct ExplainConfig {
     pub policy: Option<PathBuf>,
     /// `--pid`: explain what this process holds instead of a port.
     pub pid: Option<u32>,
+    /// The inventory the live scan uses (`PORTGHOST_INVENTORY`).
+    pub inventory: InventoryKind,
 }
 
 /// A resolved `portghost diff`.
@@ -182,6 +184,8 @@ pub(crate) struct DiffConfig {
     pub quiet: bool,
     /// Which namespaces to scan when `new` is `None`.
     pub netns: NetnsScope,
+    /// The inventory that scans when `new` is `None` (`PORTGHOST_INVENTORY`).
+    pub inventory: InventoryKind,
 }
 
 /// A resolved `portghost baseline`.
@@ -198,17 +202,34 @@ pub(crate) struct BaselineConfig {
 }
 
 /// Resolves `cli` against the environment, the terminal and the current directory.
-pub(crate) fn resolve(cli: Cli) -> Config {
+///
+/// # Errors
+/// `PORTGHOST_INVENTORY` is unusable (see [`inventory_kind`]) for a command that scans.
+pub(crate) fn resolve(cli: Cli) -> anyhow::Result<Config> {
     let style = resolve_style(cli.color, std::io::stdout().is_terminal(), |name| {
         std::env::var_os(name)
     });
+    // Read only by the commands that scan this host, so that a bad value cannot stop
+    // `portghost schema` or `registry list`.
+    let inventory = || inventory_kind(std::env::var_os("PORTGHOST_INVENTORY").as_deref());
     let action = match cli.command {
-        None => Action::Scan(scan_config(cli.scan)),
-        Some(Command::Scan(args)) => Action::Scan(scan_config(args)),
-        Some(Command::Explain(args)) => Action::Explain(explain_config(args)),
-        Some(Command::Diff(args)) => Action::Diff(diff_config(args)),
-        Some(Command::Baseline(args)) => Action::Baseline(baseline_config(args)),
-        Some(Command::Watch(args)) => Action::Watch(watch_config(args)),
+        None => Action::Scan(scan_config(cli.scan, inventory()?)),
+        Some(Command::Scan(args)) => Action::Scan(scan_config(args, inventory()?)),
+        Some(Command::Explain(args)) => {
+            let scans = !args.no_live || args.pid.is_some();
+            let kind = if scans { inventory()? } else { InventoryKind::native() };
+            Action::Explain(explain_config(args, kind))
+        }
+        Some(Command::Diff(args)) => {
+            let kind = if args.new.is_some() {
+                InventoryKind::native()
+            } else {
+                inventory()?
+            };
+            Action::Diff(diff_config(args, kind))
+        }
+        Some(Command::Baseline(args)) => Action::Baseline(baseline_config(args, inventory()?)),
+        Some(Command::Watch(args)) => Action::Watch(watch_config(args, inventory()?)),
         Some(Command::Registry(RegistryCommand::List(args))) => Action::RegistryList {
             status: args.status,
             format: args.format,
@@ -233,11 +254,35 @@ pub(crate) fn resolve(cli: Cli) -> Config {
     });
     let mut dirs = vec![(PathBuf::from(crate::registry::local::SYSTEM_DIR), true)];
     dirs.extend(cli.registry_dir.map(|d| (d, false)));
-    Config {
+    Ok(Config {
         style,
         action,
         trust: resolve_trust(),
         registry: RegistrySources { iana, dirs },
+    })
+}
+
+/// The inventory `PORTGHOST_INVENTORY` (`value`) selects: unset or empty for the native
+/// one of this OS, `portable` for netstat2 and sysinfo, `linux` for the native Linux one.
+///
+/// # Errors
+/// An unknown value, or `linux` off Linux; the message names the variable.
+fn inventory_kind(value: Option<&std::ffi::OsStr>) -> anyhow::Result<InventoryKind> {
+    let Some(value) = value.filter(|v| !v.is_empty()) else {
+        return Ok(InventoryKind::native());
+    };
+    match value.to_str() {
+        Some("portable") => Ok(InventoryKind::Portable),
+        Some("linux") if cfg!(target_os = "linux") => Ok(InventoryKind::Linux),
+        Some("linux") => anyhow::bail!(
+            "PORTGHOST_INVENTORY=linux: the Linux inventory is available on Linux only; unset \
+             PORTGHOST_INVENTORY or set it to portable"
+        ),
+        _ => anyhow::bail!(
+            "PORTGHOST_INVENTORY={:?} is not an inventory: expected linux or portable (or unset it for the \
+             native one)",
+            value.to_string_lossy()
+        ),
     }
 }
 
@@ -288,7 +333,7 @@ fn resolve_style(color: ColorWhen, tty: bool, env: impl Fn(&str) -> Option<std::
 
 /// The inventory options for `select` with owners looked up unless `no_owners`; portless
 /// listeners are listed unless `select` narrows to ports or transports, or leaves them out.
-fn scan_options(select: &SelectArgs, no_owners: bool, netns: NetnsScope) -> ScanOptions {
+fn scan_options(select: &SelectArgs, no_owners: bool, netns: NetnsScope, inventory: InventoryKind) -> ScanOptions {
     let both = select.tcp == select.udp;
     ScanOptions {
         tcp: both || select.tcp,
@@ -297,17 +342,18 @@ fn scan_options(select: &SelectArgs, no_owners: bool, netns: NetnsScope) -> Scan
         netns,
         ports: Vec::new(),
         portless: !(select.no_portless || select.tcp || select.udp || !select.port.is_empty()),
+        inventory,
     }
 }
 
-fn scan_config(args: ScanArgs) -> ScanConfig {
+fn scan_config(args: ScanArgs, inventory: InventoryKind) -> ScanConfig {
     let netns = match (&args.netns, args.all_netns) {
         (Some(netns), _) => NetnsScope::One(netns.clone()),
         (None, true) => NetnsScope::All,
         (None, false) => NetnsScope::Own,
     };
     ScanConfig {
-        options: scan_options(&args.select, args.no_owners, netns),
+        options: scan_options(&args.select, args.no_owners, netns, inventory),
         ports: args.select.port,
         format: args.format,
         unexpected: args.unexpected,
@@ -324,15 +370,18 @@ fn scan_config(args: ScanArgs) -> ScanConfig {
     }
 }
 
-fn watch_config(args: WatchArgs) -> WatchConfig {
-    let scan = scan_config(ScanArgs {
-        select: args.select,
-        all_netns: args.all_netns,
-        netns: args.netns,
-        policy: args.policy,
-        quiet: true,
-        ..ScanArgs::default()
-    });
+fn watch_config(args: WatchArgs, inventory: InventoryKind) -> WatchConfig {
+    let scan = scan_config(
+        ScanArgs {
+            select: args.select,
+            all_netns: args.all_netns,
+            netns: args.netns,
+            policy: args.policy,
+            quiet: true,
+            ..ScanArgs::default()
+        },
+        inventory,
+    );
     WatchConfig {
         scan,
         interval: std::time::Duration::try_from_secs_f64(args.interval)
@@ -356,7 +405,7 @@ fn step_summary() -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
-fn explain_config(args: ExplainArgs) -> ExplainConfig {
+fn explain_config(args: ExplainArgs, inventory: InventoryKind) -> ExplainConfig {
     let (port, name, protocol) = match args.port {
         Some(Target::Port(spec)) => (spec.port, None, spec.protocol),
         Some(Target::Name(name, protocol)) => (0, Some(name), protocol),
@@ -373,10 +422,11 @@ fn explain_config(args: ExplainArgs) -> ExplainConfig {
         live: !args.no_live,
         policy: if args.no_live { None } else { policy_path(&args.policy) },
         pid: args.pid,
+        inventory,
     }
 }
 
-fn diff_config(args: DiffArgs) -> DiffConfig {
+fn diff_config(args: DiffArgs, inventory: InventoryKind) -> DiffConfig {
     DiffConfig {
         old: args.old,
         new: args.new,
@@ -389,6 +439,7 @@ fn diff_config(args: DiffArgs) -> DiffConfig {
         },
         output: args.output,
         quiet: args.quiet,
+        inventory,
     }
 }
 
@@ -400,14 +451,14 @@ fn owner_filter(args: OwnerFilterArgs) -> OwnerFilter {
     }
 }
 
-fn baseline_config(args: BaselineArgs) -> BaselineConfig {
+fn baseline_config(args: BaselineArgs, inventory: InventoryKind) -> BaselineConfig {
     let netns = match (&args.netns, args.all_netns) {
         (Some(netns), _) => NetnsScope::One(netns.clone()),
         (None, true) => NetnsScope::All,
         (None, false) => NetnsScope::Own,
     };
     BaselineConfig {
-        options: scan_options(&args.select, false, netns),
+        options: scan_options(&args.select, false, netns, inventory),
         ports: args.select.port,
         output: args.output,
         mode: match args.mode {
@@ -459,5 +510,27 @@ mod tests {
         assert!(!colour(Auto, true, &[("CLICOLOR", "0")]));
         assert!(colour(Always, false, &[("NO_COLOR", "1"), ("TERM", "dumb")]));
         assert!(!colour(Never, true, &[("CLICOLOR_FORCE", "1")]));
+    }
+
+    #[test]
+    fn inventory_follows_portghost_inventory() {
+        let kind = |v: Option<&str>| inventory_kind(v.map(std::ffi::OsStr::new)).map_err(|e| e.to_string());
+        assert_eq!(kind(None).ok(), Some(InventoryKind::native()));
+        assert_eq!(kind(Some("")).ok(), Some(InventoryKind::native()), "empty is unset");
+        assert_eq!(kind(Some("portable")).ok(), Some(InventoryKind::Portable));
+        if cfg!(target_os = "linux") {
+            assert_eq!(kind(Some("linux")).ok(), Some(InventoryKind::Linux));
+        } else {
+            assert!(
+                kind(Some("linux"))
+                    .expect_err("off Linux")
+                    .starts_with("PORTGHOST_INVENTORY=linux")
+            );
+        }
+        let err = kind(Some("Portable")).expect_err("case matters");
+        assert!(
+            err.starts_with("PORTGHOST_INVENTORY=\"Portable\" is not an inventory"),
+            "{err}"
+        );
     }
 }

@@ -62,8 +62,11 @@ pub enum Error {
         /// What went wrong.
         source: io::Error,
     },
-    /// Network namespaces were asked for on an OS that has none (only Linux has them).
+    /// Network namespaces were asked for on an OS that has none (only Linux has them), or
+    /// with the portable inventory, which sees only portghost's own namespace.
     Unsupported,
+    /// The inventory asked for does not exist on this OS (the Linux one, off Linux).
+    InventoryUnavailable(crate::model::InventoryKind),
     /// An I/O error of the scan itself: `/proc` could not be listed, or the thread that
     /// enters namespaces could not start.
     Io {
@@ -101,8 +104,15 @@ impl fmt::Display for Error {
                 }
                 f.write_str(doing)
             }
+            Error::Unsupported if cfg!(target_os = "linux") => f.write_str(
+                "--all-netns and --netns need the Linux inventory: the portable one (PORTGHOST_INVENTORY=portable) \
+                 sees only portghost's own network namespace",
+            ),
             Error::Unsupported => {
                 f.write_str("--all-netns and --netns need Linux network namespaces, which this OS does not have")
+            }
+            Error::InventoryUnavailable(kind) => {
+                write!(f, "the {} inventory is not available on this OS", kind.as_str())
             }
             Error::Io { context, .. } | Error::Other { context, .. } => f.write_str(context),
         }
@@ -119,7 +129,8 @@ impl StdError for Error {
             Error::NeedsPrivilege { .. }
             | Error::NeedsProc { .. }
             | Error::NamespaceMissing { .. }
-            | Error::Unsupported => None,
+            | Error::Unsupported
+            | Error::InventoryUnavailable(_) => None,
         }
     }
 }

@@ -11,9 +11,9 @@ pub mod cgroup;
 mod error;
 #[cfg(target_os = "linux")]
 mod linux;
-#[cfg(not(target_os = "linux"))]
 mod portable;
 
+pub use crate::model::InventoryKind;
 pub use error::Error;
 
 use crate::model::{Inventory, Protocol, ProvenanceRequest};
@@ -50,8 +50,13 @@ pub struct ScanOptions {
     /// listeners count only these.
     pub ports: Vec<u16>,
     /// Also list portless listeners: packet (`AF_PACKET`) and raw IP sockets, with their
-    /// filters (readable as root only) and owners.
+    /// filters (readable as root only) and owners. Only the Linux inventory lists them.
     pub portless: bool,
+    /// Which inventory enumerates the sockets: by default the native one of this OS
+    /// ([`InventoryKind::native`]). [`InventoryKind::Portable`] works everywhere;
+    /// [`InventoryKind::Linux`] only on Linux. The `portghost` binary sets it from
+    /// `PORTGHOST_INVENTORY`.
+    pub inventory: InventoryKind,
 }
 
 impl Default for ScanOptions {
@@ -63,6 +68,7 @@ impl Default for ScanOptions {
             netns: NetnsScope::Own,
             ports: Vec::new(),
             portless: true,
+            inventory: InventoryKind::native(),
         }
     }
 }
@@ -151,16 +157,17 @@ pub(crate) fn cut_cmdline(mut cmdline: String, longer: bool) -> String {
 /// kernel refuses the `NETLINK_SOCK_DIAG` dump), when `--all-netns` or another namespace's
 /// `--netns` lacks `CAP_SYS_ADMIN` ([`Error::NeedsPrivilege`]), when the `--netns` name or
 /// path is not a network namespace ([`Error::NamespaceMissing`]), or when namespaces are
-/// asked for on an OS without them ([`Error::Unsupported`]); see [`Error`] for the rest.
+/// asked for on an OS or with an inventory without them ([`Error::Unsupported`]), or when
+/// the Linux inventory is asked for off Linux ([`Error::InventoryUnavailable`]); see
+/// [`Error`] for the rest.
 /// Problems with individual processes are never errors.
 pub fn scan(opts: &ScanOptions) -> Result<(Inventory, ScanTimings), Error> {
-    #[cfg(target_os = "linux")]
-    {
-        linux::scan(opts)
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        portable::scan(opts)
+    match opts.inventory {
+        #[cfg(target_os = "linux")]
+        InventoryKind::Linux => linux::scan(opts),
+        #[cfg(not(target_os = "linux"))]
+        InventoryKind::Linux => Err(Error::InventoryUnavailable(InventoryKind::Linux)),
+        InventoryKind::Portable => portable::scan(opts),
     }
 }
 

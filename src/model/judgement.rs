@@ -395,6 +395,8 @@ pub struct Report {
     pub scanned_at: String,
     /// Whether the scan could see every process.
     pub privileged: bool,
+    /// The inventory that enumerated the sockets and owners ([`Inventory::kind`](super::Inventory::kind)).
+    pub inventory: super::InventoryKind,
     /// False when any owner was hidden or any part of the scan failed.
     pub complete: bool,
     /// Problems that made the scan less than complete, one sentence each.

@@ -454,6 +454,51 @@ pub fn endpoint(address: IpAddr, port: u16) -> String {
     }
 }
 
+/// Which inventory (socket and process enumerator) produced a scan.
+///
+/// Linux has two: the native one ([`InventoryKind::Linux`]: `NETLINK_SOCK_DIAG` and
+/// `/proc`, with network namespaces, containers and portless sockets) and the portable
+/// one ([`InventoryKind::Portable`]: `netstat2` and `sysinfo`, the only one on every other
+/// OS). The JSON report names it in its top-level `inventory` field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InventoryKind {
+    /// The native Linux inventory (`"linux"`), available on Linux only.
+    Linux,
+    /// The portable inventory (`"portable"`): `netstat2` lists the sockets and their PIDs,
+    /// `sysinfo` describes the owners. Lists no portless sockets and sees only portghost's
+    /// own network namespace.
+    Portable,
+}
+
+impl InventoryKind {
+    /// The inventory this OS uses unless told otherwise: [`InventoryKind::Linux`] on Linux,
+    /// [`InventoryKind::Portable`] everywhere else.
+    pub const fn native() -> InventoryKind {
+        if cfg!(target_os = "linux") {
+            InventoryKind::Linux
+        } else {
+            InventoryKind::Portable
+        }
+    }
+
+    /// The lowercase name, `"linux"` or `"portable"`, as the JSON report and
+    /// `PORTGHOST_INVENTORY` spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InventoryKind::Linux => "linux",
+            InventoryKind::Portable => "portable",
+        }
+    }
+}
+
+impl Default for InventoryKind {
+    /// [`InventoryKind::native`].
+    fn default() -> InventoryKind {
+        InventoryKind::native()
+    }
+}
+
 /// The result of enumerating the listeners of one host: one network namespace, or several
 /// with `--all-netns`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -490,6 +535,10 @@ pub struct Inventory {
     /// in no particular order until sorted; empty when they were not asked for.
     #[serde(default)]
     pub portless: Vec<super::PortlessListener>,
+    /// The inventory that enumerated the sockets and owners; the native one of this OS
+    /// when not given.
+    #[serde(default)]
+    pub kind: InventoryKind,
 }
 
 impl Inventory {

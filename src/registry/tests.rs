@@ -116,6 +116,7 @@ fn provenance_is_requested_for_ghost_listeners_but_not_squatters() {
         namespaces: Vec::new(),
         provenance: Default::default(),
         portless: Vec::new(),
+        kind: crate::model::InventoryKind::Linux,
     };
     let registry = Registry::builtin().expect("builtin");
     let request = registry.provenance_request(&inventory);

@@ -244,6 +244,7 @@ mod tests {
             namespaces: Vec::new(),
             provenance: crate::model::Provenance::default(),
             portless: Vec::new(),
+            kind: crate::model::InventoryKind::Linux,
         };
         let registry = crate::registry::Registry::builtin().expect("registry");
         let report = crate::classify::classify(inventory, registry);

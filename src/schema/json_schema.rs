@@ -15,8 +15,8 @@
 use super::SCHEMA_VERSION;
 use super::names::{
     ConfidenceName, EvidenceKindName, ExposureChangeName, ExposureName, FamilyName, FilterStatusName, FindingKindName,
-    GhostStatusName, ModeName, OwnerStatusName, ProtocolName, SeverityName, SocketKindName, StrengthName, UseKindName,
-    VerdictName, ViewName,
+    GhostStatusName, InventoryName, ModeName, OwnerStatusName, ProtocolName, SeverityName, SocketKindName,
+    StrengthName, UseKindName, VerdictName, ViewName,
 };
 use serde_json::{Map, Value, json};
 
@@ -296,6 +296,13 @@ fn scan_object() -> Value {
             (
                 "privileged",
                 boolean("Whether the scan could see every process (root or the needed capabilities)."),
+            ),
+            (
+                "inventory",
+                names(
+                    "The inventory that enumerated the sockets and owners: the native Linux one, or the portable one (netstat2 and sysinfo; the only one on other operating systems).",
+                    InventoryName::NAMES,
+                ),
             ),
             ("warnings", strings("Problems that made the scan less than complete.")),
             (

@@ -6,8 +6,8 @@
 //! must not hold structs, read files or decide anything.
 
 use crate::model::{
-    Confidence, EvidenceKind, Exposure, Family, FilterStatus, FindingKind, GhostStatus, Mode, OwnerStatus, Protocol,
-    Severity, SocketKind, Strength, UseKind, Verdict, View,
+    Confidence, EvidenceKind, Exposure, Family, FilterStatus, FindingKind, GhostStatus, InventoryKind, Mode,
+    OwnerStatus, Protocol, Severity, SocketKind, Strength, UseKind, Verdict, View,
 };
 use serde::{Deserialize, Serialize};
 
@@ -95,6 +95,11 @@ names! {
 names! {
     /// The scan's `view`.
     ViewName <=> View { Host = "host", Container = "container" }
+}
+
+names! {
+    /// The scan's `inventory`: which socket and process enumerator made it.
+    InventoryName <=> InventoryKind { Linux = "linux", Portable = "portable" }
 }
 
 names! {

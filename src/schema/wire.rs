@@ -9,7 +9,8 @@
 
 use super::SCHEMA_VERSION;
 use super::names::{
-    ExposureName, FamilyName, FilterStatusName, OwnerStatusName, ProtocolName, SocketKindName, VerdictName, ViewName,
+    ExposureName, FamilyName, FilterStatusName, InventoryName, OwnerStatusName, ProtocolName, SocketKindName,
+    VerdictName, ViewName,
 };
 pub use super::objects::{
     ContainerJson, FindingJson, GhostJson, NetnsJson, OwnerJson, PolicyJson, ServiceJson, SummaryJson, Text,
@@ -36,6 +37,9 @@ pub struct ScanJson<'a> {
     pub complete: bool,
     /// Whether the scan could see every process (root or the needed capabilities).
     pub privileged: bool,
+    /// `"linux"` or `"portable"`: the inventory that enumerated the sockets and owners.
+    /// Added in version 1 (readers that do not know it ignore it).
+    pub inventory: InventoryName,
     /// Problems that made the scan less than complete.
     pub warnings: &'a [String],
     /// `"host"` or `"container"`: whose view of the machine this is; null when unknown.
@@ -65,6 +69,7 @@ impl<'a> ScanJson<'a> {
             scanned_at: &r.scanned_at,
             complete: r.complete,
             privileged: r.privileged,
+            inventory: InventoryName::from(r.inventory),
             warnings: &r.warnings,
             view: r.view.map(ViewName::from),
             namespaces: NamespacesJson(&r.namespaces),

@@ -28,7 +28,9 @@ mod view;
 mod walk;
 
 use super::{Error, NetnsScope, ScanOptions, ScanTimings};
-use crate::model::{Container, FilterStatus, Inventory, Listener, Netns, Owner, OwnerStatus, PortlessListener};
+use crate::model::{
+    Container, FilterStatus, Inventory, InventoryKind, Listener, Netns, Owner, OwnerStatus, PortlessListener,
+};
 use dump::{DumpError, RawSocket, dump_sockets};
 use netns::Entered;
 use portless::{RawPortless, dump_portless};
@@ -159,6 +161,7 @@ pub(super) fn scan(opts: &ScanOptions) -> Result<(Inventory, ScanTimings), Error
         namespaces: dumped.namespaces,
         provenance: Default::default(),
         portless,
+        kind: InventoryKind::Linux,
     };
     Ok((inventory, timings))
 }

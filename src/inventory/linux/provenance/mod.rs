@@ -311,6 +311,7 @@ mod tests {
             namespaces: Vec::new(),
             provenance: Provenance::default(),
             portless: Vec::new(),
+            kind: crate::model::InventoryKind::Linux,
         };
         let request = ProvenanceRequest {
             pids: [std::process::id()].into(),
