@@ -100,8 +100,9 @@ pub struct Owner {
     /// and ends with [`CMDLINE_CUT_MARKER`] (`…`), as `ps` cuts a long command line, so
     /// that a process cannot make every report that names it huge.
     pub cmdline: Option<String>,
-    /// User ID of the process, when known: the effective UID on Linux (as `ps` shows it,
-    /// from `/proc/PID/status`), the real UID from `sysinfo` elsewhere.
+    /// User ID of the process, when known: the effective UID (as `ps` shows it; from
+    /// `/proc/PID/status` on Linux, from `sysinfo` in the portable inventory). `None` on
+    /// Windows, whose users are SIDs.
     pub uid: Option<u32>,
     /// User name for `uid`, when the user database has one.
     pub user: Option<String>,
