@@ -74,6 +74,139 @@ impl<'a> Event<'a> {
     }
 }
 
+/// How urgent a journal entry is: syslog priorities 3, 4 and 5.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Priority {
+    /// `err` (3): a failed cycle, a policy that could not be reloaded.
+    Error,
+    /// `warning` (4): an unexpected listener appeared or became unexpected.
+    Warning,
+    /// `notice` (5): every other change.
+    Notice,
+}
+
+/// One event as a systemd journal entry: the priority, the human `MESSAGE` and the
+/// structured fields, every one named `PORTGHOST_*` (journal field names: upper-case
+/// letters, digits and `_`). Values are plain text; the message is made safe for a
+/// terminal, since process names are chosen by whoever started the process. Sending it is
+/// the caller's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JournalEntry {
+    /// The syslog priority.
+    pub priority: Priority,
+    /// `MESSAGE`: one line, for `journalctl`.
+    pub message: String,
+    /// The structured fields, in order: `PORTGHOST_EVENT` first and `PORTGHOST_JSON` (the
+    /// event's JSON line without its newline) last; `PORTGHOST_PORT` only on a port
+    /// listener, `PORTGHOST_PREVIOUS_VERDICT` only on `verdict-changed`, `PORTGHOST_PID`
+    /// and `PORTGHOST_PROCESS` only when an owner is known, `PORTGHOST_NETNS` (the
+    /// namespace inode) only when the listener's namespace is known.
+    pub fields: Vec<(&'static str, String)>,
+}
+
+impl JournalEntry {
+    /// An entry about no listener (`error`, `policy-reloaded`): `event`, `message` and
+    /// the JSON line.
+    pub fn note(priority: Priority, event: &str, message: &str, json_line: &str) -> JournalEntry {
+        JournalEntry {
+            priority,
+            message: crate::sanitize::terminal_safe(&format!("portghost watch: {event}: {message}")).into_owned(),
+            fields: vec![
+                ("PORTGHOST_EVENT", event.to_owned()),
+                ("PORTGHOST_JSON", json_line.trim_end_matches('\n').to_owned()),
+            ],
+        }
+    }
+}
+
+impl Event<'_> {
+    /// This event as a journal entry, carrying `json_line` (its line from
+    /// [`Event::to_json`]) in `PORTGHOST_JSON`.
+    pub fn journal(&self, json_line: &str) -> JournalEntry {
+        let (protocol, port, address, verdict, owners, netns) = match self.listener {
+            Item::Port(c) => {
+                let l = &c.listener;
+                (
+                    l.protocol.as_str(),
+                    Some(l.port),
+                    Some(l.local_address),
+                    c.verdict,
+                    &l.owners,
+                    l.netns.as_ref().map(|n| n.inode),
+                )
+            }
+            Item::Portless(c) => {
+                let l = &c.listener;
+                (
+                    l.kind.as_str(),
+                    None,
+                    l.local_address,
+                    c.verdict,
+                    &l.owners,
+                    l.netns.as_ref().map(|n| n.inode),
+                )
+            }
+        };
+        let previous = self.previous.map(|p| match p {
+            Item::Port(c) => c.verdict,
+            Item::Portless(c) => c.verdict,
+        });
+        let event = self.kind.as_str();
+        let mut fields = vec![
+            ("PORTGHOST_EVENT", event.to_owned()),
+            ("PORTGHOST_PROTOCOL", protocol.to_owned()),
+        ];
+        if let Some(port) = port {
+            fields.push(("PORTGHOST_PORT", port.to_string()));
+        }
+        if let Some(address) = address {
+            fields.push(("PORTGHOST_ADDRESS", address.to_string()));
+        }
+        fields.push(("PORTGHOST_VERDICT", verdict.as_str().to_owned()));
+        if self.kind == EventKind::VerdictChanged
+            && let Some(previous) = previous
+        {
+            fields.push(("PORTGHOST_PREVIOUS_VERDICT", previous.as_str().to_owned()));
+        }
+        if let Some(owner) = owners.first() {
+            fields.push(("PORTGHOST_PID", owner.pid.to_string()));
+            let name = crate::sanitize::terminal_safe(&owner.name).into_owned();
+            fields.push(("PORTGHOST_PROCESS", name));
+        }
+        if let Some(netns) = netns {
+            fields.push(("PORTGHOST_NETNS", netns.to_string()));
+        }
+        fields.push(("PORTGHOST_JSON", json_line.trim_end_matches('\n').to_owned()));
+        let place = match (address, port) {
+            (Some(IpAddr::V6(a)), Some(port)) => format!("[{a}]:{port}"),
+            (Some(a), Some(port)) => format!("{a}:{port}"),
+            (Some(a), None) => a.to_string(),
+            (None, Some(port)) => format!("port {port}"),
+            (None, None) => "socket".to_owned(),
+        };
+        let verdict_text = match (self.kind, previous) {
+            (EventKind::VerdictChanged, Some(was)) => format!("{} (was {})", verdict.as_str(), was.as_str()),
+            _ => verdict.as_str().to_owned(),
+        };
+        let owner = owners
+            .first()
+            .map_or_else(|| "owner unknown".to_owned(), |o| format!("{} (pid {})", o.name, o.pid));
+        let message = format!("portghost watch: {event}: {protocol} {place}, {verdict_text}, {owner}");
+        let priority = match (self.kind, verdict) {
+            (
+                EventKind::ListenerAdded | EventKind::VerdictChanged | EventKind::Snapshot,
+                crate::model::Verdict::Unexpected,
+            ) => Priority::Warning,
+            _ => Priority::Notice,
+        };
+        JournalEntry {
+            priority,
+            message: crate::sanitize::terminal_safe(&message).into_owned(),
+            fields,
+        }
+    }
+}
+
 fn json(item: Item<'_>) -> AnyListenerJson<'_> {
     match item {
         Item::Port(c) => AnyListenerJson::port(c),
