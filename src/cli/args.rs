@@ -373,12 +373,12 @@ pub(crate) struct BaselineArgs {
 #[derive(Debug, Args, Default, Clone)]
 pub(crate) struct WatchArgs {
     /// Seconds between scans (fractions allowed), from 0.01 to 86400.
-    #[arg(long, value_name = "SECONDS", default_value = "1", value_parser = parse_interval, allow_negative_numbers = true)]
+    #[arg(long, value_name = "SECONDS", default_value = "1", value_parser = parse_interval, allow_hyphen_values = true)]
     pub interval: std::time::Duration,
 
     /// Look up owners (walk /proc) at least every this many intervals (1 or more), and
     /// whenever the set of listening sockets changed.
-    #[arg(long, value_name = "N", default_value_t = 10, value_parser = parse_at_least_one)]
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = parse_at_least_one, allow_negative_numbers = true)]
     pub owner_interval: u32,
 
     /// Append the events to FILE instead of writing them to stdout.
@@ -401,7 +401,7 @@ pub(crate) struct WatchArgs {
     pub quiet_start: bool,
 
     /// Exit with status 2 after this many failed scans in a row (1 or more).
-    #[arg(long, value_name = "N", default_value_t = 5, value_parser = parse_at_least_one)]
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = parse_at_least_one, allow_negative_numbers = true)]
     pub max_failures: u32,
 
     /// Which listeners: `--port`, `--tcp`, `--udp`.
