@@ -432,6 +432,66 @@ mod tests {
         assert_eq!(got, [("listener-added", 22), ("listener-removed", 22)]);
     }
 
+    fn field<'e>(entry: &'e JournalEntry, name: &str) -> Option<&'e str> {
+        entry.fields.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn journal_entries_carry_the_structured_fields() {
+        let a = report(vec![listener(3237, 1, vec![owner(10, "x\u{1b}[2J")])]);
+        let mut b = report(vec![listener(3237, 1, vec![owner(10, "x\u{1b}[2J")])]);
+        b.listeners[0].verdict = crate::model::Verdict::Expected;
+        let events = changes(&a, &b);
+        let entry = events[0].journal("{\"event\":\"verdict-changed\"}\n");
+        assert_eq!(entry.priority, Priority::Notice);
+        let names: Vec<&str> = entry.fields.iter().map(|(k, _)| *k).collect();
+        assert_eq!(
+            names,
+            [
+                "PORTGHOST_EVENT",
+                "PORTGHOST_PROTOCOL",
+                "PORTGHOST_PORT",
+                "PORTGHOST_ADDRESS",
+                "PORTGHOST_VERDICT",
+                "PORTGHOST_PREVIOUS_VERDICT",
+                "PORTGHOST_PID",
+                "PORTGHOST_PROCESS",
+                "PORTGHOST_JSON"
+            ]
+        );
+        assert_eq!(field(&entry, "PORTGHOST_EVENT"), Some("verdict-changed"));
+        assert_eq!(field(&entry, "PORTGHOST_PORT"), Some("3237"));
+        assert_eq!(field(&entry, "PORTGHOST_PROTOCOL"), Some("tcp"));
+        assert_eq!(field(&entry, "PORTGHOST_VERDICT"), Some("expected"));
+        assert_eq!(field(&entry, "PORTGHOST_PREVIOUS_VERDICT"), Some("unexpected"));
+        assert_eq!(field(&entry, "PORTGHOST_PID"), Some("10"));
+        assert_eq!(field(&entry, "PORTGHOST_JSON"), Some("{\"event\":\"verdict-changed\"}"));
+        // The process name is the process's to choose: no escape sequence gets through.
+        assert!(!entry.message.contains('\u{1b}'), "{}", entry.message);
+        assert!(!field(&entry, "PORTGHOST_PROCESS").is_some_and(|p| p.contains('\u{1b}')));
+        assert_eq!(
+            entry.message,
+            "portghost watch: verdict-changed: tcp 127.0.0.1:3237, expected (was unexpected), x\\x1b[2J (pid 10)"
+        );
+        let added = snapshot(&a);
+        let entry = Event {
+            kind: EventKind::ListenerAdded,
+            ..added[0]
+        }
+        .journal("{}");
+        assert_eq!(entry.priority, Priority::Warning, "an unexpected listener appeared");
+        assert_eq!(field(&entry, "PORTGHOST_PREVIOUS_VERDICT"), None);
+        let note = JournalEntry::note(Priority::Error, "error", "policy.toml:4:8: bad", "{}\n");
+        assert_eq!(note.message, "portghost watch: error: policy.toml:4:8: bad");
+        assert_eq!(
+            note.fields,
+            [
+                ("PORTGHOST_EVENT", "error".to_owned()),
+                ("PORTGHOST_JSON", "{}".to_owned())
+            ]
+        );
+    }
+
     #[test]
     fn a_verdict_change_carries_the_previous_listener() {
         let a = report(vec![listener(3237, 1, vec![owner(10, "x")])]);

@@ -705,3 +705,25 @@ pub(crate) enum Format {
     /// listener, whether the scan was complete, its time and duration.
     Prometheus,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn intervals_are_bounded_and_counts_start_at_one() {
+        assert_eq!(parse_interval("1"), Ok(Duration::from_secs(1)));
+        assert_eq!(parse_interval("0.01"), Ok(MIN_INTERVAL));
+        assert_eq!(parse_interval("86400"), Ok(MAX_INTERVAL));
+        assert_eq!(parse_interval(" 0.25 "), Ok(Duration::from_millis(250)));
+        for bad in ["0", "0.009", "-0.5", "-0", "NaN", "inf", "-inf", "86400.5", "1s", ""] {
+            assert!(parse_interval(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(parse_at_least_one("1"), Ok(1));
+        assert_eq!(parse_at_least_one("4294967295"), Ok(u32::MAX));
+        for bad in ["0", "-1", "4294967296", "x"] {
+            assert!(parse_at_least_one(bad).is_err(), "{bad:?}");
+        }
+    }
+}
