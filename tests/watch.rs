@@ -474,10 +474,9 @@ wait"#,
     let find = |event: &str, port: u16| -> Value {
         loop {
             let entries = journal_entries(journald_pid);
-            if let Some(e) = entries
-                .iter()
-                .find(|e| e["PORTGHOST_EVENT"] == event && e["PORTGHOST_PORT"] == port.to_string())
-            {
+            if let Some(e) = entries.iter().find(|e| {
+                e["PORTGHOST_EVENT"] == event && e["PORTGHOST_PORT"].as_str() == Some(port.to_string().as_str())
+            }) {
                 return e.clone();
             }
             assert!(
