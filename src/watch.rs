@@ -319,6 +319,24 @@ pub fn changes<'a>(previous: &'a Report, current: &'a Report) -> Vec<Event<'a>> 
     events
 }
 
+/// True when one of `events` is a `listener-added` whose owners were looked for and not
+/// found (hidden, no process, or the kernel's). A socket opened while a scan runs can be
+/// seen by its socket dump but not by its `/proc` walk, which started earlier: the caller
+/// scans again at the next interval, so the owner follows in an `owner-changed` event
+/// instead of waiting for `--owner-interval`.
+pub fn added_without_owner(events: &[Event<'_>]) -> bool {
+    use crate::model::OwnerStatus;
+    events.iter().any(|e| {
+        let (owners, status) = match e.listener {
+            Item::Port(c) => (&c.listener.owners, c.listener.owner_status),
+            Item::Portless(c) => (&c.listener.owners, c.listener.owner_status),
+        };
+        e.kind == EventKind::ListenerAdded
+            && owners.is_empty()
+            && !matches!(status, OwnerStatus::NotLooked | OwnerStatus::Unavailable)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -421,6 +439,28 @@ mod tests {
             .find(|e| e.kind == EventKind::OwnerChanged)
             .expect("owner-changed");
         assert!(matches!(changed.previous, Some(Item::Port(c)) if c.listener.owners.len() == 1));
+    }
+
+    #[test]
+    fn an_added_listener_without_an_owner_asks_for_another_scan() {
+        let a = report(vec![listener(22, 1, vec![owner(10, "sshd")])]);
+        let mut orphan = listener(3237, 2, Vec::new());
+        orphan.owner_status = crate::model::OwnerStatus::Kernel;
+        let b = report(vec![listener(22, 1, vec![owner(10, "sshd")]), orphan.clone()]);
+        assert!(added_without_owner(&changes(&a, &b)));
+        let c = report(vec![
+            listener(22, 1, vec![owner(10, "sshd")]),
+            listener(3237, 2, vec![owner(11, "x")]),
+        ]);
+        assert!(!added_without_owner(&changes(&a, &c)));
+        // Already there before: no new scan for it.
+        assert!(!added_without_owner(&changes(&b, &b)));
+        orphan.owner_status = crate::model::OwnerStatus::NotLooked;
+        let d = report(vec![listener(22, 1, vec![owner(10, "sshd")]), orphan]);
+        assert!(
+            !added_without_owner(&changes(&a, &d)),
+            "--no-owners: nothing to wait for"
+        );
     }
 
     #[test]

@@ -309,6 +309,10 @@ impl<S: Source> Watch<'_, S> {
                 None => crate::watch::snapshot(&report),
                 Some(previous) => crate::watch::changes(previous, &report),
             };
+            if crate::watch::added_without_owner(&events) {
+                // Opened during the scan: walk /proc again next cycle.
+                self.since_full = self.args.owner_interval.saturating_sub(1);
+            }
             let mut batch = Vec::with_capacity(events.len());
             for e in &events {
                 batch.push(self.emitted(&e.to_json(&report.scanned_at, &report.host), |line| e.journal(line))?);
