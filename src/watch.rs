@@ -74,6 +74,139 @@ impl<'a> Event<'a> {
     }
 }
 
+/// How urgent a journal entry is: syslog priorities 3, 4 and 5.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Priority {
+    /// `err` (3): a failed cycle, a policy that could not be reloaded.
+    Error,
+    /// `warning` (4): an unexpected listener appeared or became unexpected.
+    Warning,
+    /// `notice` (5): every other change.
+    Notice,
+}
+
+/// One event as a systemd journal entry: the priority, the human `MESSAGE` and the
+/// structured fields, every one named `PORTGHOST_*` (journal field names: upper-case
+/// letters, digits and `_`). Values are plain text; the message is made safe for a
+/// terminal, since process names are chosen by whoever started the process. Sending it is
+/// the caller's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JournalEntry {
+    /// The syslog priority.
+    pub priority: Priority,
+    /// `MESSAGE`: one line, for `journalctl`.
+    pub message: String,
+    /// The structured fields, in order: `PORTGHOST_EVENT` first and `PORTGHOST_JSON` (the
+    /// event's JSON line without its newline) last; `PORTGHOST_PORT` only on a port
+    /// listener, `PORTGHOST_PREVIOUS_VERDICT` only on `verdict-changed`, `PORTGHOST_PID`
+    /// and `PORTGHOST_PROCESS` only when an owner is known, `PORTGHOST_NETNS` (the
+    /// namespace inode) only when the listener's namespace is known.
+    pub fields: Vec<(&'static str, String)>,
+}
+
+impl JournalEntry {
+    /// An entry about no listener (`error`, `policy-reloaded`): `event`, `message` and
+    /// the JSON line.
+    pub fn note(priority: Priority, event: &str, message: &str, json_line: &str) -> JournalEntry {
+        JournalEntry {
+            priority,
+            message: crate::sanitize::terminal_safe(&format!("portghost watch: {event}: {message}")).into_owned(),
+            fields: vec![
+                ("PORTGHOST_EVENT", event.to_owned()),
+                ("PORTGHOST_JSON", json_line.trim_end_matches('\n').to_owned()),
+            ],
+        }
+    }
+}
+
+impl Event<'_> {
+    /// This event as a journal entry, carrying `json_line` (its line from
+    /// [`Event::to_json`]) in `PORTGHOST_JSON`.
+    pub fn journal(&self, json_line: &str) -> JournalEntry {
+        let (protocol, port, address, verdict, owners, netns) = match self.listener {
+            Item::Port(c) => {
+                let l = &c.listener;
+                (
+                    l.protocol.as_str(),
+                    Some(l.port),
+                    Some(l.local_address),
+                    c.verdict,
+                    &l.owners,
+                    l.netns.as_ref().map(|n| n.inode),
+                )
+            }
+            Item::Portless(c) => {
+                let l = &c.listener;
+                (
+                    l.kind.as_str(),
+                    None,
+                    l.local_address,
+                    c.verdict,
+                    &l.owners,
+                    l.netns.as_ref().map(|n| n.inode),
+                )
+            }
+        };
+        let previous = self.previous.map(|p| match p {
+            Item::Port(c) => c.verdict,
+            Item::Portless(c) => c.verdict,
+        });
+        let event = self.kind.as_str();
+        let mut fields = vec![
+            ("PORTGHOST_EVENT", event.to_owned()),
+            ("PORTGHOST_PROTOCOL", protocol.to_owned()),
+        ];
+        if let Some(port) = port {
+            fields.push(("PORTGHOST_PORT", port.to_string()));
+        }
+        if let Some(address) = address {
+            fields.push(("PORTGHOST_ADDRESS", address.to_string()));
+        }
+        fields.push(("PORTGHOST_VERDICT", verdict.as_str().to_owned()));
+        if self.kind == EventKind::VerdictChanged
+            && let Some(previous) = previous
+        {
+            fields.push(("PORTGHOST_PREVIOUS_VERDICT", previous.as_str().to_owned()));
+        }
+        if let Some(owner) = owners.first() {
+            fields.push(("PORTGHOST_PID", owner.pid.to_string()));
+            let name = crate::sanitize::terminal_safe(&owner.name).into_owned();
+            fields.push(("PORTGHOST_PROCESS", name));
+        }
+        if let Some(netns) = netns {
+            fields.push(("PORTGHOST_NETNS", netns.to_string()));
+        }
+        fields.push(("PORTGHOST_JSON", json_line.trim_end_matches('\n').to_owned()));
+        let place = match (address, port) {
+            (Some(IpAddr::V6(a)), Some(port)) => format!("[{a}]:{port}"),
+            (Some(a), Some(port)) => format!("{a}:{port}"),
+            (Some(a), None) => a.to_string(),
+            (None, Some(port)) => format!("port {port}"),
+            (None, None) => "socket".to_owned(),
+        };
+        let verdict_text = match (self.kind, previous) {
+            (EventKind::VerdictChanged, Some(was)) => format!("{} (was {})", verdict.as_str(), was.as_str()),
+            _ => verdict.as_str().to_owned(),
+        };
+        let owner = owners
+            .first()
+            .map_or_else(|| "owner unknown".to_owned(), |o| format!("{} (pid {})", o.name, o.pid));
+        let message = format!("portghost watch: {event}: {protocol} {place}, {verdict_text}, {owner}");
+        let priority = match (self.kind, verdict) {
+            (
+                EventKind::ListenerAdded | EventKind::VerdictChanged | EventKind::Snapshot,
+                crate::model::Verdict::Unexpected,
+            ) => Priority::Warning,
+            _ => Priority::Notice,
+        };
+        JournalEntry {
+            priority,
+            message: crate::sanitize::terminal_safe(&message).into_owned(),
+            fields,
+        }
+    }
+}
+
 fn json(item: Item<'_>) -> AnyListenerJson<'_> {
     match item {
         Item::Port(c) => AnyListenerJson::port(c),
@@ -186,6 +319,24 @@ pub fn changes<'a>(previous: &'a Report, current: &'a Report) -> Vec<Event<'a>> 
     events
 }
 
+/// True when one of `events` is a `listener-added` whose owners were looked for and not
+/// found (hidden, no process, or the kernel's). A socket opened while a scan runs can be
+/// seen by its socket dump but not by its `/proc` walk, which started earlier: the caller
+/// scans again at the next interval, so the owner follows in an `owner-changed` event
+/// instead of waiting for `--owner-interval`.
+pub fn added_without_owner(events: &[Event<'_>]) -> bool {
+    use crate::model::OwnerStatus;
+    events.iter().any(|e| {
+        let (owners, status) = match e.listener {
+            Item::Port(c) => (&c.listener.owners, c.listener.owner_status),
+            Item::Portless(c) => (&c.listener.owners, c.listener.owner_status),
+        };
+        e.kind == EventKind::ListenerAdded
+            && owners.is_empty()
+            && !matches!(status, OwnerStatus::NotLooked | OwnerStatus::Unavailable)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -292,12 +443,94 @@ mod tests {
     }
 
     #[test]
+    fn an_added_listener_without_an_owner_asks_for_another_scan() {
+        let a = report(vec![listener(22, 1, vec![owner(10, "sshd")])]);
+        let mut orphan = listener(3237, 2, Vec::new());
+        orphan.owner_status = crate::model::OwnerStatus::Kernel;
+        let b = report(vec![listener(22, 1, vec![owner(10, "sshd")]), orphan.clone()]);
+        assert!(added_without_owner(&changes(&a, &b)));
+        let c = report(vec![
+            listener(22, 1, vec![owner(10, "sshd")]),
+            listener(3237, 2, vec![owner(11, "x")]),
+        ]);
+        assert!(!added_without_owner(&changes(&a, &c)));
+        // Already there before: no new scan for it.
+        assert!(!added_without_owner(&changes(&b, &b)));
+        orphan.owner_status = crate::model::OwnerStatus::NotLooked;
+        let d = report(vec![listener(22, 1, vec![owner(10, "sshd")]), orphan]);
+        assert!(
+            !added_without_owner(&changes(&a, &d)),
+            "--no-owners: nothing to wait for"
+        );
+    }
+
+    #[test]
     fn a_new_socket_inode_is_a_new_listener() {
         let a = report(vec![listener(22, 1, vec![owner(10, "sshd")])]);
         let b = report(vec![listener(22, 2, vec![owner(10, "sshd")])]);
         let mut got = kinds(&changes(&a, &b));
         got.sort_unstable();
         assert_eq!(got, [("listener-added", 22), ("listener-removed", 22)]);
+    }
+
+    fn field<'e>(entry: &'e JournalEntry, name: &str) -> Option<&'e str> {
+        entry.fields.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn journal_entries_carry_the_structured_fields() {
+        let a = report(vec![listener(3237, 1, vec![owner(10, "x\u{1b}[2J")])]);
+        let mut b = report(vec![listener(3237, 1, vec![owner(10, "x\u{1b}[2J")])]);
+        b.listeners[0].verdict = crate::model::Verdict::Expected;
+        let events = changes(&a, &b);
+        let entry = events[0].journal("{\"event\":\"verdict-changed\"}\n");
+        assert_eq!(entry.priority, Priority::Notice);
+        let names: Vec<&str> = entry.fields.iter().map(|(k, _)| *k).collect();
+        assert_eq!(
+            names,
+            [
+                "PORTGHOST_EVENT",
+                "PORTGHOST_PROTOCOL",
+                "PORTGHOST_PORT",
+                "PORTGHOST_ADDRESS",
+                "PORTGHOST_VERDICT",
+                "PORTGHOST_PREVIOUS_VERDICT",
+                "PORTGHOST_PID",
+                "PORTGHOST_PROCESS",
+                "PORTGHOST_JSON"
+            ]
+        );
+        assert_eq!(field(&entry, "PORTGHOST_EVENT"), Some("verdict-changed"));
+        assert_eq!(field(&entry, "PORTGHOST_PORT"), Some("3237"));
+        assert_eq!(field(&entry, "PORTGHOST_PROTOCOL"), Some("tcp"));
+        assert_eq!(field(&entry, "PORTGHOST_VERDICT"), Some("expected"));
+        assert_eq!(field(&entry, "PORTGHOST_PREVIOUS_VERDICT"), Some("unexpected"));
+        assert_eq!(field(&entry, "PORTGHOST_PID"), Some("10"));
+        assert_eq!(field(&entry, "PORTGHOST_JSON"), Some("{\"event\":\"verdict-changed\"}"));
+        // The process name is the process's to choose: no escape sequence gets through.
+        assert!(!entry.message.contains('\u{1b}'), "{}", entry.message);
+        assert!(!field(&entry, "PORTGHOST_PROCESS").is_some_and(|p| p.contains('\u{1b}')));
+        assert_eq!(
+            entry.message,
+            "portghost watch: verdict-changed: tcp 127.0.0.1:3237, expected (was unexpected), x\\x1b[2J (pid 10)"
+        );
+        let added = snapshot(&a);
+        let entry = Event {
+            kind: EventKind::ListenerAdded,
+            ..added[0]
+        }
+        .journal("{}");
+        assert_eq!(entry.priority, Priority::Warning, "an unexpected listener appeared");
+        assert_eq!(field(&entry, "PORTGHOST_PREVIOUS_VERDICT"), None);
+        let note = JournalEntry::note(Priority::Error, "error", "policy.toml:4:8: bad", "{}\n");
+        assert_eq!(note.message, "portghost watch: error: policy.toml:4:8: bad");
+        assert_eq!(
+            note.fields,
+            [
+                ("PORTGHOST_EVENT", "error".to_owned()),
+                ("PORTGHOST_JSON", "{}".to_owned())
+            ]
+        );
     }
 
     #[test]

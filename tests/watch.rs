@@ -1,90 +1,312 @@
-//! `portghost watch` live, in a private network namespace: a ghost listener opened while
-//! it runs is a `listener-added` event with verdict unexpected within 2 s, its closing a
-//! `listener-removed` event, and SIGTERM ends the watch with status 0. Needs root and `ip`
-//! (skipped with a note otherwise). The event diffing itself is unit-tested in
-//! `src/watch.rs`.
+//! `portghost watch` live, in private network namespaces: a ghost listener opened while it
+//! runs is a `listener-added` event with verdict unexpected, its closing a
+//! `listener-removed` event, and SIGTERM ends the watch with status 0; a rewritten policy
+//! is picked up (`policy-reloaded`, then `verdict-changed`), a broken one is an `error`
+//! naming file, line and column while the old verdicts stay; `--all-netns` sees a
+//! namespace created after start; `--journal` writes structured entries to a real
+//! systemd-journald started for the test in a private mount namespace. The flag checks
+//! need nothing; the live tests need root and `ip` (and the journal test systemd-journald,
+//! journalctl, unshare and nsenter), and skip with a note otherwise, except under CI=true.
+//! The event diffing itself is unit-tested in `src/watch.rs`, the state's size under churn
+//! in `src/app/watch_cmd.rs`.
 
 mod common;
 
-use common::Lab;
+use common::{Lab, Started, require, tool};
 use serde_json::Value;
 use std::io::{BufRead as _, BufReader};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-/// Waits up to `within` for an event line `event` about port `port`; returns it.
-fn wait_for(lines: &mpsc::Receiver<Value>, event: &str, port: u64, within: Duration) -> Value {
-    let deadline = Instant::now() + within;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match lines.recv_timeout(left) {
-            Ok(v) if v["event"] == event && v["listener"]["port"] == port => return v,
-            Ok(_) => {}
-            Err(_) => panic!("no {event} event for port {port} within {within:?}"),
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_portghost")
+}
+
+/// A running `portghost watch` whose stdout events arrive on a channel; killed by PID when
+/// dropped.
+struct Watcher {
+    child: Option<Child>,
+    events: mpsc::Receiver<Value>,
+}
+
+impl Watcher {
+    /// Starts `cmd` (portghost itself, or `ip netns exec NS portghost`, which execs it, so
+    /// the PID is portghost's) with stdout piped.
+    fn start(cmd: &mut Command) -> Watcher {
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start portghost watch");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, events) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                let value: Value = serde_json::from_str(&line).expect("each event is one JSON object");
+                if tx.send(value).is_err() {
+                    break;
+                }
+            }
+        });
+        Watcher {
+            child: Some(child),
+            events,
+        }
+    }
+
+    /// Waits up to `within` for an event that `wanted` accepts; returns it and every event
+    /// that came before it.
+    fn wait_for(&self, what: &str, within: Duration, wanted: impl Fn(&Value) -> bool) -> (Value, Vec<Value>) {
+        let deadline = Instant::now() + within;
+        let mut before = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.events.recv_timeout(left) {
+                Ok(v) if wanted(&v) => return (v, before),
+                Ok(v) => before.push(v),
+                Err(_) => panic!("no {what} within {within:?}; seen: {before:#?}"),
+            }
+        }
+    }
+
+    /// Sends SIGTERM and waits up to 5 s for the exit status.
+    fn terminate(mut self) -> ExitStatus {
+        let mut child = self.child.take().expect("child");
+        let pid = child.id();
+        let killed = Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(killed, "kill -TERM {pid}");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("portghost watch did not stop within 5 s of SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 }
 
-/// Kills `pid` with SIGKILL when dropped, unless it was already reaped.
-struct KillOnDrop(Option<std::process::Child>);
-
-impl Drop for KillOnDrop {
+impl Drop for Watcher {
     fn drop(&mut self) {
-        if let Some(child) = &mut self.0 {
+        if let Some(child) = &mut self.child {
             let _ = child.kill();
             let _ = child.wait();
         }
     }
 }
 
+/// Checks that the `listener-added` event `added` is owned by `pid`. A full scan may be
+/// running when the listener opens (other tests' namespaces come and go under
+/// `--all-netns`; every `--owner-interval` otherwise): its dump sees the socket and its
+/// /proc walk, begun earlier, not the owner. The watch then scans again at once, and the
+/// owner follows in an `owner-changed` event about the same socket, which `wanted` accepts.
+fn assert_added_by(watcher: &Watcher, added: &Value, pid: u32, wanted: impl Fn(&Value) -> bool) {
+    if added["listener"]["owners"][0]["pid"] == pid {
+        return;
+    }
+    assert_eq!(added["listener"]["owners"], serde_json::json!([]), "{added}");
+    let (owned, _) = watcher.wait_for("owner-changed", Duration::from_secs(5), |v| {
+        v["event"] == "owner-changed" && v["listener"]["inode"] == added["listener"]["inode"] && wanted(v)
+    });
+    assert_eq!(owned["listener"]["owners"][0]["pid"], pid, "{owned}");
+}
+
+/// `event` about a port listener on `port`.
+fn about(v: &Value, event: &str, port: u64) -> bool {
+    v["event"] == event && v["listener"]["port"] == port
+}
+
+/// `portghost watch ARGS` in the lab's namespace.
+fn watch_in(netns: &str, args: &[&str]) -> Watcher {
+    Watcher::start(
+        Command::new("ip")
+            .args(["netns", "exec", netns, bin(), "watch"])
+            .args(args),
+    )
+}
+
 #[test]
 fn watch_reports_a_ghost_listener_added_and_removed_then_stops_on_sigterm() {
     let mut lab = Lab::new();
     let Some(netns) = lab.netns_name().map(str::to_owned) else {
-        eprintln!("note: not root or no `ip`: the watch test needs a private network namespace; skipped");
+        require("root and `ip` (a private network namespace)", false);
         return;
     };
-    let child = Command::new("ip")
-        .args(["netns", "exec", &netns, env!("CARGO_BIN_EXE_portghost")])
-        .args(["watch", "--interval", "0.2", "--no-policy"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start portghost watch");
-    // `ip netns exec` execs the program, so this is portghost's PID.
-    let pid = child.id();
-    let mut guard = KillOnDrop(Some(child));
-    let stdout = guard.0.as_mut().and_then(|c| c.stdout.take()).expect("stdout");
-    let (tx, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            let value: Value = serde_json::from_str(&line).expect("each event is one JSON object");
-            if tx.send(value).is_err() {
-                break;
-            }
-        }
-    });
+    let watcher = watch_in(&netns, &["--interval", "0.2", "--no-policy"]);
     // Let the first cycle pass (an empty namespace: no snapshot events), then open a ghost.
+    // Opened before the first cycle, it would be a snapshot and the wait below would fail.
     std::thread::sleep(Duration::from_millis(500));
     let holder = lab.hold(&["tcp:0.0.0.0:3237"]);
-    let added = wait_for(&lines, "listener-added", 3237, Duration::from_secs(2));
+    let within = Duration::from_secs(2);
+    let (added, _) = watcher.wait_for("listener-added 3237", within, |v| about(v, "listener-added", 3237));
     assert_eq!(added["listener"]["verdict"], "unexpected", "{added}");
-    assert_eq!(added["listener"]["owners"][0]["pid"], holder, "{added}");
+    assert_added_by(&watcher, &added, holder, |_| true);
     assert!(added["time"].is_string() && added["host"].is_string(), "{added}");
     lab.stop(holder);
-    let removed = wait_for(&lines, "listener-removed", 3237, Duration::from_secs(2));
+    let (removed, _) = watcher.wait_for("listener-removed 3237", within, |v| about(v, "listener-removed", 3237));
     assert_eq!(removed["listener"]["inode"], added["listener"]["inode"], "{removed}");
+    let status = watcher.terminate();
+    assert_eq!(status.code(), Some(0), "{status}");
+}
 
-    let killed = Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(killed, "kill -TERM {pid}");
-    let mut child = guard.0.take().expect("child");
-    let deadline = Instant::now() + Duration::from_secs(5);
+/// Replaces the file at `path` with `text` the way an editor or `install` does: a new file
+/// renamed over it, so the watch never reads half a file.
+fn replace(path: &Path, text: &str) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).expect("write the new policy");
+    std::fs::rename(&tmp, path).expect("rename the new policy into place");
+}
+
+#[test]
+fn a_changed_policy_is_reloaded_and_a_broken_one_keeps_the_old_verdicts() {
+    let mut lab = Lab::new();
+    let Some(netns) = lab.netns_name().map(str::to_owned) else {
+        require("root and `ip` (a private network namespace)", false);
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policy = dir.path().join("policy.toml");
+    let shown = policy.to_str().expect("utf-8 path").to_owned();
+    std::fs::write(&policy, "version = 1\n").expect("write the policy");
+    let holder = lab.hold(&["tcp:127.0.0.1:3237"]);
+    let watcher = watch_in(&netns, &["--interval", "0.2", "--policy", &shown]);
+    let within = Duration::from_secs(5);
+    let (snapshot, _) = watcher.wait_for("snapshot of 3237", within, |v| about(v, "snapshot", 3237));
+    assert_eq!(snapshot["listener"]["verdict"], "unexpected", "{snapshot}");
+
+    // A policy that allows the ghost port: the listener becomes expected.
+    replace(&policy, "version = 1\n\n[[allow]]\nport = 3237\nprotocol = \"tcp\"\n");
+    let (reloaded, before) = watcher.wait_for("policy-reloaded", within, |v| v["event"] == "policy-reloaded");
+    assert!(before.is_empty(), "{before:#?}");
+    assert_eq!(reloaded["file"], shown.as_str(), "{reloaded}");
+    assert!(
+        reloaded["message"].as_str().is_some_and(|m| m.contains("1 rule")),
+        "{reloaded}"
+    );
+    let (changed, _) = watcher.wait_for("verdict-changed 3237", within, |v| about(v, "verdict-changed", 3237));
+    assert_eq!(changed["listener"]["verdict"], "expected", "{changed}");
+    assert_eq!(changed["previous"]["verdict"], "unexpected", "{changed}");
+    assert_eq!(changed["listener"]["owners"][0]["pid"], holder, "{changed}");
+
+    // A broken policy: an error naming file, line and column, and the old policy stays.
+    replace(&policy, "version = 1\n\n[[allow]]\nport = \"x\"\n");
+    let (error, before) = watcher.wait_for("error", within, |v| v["event"] == "error");
+    assert!(before.is_empty(), "{before:#?}");
+    assert_eq!(error["file"], shown.as_str(), "{error}");
+    assert_eq!(error["line"], 4, "{error}");
+    assert!(error["column"].as_u64().is_some_and(|c| c >= 1), "{error}");
+    let message = error["message"].as_str().expect("message");
+    assert!(message.starts_with(&format!("{shown}:4:")), "{message}");
+    assert!(message.contains("keeping the policy read before"), "{message}");
+    // The watch goes on: a new listener is seen, and judged by the old policy.
+    let second = lab.hold(&["tcp:127.0.0.1:3238"]);
+    let (added, before) = watcher.wait_for("listener-added 3238", within, |v| about(v, "listener-added", 3238));
+    assert_eq!(added["listener"]["verdict"], "unexpected", "{added}");
+    assert!(before.iter().all(|v| v["event"] != "verdict-changed"), "{before:#?}");
+    assert_added_by(&watcher, &added, second, |_| true);
+
+    // An untrusted policy (group-writable) is refused the same way.
+    replace(&policy, "version = 1\n\n[[deny]]\nport = 3237\n");
+    std::fs::set_permissions(&policy, std::os::unix::fs::PermissionsExt::from_mode(0o664)).expect("chmod");
+    let (error, before) = watcher.wait_for("error", within, |v| v["event"] == "error");
+    assert!(before.iter().all(|v| v["event"] != "verdict-changed"), "{before:#?}");
+    assert!(
+        error["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("untrusted policy")),
+        "{error}"
+    );
+    // Fixed: the deny rule applies, and the verdict it changes is the one the first
+    // reload set, so the broken and untrusted files changed nothing.
+    std::fs::set_permissions(&policy, std::os::unix::fs::PermissionsExt::from_mode(0o644)).expect("chmod");
+    let (_, before) = watcher.wait_for("policy-reloaded", within, |v| v["event"] == "policy-reloaded");
+    assert!(before.is_empty(), "{before:#?}");
+    let (changed, _) = watcher.wait_for("verdict-changed 3237", within, |v| about(v, "verdict-changed", 3237));
+    assert_eq!(changed["listener"]["verdict"], "unexpected", "{changed}");
+    assert_eq!(changed["previous"]["verdict"], "expected", "{changed}");
+    let status = watcher.terminate();
+    assert_eq!(status.code(), Some(0), "{status}");
+}
+
+#[test]
+fn all_netns_picks_up_a_namespace_created_after_start_and_drops_a_deleted_one() {
+    if !require("root and `ip` (network namespaces)", Lab::can_isolate()) {
+        return;
+    }
+    // An unusual port: --all-netns also sees the namespaces of tests running alongside.
+    const PORT: u64 = 47_123;
+    let spec = format!("tcp:127.0.0.1:{PORT}");
+    let port = PORT.to_string();
+    let mut before_start = Lab::new();
+    let first = before_start.hold(&[&spec]);
+    let first_ns = before_start.netns_name().expect("netns").to_owned();
+    let watcher = Watcher::start(Command::new(bin()).args([
+        "watch",
+        "--all-netns",
+        "--interval",
+        "0.2",
+        "--no-policy",
+        "--port",
+        &port,
+    ]));
+    let in_ns = |v: &Value, event: &str, ns: &str| about(v, event, PORT) && v["listener"]["netns"]["name"] == ns;
+    let within = Duration::from_secs(5);
+    // The snapshot proves the first cycle ran before the second namespace exists.
+    let (snapshot, _) = watcher.wait_for("snapshot in the first namespace", within, |v| {
+        in_ns(v, "snapshot", &first_ns)
+    });
+    assert_eq!(snapshot["listener"]["owners"][0]["pid"], first, "{snapshot}");
+
+    let mut after_start = Lab::new();
+    let second_ns = after_start.netns_name().expect("netns").to_owned();
+    let second = after_start.hold(&[&spec]);
+    let (added, _) = watcher.wait_for("listener-added in the new namespace", within, |v| {
+        in_ns(v, "listener-added", &second_ns)
+    });
+    assert_added_by(&watcher, &added, second, |v| in_ns(v, "owner-changed", &second_ns));
+    assert_eq!(
+        added["listener"]["netns"]["inode"],
+        after_start.netns_inode().expect("inode"),
+        "{added}"
+    );
+    after_start.stop(second);
+    let (_, before) = watcher.wait_for("listener-removed in the new namespace", within, |v| {
+        in_ns(v, "listener-removed", &second_ns)
+    });
+    assert!(before.iter().all(|v| v["event"] != "error"), "{before:#?}");
+    // Deleting the namespace: the watch goes on without errors.
+    drop(after_start);
+    before_start.stop(first);
+    let (_, before) = watcher.wait_for("listener-removed in the first namespace", within, |v| {
+        in_ns(v, "listener-removed", &first_ns)
+    });
+    assert!(before.iter().all(|v| v["event"] != "error"), "{before:#?}");
+    let status = watcher.terminate();
+    assert_eq!(status.code(), Some(0), "{status}");
+}
+
+/// Runs `portghost ARGS` and returns its status and stderr, failing if it is still running
+/// after 10 s (a value the parser should have refused starts an endless watch).
+fn run_briefly(args: &[&str]) -> (Option<i32>, String) {
+    let mut child = Command::new(bin())
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run portghost");
+    let deadline = Instant::now() + Duration::from_secs(10);
     let status = loop {
         if let Some(status) = child.try_wait().expect("wait") {
             break status;
@@ -92,9 +314,238 @@ fn watch_reports_a_ghost_listener_added_and_removed_then_stops_on_sigterm() {
         if Instant::now() > deadline {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("portghost watch did not stop within 5 s of SIGTERM");
+            panic!("portghost {args:?} was still running after 10 s");
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    assert_eq!(status.code(), Some(0), "{status}");
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr).expect("read stderr");
+    (status.code(), stderr)
+}
+
+#[test]
+fn bad_intervals_and_counts_are_usage_errors() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["--interval", "0"], "too short"),
+        (&["--interval", "0.001"], "too short"),
+        (&["--interval", "-1"], "negative"),
+        (&["--interval=-0.5"], "negative"),
+        (&["--interval", "NaN"], "is not a number of seconds"),
+        (&["--interval", "inf"], "is not a number of seconds"),
+        (&["--interval", "-inf"], "is not a number of seconds"),
+        (&["--interval", "1e9"], "too long"),
+        (&["--interval", "1s"], "is not a number of seconds"),
+        (&["--owner-interval", "0"], "1 or more"),
+        (&["--owner-interval", "-3"], "is not a whole number"),
+        (&["--max-failures", "0"], "1 or more"),
+        (&["--max-failures", "many"], "is not a whole number"),
+    ];
+    for (args, reason) in cases {
+        let mut full = vec!["watch", "--no-policy"];
+        full.extend_from_slice(args);
+        let (code, stderr) = run_briefly(&full);
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        let flag = args[0].split('=').next().expect("flag");
+        assert!(stderr.contains(flag) && stderr.contains(reason), "{args:?}: {stderr}");
+    }
+    let (code, stderr) = run_briefly(&["watch", "--no-policy", "--journal", "--events-file", "/dev/null"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("cannot be used with"), "{stderr}");
+}
+
+const JOURNAL_SOCKET: &str = "/run/systemd/journal/socket";
+
+#[test]
+fn journal_without_a_journal_is_a_clear_error() {
+    // Where a journal runs, hide it in a private mount namespace (root and unshare).
+    let hide = Path::new(JOURNAL_SOCKET).exists();
+    if hide
+        && !require(
+            "root and unshare (to hide the running journal)",
+            Lab::root() && tool("unshare").is_some(),
+        )
+    {
+        return;
+    }
+    let mut cmd = if hide {
+        let mut c = Command::new("unshare");
+        c.args(["--mount", "--propagation", "private", "sh", "-c"]).arg(format!(
+            "mount -t tmpfs -o mode=0755 portghost-test /run && exec {} watch --no-policy --journal",
+            bin()
+        ));
+        c
+    } else {
+        let mut c = Command::new(bin());
+        c.args(["watch", "--no-policy", "--journal"]);
+        c
+    };
+    let out = cmd.stdin(Stdio::null()).output().expect("run portghost");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--journal: cannot reach the systemd journal at /run/systemd/journal/socket"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "no event may go elsewhere");
+}
+
+/// systemd-journald's binary, where Debian and others put it.
+fn journald() -> Option<std::path::PathBuf> {
+    ["/lib/systemd/systemd-journald", "/usr/lib/systemd/systemd-journald"]
+        .into_iter()
+        .map(std::path::PathBuf::from)
+        .find(|p| p.is_file())
+}
+
+/// Every entry journald stored for portghost so far, read with journalctl inside the mount
+/// namespace of `pid` (journald's).
+fn journal_entries(pid: u32) -> Vec<Value> {
+    let out = Command::new("nsenter")
+        .args(["--target", &pid.to_string(), "--mount", "--"])
+        .args([
+            "journalctl",
+            "--directory",
+            "/run/log/journal",
+            "--output",
+            "json",
+            // Fields over 4 KiB (a JSON line can be) are shown only with --all.
+            "--all",
+            "--no-pager",
+        ])
+        .arg("SYSLOG_IDENTIFIER=portghost")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run journalctl");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+#[test]
+fn journal_entries_carry_the_structured_fields() {
+    let mut lab = Lab::new();
+    let (Some(journald), Some(_), Some(_), Some(_)) =
+        (journald(), tool("journalctl"), tool("unshare"), tool("nsenter"))
+    else {
+        require(
+            "systemd-journald, journalctl, unshare and nsenter (Debian: systemd, util-linux)",
+            false,
+        );
+        return;
+    };
+    let Some(netns) = lab.netns_name().map(str::to_owned) else {
+        require("root and `ip` (a private network namespace)", false);
+        return;
+    };
+    // A journald of the test's own: /run and /var/log are private tmpfs mounts, so the
+    // host's journal (if any) is neither seen nor written. `ip netns exec` mounts a fresh
+    // /sys without the cgroup file system, which journald needs: mount it again.
+    let script = format!(
+        r#"set -e
+mount -t tmpfs -o mode=0755 portghost-test /run
+mount -t tmpfs -o mode=0755 portghost-test /var/log
+mkdir -p /run/systemd/journal /run/log/journal
+mountpoint -q /sys/fs/cgroup || mount -t cgroup2 portghost-test /sys/fs/cgroup
+{journald} & echo "journald $!"
+i=0; while [ ! -S {JOURNAL_SOCKET} ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+[ -S {JOURNAL_SOCKET} ]
+{bin} watch --journal --interval 0.2 --no-policy & echo "watch $!"
+echo READY
+wait"#,
+        journald = journald.display(),
+        bin = bin(),
+    );
+    let holder = lab.hold(&["tcp:0.0.0.0:3237"]);
+    let mut child = Command::new("ip")
+        .args(["netns", "exec", &netns])
+        .args(["unshare", "--mount", "--propagation", "private", "sh", "-c", &script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start journald and the watch");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut started = Started {
+        child,
+        pids: Vec::new(),
+    };
+    let (mut journald_pid, mut watch_pid) = (0u32, 0u32);
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("read the supervisor's output");
+        let mut words = line.split_whitespace();
+        match (words.next(), words.next().and_then(|p| p.parse().ok())) {
+            (Some("journald"), Some(pid)) => journald_pid = pid,
+            (Some("watch"), Some(pid)) => watch_pid = pid,
+            (Some("READY"), _) => break,
+            _ => {}
+        }
+        started.pids = vec![watch_pid, journald_pid];
+    }
+    assert!(journald_pid > 0 && watch_pid > 0, "journald or the watch did not start");
+
+    // The snapshot of 3237 (it listened before the watch started) proves the first cycle
+    // ran; then a new listener on 3238 is a listener-added entry.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let find = |event: &str, port: u16| -> Value {
+        loop {
+            let entries = journal_entries(journald_pid);
+            if let Some(e) = entries.iter().find(|e| {
+                e["PORTGHOST_EVENT"] == event && e["PORTGHOST_PORT"].as_str() == Some(port.to_string().as_str())
+            }) {
+                return e.clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {event} entry for port {port} in the journal; entries: {entries:#?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    let snapshot = find("snapshot", 3237);
+    let second = lab.hold(&["udp:127.0.0.1:3238"]);
+    let added = find("listener-added", 3238);
+    // Opened while a periodic full scan ran, the owner comes in an owner-changed entry (see
+    // assert_added_by): then the added entry has no owner fields.
+    let added_pid = if added.get("PORTGHOST_PID").is_some() {
+        second
+    } else {
+        let owned = find("owner-changed", 3238);
+        assert_eq!(owned["PORTGHOST_PID"], second.to_string(), "{owned:#}");
+        0
+    };
+    for (entry, port, pid, protocol, address) in [
+        (&snapshot, 3237, holder, "tcp", "0.0.0.0"),
+        (&added, 3238, added_pid, "udp", "127.0.0.1"),
+    ] {
+        assert_eq!(entry["PORTGHOST_PROTOCOL"], protocol, "{entry:#}");
+        assert_eq!(entry["PORTGHOST_ADDRESS"], address, "{entry:#}");
+        if pid == 0 {
+            assert!(entry.get("PORTGHOST_PID").is_none(), "{entry:#}");
+        } else {
+            assert_eq!(entry["PORTGHOST_PID"], pid.to_string(), "{entry:#}");
+        }
+        assert_eq!(entry["PORTGHOST_VERDICT"], "unexpected", "{entry:#}");
+        // warning: an unexpected listener.
+        assert_eq!(entry["PRIORITY"], "4", "{entry:#}");
+        assert_eq!(entry["_PID"], watch_pid.to_string(), "{entry:#}");
+        let message = entry["MESSAGE"].as_str().expect("MESSAGE");
+        let owner = if pid == 0 {
+            "owner unknown".to_owned()
+        } else {
+            format!("(pid {pid})")
+        };
+        assert!(
+            message.contains(&format!("{protocol} {address}:{port}")) && message.contains(&owner),
+            "{message}"
+        );
+        let line: Value =
+            serde_json::from_str(entry["PORTGHOST_JSON"].as_str().expect("PORTGHOST_JSON")).expect("the JSON line");
+        assert_eq!(line["event"], entry["PORTGHOST_EVENT"], "{line}");
+        assert_eq!(line["listener"]["port"], port, "{line}");
+        if pid != 0 {
+            assert_eq!(line["listener"]["owners"][0]["pid"], pid, "{line}");
+        }
+    }
+    drop(started);
 }

@@ -372,18 +372,24 @@ pub(crate) struct BaselineArgs {
 /// Flags of `portghost watch`.
 #[derive(Debug, Args, Default, Clone)]
 pub(crate) struct WatchArgs {
-    /// Seconds between scans (fractions allowed).
-    #[arg(long, value_name = "SECONDS", default_value_t = 1.0)]
-    pub interval: f64,
+    /// Seconds between scans (fractions allowed), from 0.01 to 86400.
+    #[arg(long, value_name = "SECONDS", default_value = "1", value_parser = parse_interval, allow_hyphen_values = true)]
+    pub interval: std::time::Duration,
 
-    /// Look up owners (walk /proc) at least every this many intervals, and whenever the
-    /// set of listening sockets changed.
-    #[arg(long, value_name = "N", default_value_t = 10)]
+    /// Look up owners (walk /proc) at least every this many intervals (1 or more), and
+    /// whenever the set of listening sockets changed.
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = parse_at_least_one, allow_negative_numbers = true)]
     pub owner_interval: u32,
 
     /// Append the events to FILE instead of writing them to stdout.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "journal")]
     pub events_file: Option<PathBuf>,
+
+    /// Send the events to the systemd journal instead of stdout, with structured fields
+    /// (PORTGHOST_EVENT, PORTGHOST_PORT, PORTGHOST_PROTOCOL, PORTGHOST_VERDICT,
+    /// PORTGHOST_JSON, ...). Exits 2 at start when the journal cannot be reached.
+    #[arg(long)]
+    pub journal: bool,
 
     /// Rewrite this Prometheus textfile (node_exporter's textfile collector) every interval,
     /// atomically.
@@ -394,8 +400,8 @@ pub(crate) struct WatchArgs {
     #[arg(long)]
     pub quiet_start: bool,
 
-    /// Exit with status 2 after this many failed scans in a row.
-    #[arg(long, value_name = "N", default_value_t = 5)]
+    /// Exit with status 2 after this many failed scans in a row (1 or more).
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = parse_at_least_one, allow_negative_numbers = true)]
     pub max_failures: u32,
 
     /// Which listeners: `--port`, `--tcp`, `--udp`.
@@ -414,6 +420,51 @@ pub(crate) struct WatchArgs {
     /// Which policy: `--policy`, `--no-policy`.
     #[command(flatten)]
     pub policy: PolicyArgs,
+}
+
+/// The shortest `watch --interval`: 10 ms.
+pub(crate) const MIN_INTERVAL: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// The longest `watch --interval`: one day.
+pub(crate) const MAX_INTERVAL: std::time::Duration = std::time::Duration::from_secs(86_400);
+
+/// Parses `watch --interval`: a decimal number of seconds from [`MIN_INTERVAL`] to
+/// [`MAX_INTERVAL`].
+///
+/// # Errors
+/// A sentence naming the value when it is not a number (NaN and infinities included), is
+/// negative, or lies outside that range.
+fn parse_interval(s: &str) -> Result<std::time::Duration, String> {
+    let range = format!(
+        "a number of seconds from {} to {}",
+        MIN_INTERVAL.as_secs_f64(),
+        MAX_INTERVAL.as_secs_f64()
+    );
+    let seconds: f64 = s.trim().parse().map_err(|_| format!("{s:?} is not {range}"))?;
+    if !seconds.is_finite() {
+        return Err(format!("{s:?} is not {range}"));
+    }
+    let interval = std::time::Duration::try_from_secs_f64(seconds)
+        .map_err(|_| format!("{s:?} is negative; it must be {range}"))?;
+    if interval < MIN_INTERVAL {
+        return Err(format!("{s} is too short (a busy loop); it must be {range}"));
+    }
+    if interval > MAX_INTERVAL {
+        return Err(format!("{s} is too long; it must be {range}"));
+    }
+    Ok(interval)
+}
+
+/// Parses a count that must be 1 or more (`--owner-interval`, `--max-failures`).
+///
+/// # Errors
+/// A sentence naming the value when it is not a whole number from 1 to 4294967295.
+fn parse_at_least_one(s: &str) -> Result<u32, String> {
+    match s.trim().parse::<u32>() {
+        Ok(0) => Err("0 is not allowed; it must be 1 or more".to_owned()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("{s:?} is not a whole number from 1 to {}", u32::MAX)),
+    }
 }
 
 /// `--mode` values of `portghost baseline`.
@@ -653,4 +704,26 @@ pub(crate) enum Format {
     /// `--output DIR/portghost.prom`): listeners by verdict, findings, one info series per
     /// listener, whether the scan was complete, its time and duration.
     Prometheus,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn intervals_are_bounded_and_counts_start_at_one() {
+        assert_eq!(parse_interval("1"), Ok(Duration::from_secs(1)));
+        assert_eq!(parse_interval("0.01"), Ok(MIN_INTERVAL));
+        assert_eq!(parse_interval("86400"), Ok(MAX_INTERVAL));
+        assert_eq!(parse_interval(" 0.25 "), Ok(Duration::from_millis(250)));
+        for bad in ["0", "0.009", "-0.5", "-0", "NaN", "inf", "-inf", "86400.5", "1s", ""] {
+            assert!(parse_interval(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(parse_at_least_one("1"), Ok(1));
+        assert_eq!(parse_at_least_one("4294967295"), Ok(u32::MAX));
+        for bad in ["0", "-1", "4294967296", "x"] {
+            assert!(parse_at_least_one(bad).is_err(), "{bad:?}");
+        }
+    }
 }

@@ -113,17 +113,19 @@ pub(crate) struct ScanConfig {
 pub(crate) struct WatchConfig {
     /// How each cycle scans: the scan options, the ports and the policy file.
     pub scan: ScanConfig,
-    /// Time between scans.
+    /// Time between scans, from 10 ms to a day (checked when parsed).
     pub interval: std::time::Duration,
-    /// Walk /proc at least every this many cycles.
+    /// Walk /proc at least every this many cycles; 1 or more.
     pub owner_interval: u32,
     /// Append events here instead of stdout.
     pub events_file: Option<PathBuf>,
+    /// Send events to the systemd journal instead of stdout.
+    pub journal: bool,
     /// Rewrite this Prometheus textfile every cycle.
     pub textfile: Option<PathBuf>,
     /// No snapshot events at start.
     pub quiet_start: bool,
-    /// Exit 2 after this many failed cycles in a row.
+    /// Exit 2 after this many failed cycles in a row; 1 or more.
     pub max_failures: u32,
 }
 
@@ -384,16 +386,13 @@ fn watch_config(args: WatchArgs, inventory: InventoryKind) -> WatchConfig {
     );
     WatchConfig {
         scan,
-        interval: std::time::Duration::try_from_secs_f64(args.interval)
-            .ok()
-            .filter(|d| !d.is_zero())
-            .unwrap_or(std::time::Duration::from_millis(10))
-            .max(std::time::Duration::from_millis(10)),
-        owner_interval: args.owner_interval.max(1),
+        interval: args.interval,
+        owner_interval: args.owner_interval,
         events_file: args.events_file,
+        journal: args.journal,
         textfile: args.textfile,
         quiet_start: args.quiet_start,
-        max_failures: args.max_failures.max(1),
+        max_failures: args.max_failures,
     }
 }
 

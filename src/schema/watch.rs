@@ -39,7 +39,7 @@ pub struct EventJson<'a> {
     /// Always [`SCHEMA_VERSION`].
     pub schema_version: u32,
     /// `snapshot`, `listener-added`, `listener-removed`, `verdict-changed`,
-    /// `owner-changed` or `error`.
+    /// `owner-changed`, `policy-reloaded` or `error`.
     pub event: &'a str,
     /// RFC 3339 time of the scan that saw the change (of the failure, for `error`).
     pub time: &'a str,
@@ -51,9 +51,19 @@ pub struct EventJson<'a> {
     /// The listener as it was before, on `verdict-changed` and `owner-changed`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub previous: Option<AnyListenerJson<'a>>,
-    /// What failed, on `error`.
+    /// What failed, on `error`; what was done, on `policy-reloaded`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<&'a str>,
+    /// The file concerned, on `policy-reloaded` and on an `error` about the policy file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<&'a str>,
+    /// 1-based line in `file` of the problem, on an `error` when it is known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// 1-based column (in characters) in `file` of the problem, on an `error` when it is
+    /// known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
 }
 
 impl<'a> EventJson<'a> {
@@ -73,6 +83,9 @@ impl<'a> EventJson<'a> {
             listener: Some(listener),
             previous,
             message: None,
+            file: None,
+            line: None,
+            column: None,
         }
     }
 
@@ -86,6 +99,35 @@ impl<'a> EventJson<'a> {
             listener: None,
             previous: None,
             message: Some(message),
+            file: None,
+            line: None,
+            column: None,
+        }
+    }
+
+    /// An `error` about a file: its name and, when known, the line and column of the
+    /// problem. `message` is the whole diagnostic (`FILE:LINE:COLUMN: what`).
+    pub fn file_error(
+        time: &'a str,
+        host: &'a str,
+        message: &'a str,
+        error: &'a crate::diag::FileError,
+    ) -> EventJson<'a> {
+        EventJson {
+            file: Some(&error.file),
+            line: error.line,
+            column: error.column,
+            ..EventJson::error(time, host, message)
+        }
+    }
+
+    /// A `policy-reloaded` event: the policy `file` was read again and is now in use;
+    /// `message` says which mode and how many rules.
+    pub fn policy_reloaded(time: &'a str, host: &'a str, file: &'a str, message: &'a str) -> EventJson<'a> {
+        EventJson {
+            event: "policy-reloaded",
+            file: Some(file),
+            ..EventJson::error(time, host, message)
         }
     }
 }
