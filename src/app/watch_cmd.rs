@@ -445,6 +445,7 @@ mod tests {
 
         fn scan(&mut self, _policy: Option<&Policy>) -> anyhow::Result<Report> {
             let inventory = Inventory {
+                kind: crate::model::InventoryKind::Linux,
                 host: "h".to_owned(),
                 scanned_at: "2026-11-21T08:28:04Z".to_owned(),
                 listeners: vec![
@@ -479,7 +480,7 @@ mod tests {
     fn config() -> WatchConfig {
         use clap::Parser as _;
         let cli = crate::cli::Cli::try_parse_from(["portghost", "watch", "--no-policy"]).expect("parse");
-        match crate::cli::resolve(cli).action {
+        match crate::cli::resolve(cli).expect("resolve").action {
             crate::cli::Action::Watch(config) => config,
             _ => panic!("not a watch"),
         }
