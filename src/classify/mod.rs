@@ -15,7 +15,7 @@ pub(crate) mod portless;
 use crate::model::IanaRecord;
 use crate::model::{Classified, Finding, FindingKind, PolicyInfo, Report, Severity, Summary, Verdict};
 use crate::model::{GhostEntry, UnofficialUse, UseKind};
-use crate::model::{Inventory, Listener, Owner, OwnerStatus, Protocol, Provenance};
+use crate::model::{Inventory, Listener, Owner, OwnerStatus, Platform, Protocol, Provenance};
 use crate::policy::{PolicyContext, rules};
 use crate::registry::Registry;
 use std::net::IpAddr;
@@ -156,7 +156,7 @@ pub fn classify_listener(
         None => {}
     }
     for o in &listener.owners {
-        for message in suspicious_executable(o) {
+        for message in suspicious_executable(o, provenance) {
             findings.push(Finding::new(FindingKind::SuspiciousExecutable, Severity::High, message));
             unexpected = true;
         }
@@ -212,15 +212,20 @@ fn local_sources(f: &mut Finding, g: &GhostEntry, matched: Option<&UnofficialUse
     }
 }
 
-/// World-writable directories that programs should not be installed in.
-const TEMP_DIRS: [&str; 3] = ["/tmp/", "/var/tmp/", "/dev/shm/"];
+/// Every reason an owner's executable is suspicious; empty when there is none. The
+/// temporary directories are those of the platform portghost was built for, plus the
+/// user's own that `provenance` names.
+pub fn suspicious_executable(o: &Owner, provenance: &Provenance) -> Vec<String> {
+    suspicious_executable_on(o, Platform::current(), &provenance.temp_dirs)
+}
 
-/// Every reason an owner's executable is suspicious; empty when there is none.
-pub fn suspicious_executable(o: &Owner) -> Vec<String> {
+/// [`suspicious_executable`] with the conventions of `platform`, and `extra` as the
+/// user's temporary directories (see [`crate::model::platform::temp_dir_of`]).
+pub fn suspicious_executable_on(o: &Owner, platform: Platform, extra: &[String]) -> Vec<String> {
     let Some(exe) = o.exe.as_deref() else {
         return Vec::new();
     };
-    let in_temp_dir = TEMP_DIRS.iter().find(|d| exe.starts_with(**d));
+    let in_temp_dir = crate::model::platform::temp_dir_of(exe, platform, extra);
     let memfd = exe.starts_with("/memfd:");
     if !memfd && in_temp_dir.is_none() && !o.exe_deleted {
         return Vec::new();
@@ -232,10 +237,12 @@ pub fn suspicious_executable(o: &Owner) -> Vec<String> {
         )];
     }
     let mut reasons = Vec::new();
-    if let Some(dir) = in_temp_dir {
-        reasons.push(format!(
-            "{who} runs {exe} from {dir}, a world-writable temporary directory"
-        ));
+    if let Some((dir, users_own)) = in_temp_dir {
+        reasons.push(if users_own {
+            format!("{who} runs {exe} from {dir}, a temporary directory (%TEMP% or %TMP%)")
+        } else {
+            format!("{who} runs {exe} from {dir}, a world-writable temporary directory")
+        });
     }
     if o.exe_deleted {
         reasons.push(format!(

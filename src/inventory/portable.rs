@@ -41,7 +41,10 @@ pub(super) fn scan(opts: &ScanOptions) -> Result<(Inventory, ScanTimings), Error
     let processes = Processes::load(&pids);
     timings.owners = started.elapsed();
 
+    #[cfg(not(windows))]
     let privileged = processes.is_root();
+    #[cfg(windows)]
+    let privileged = super::windows::elevated();
     let listeners: Vec<Listener> = sockets
         .iter()
         .map(|s| to_listener(s, opts, privileged, &processes))
@@ -67,7 +70,8 @@ pub(super) fn scan(opts: &ScanOptions) -> Result<(Inventory, ScanTimings), Error
     };
     if hidden > 0 {
         inventory.warnings.push(format!(
-            "{hidden} listeners have no visible owner; run as root to see other users' processes"
+            "{hidden} listeners have no visible owner; {} to see other users' processes",
+            crate::model::Platform::current().privilege_remedy()
         ));
     }
     Ok((inventory, timings))
@@ -168,6 +172,7 @@ impl Processes {
     }
 
     /// Whether this process runs with effective UID 0.
+    #[cfg_attr(windows, allow(dead_code))]
     fn is_root(&self) -> bool {
         let me = self
             .system

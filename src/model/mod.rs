@@ -14,12 +14,14 @@
 
 mod entry;
 mod judgement;
+pub mod platform;
 mod portless;
 mod provenance;
 mod scan;
 
 pub use entry::*;
 pub use judgement::*;
+pub use platform::Platform;
 pub use portless::*;
 pub use provenance::*;
 pub use scan::*;

@@ -13,6 +13,7 @@
 use super::Mode;
 use super::rules::{describe, owners_known};
 use crate::model::{Classified, Report, Severity, Verdict};
+use crate::model::platform::{is_drive_path, normalize_exe};
 use crate::model::{Listener, OwnerStatus, Protocol};
 use crate::sanitize::{is_dangerous, terminal_safe};
 use std::collections::BTreeMap;
@@ -132,7 +133,7 @@ fn key(c: &Classified, held: bool, several_netns: bool) -> Key {
         let exe = set(l
             .owners
             .iter()
-            .map(|o| o.exe.as_deref().filter(|e| e.starts_with('/')).map(escape_glob)));
+            .map(|o| o.exe.as_deref().map(normalize_exe).filter(|e| e.starts_with('/') || is_drive_path(e)).map(|e| escape_glob(&e))));
         let user = set(l
             .owners
             .iter()
@@ -179,7 +180,7 @@ fn portless_rules(report: &Report, warnings: &mut Vec<String>) -> Vec<(bool, Str
         let exe = set(l
             .owners
             .iter()
-            .map(|o| o.exe.as_deref().filter(|e| e.starts_with('/')).map(escape_glob)))
+            .map(|o| o.exe.as_deref().map(normalize_exe).filter(|e| e.starts_with('/') || is_drive_path(e)).map(|e| escape_glob(&e))))
         .unwrap_or_default();
         let user = set(l
             .owners
