@@ -6,7 +6,6 @@
 
 // Unix file modes, processes and sockets held by Python: Linux and other Unix systems only.
 #![cfg(unix)]
-
 // Test helpers outside #[test] fns are not covered by clippy.toml's allow-unwrap-in-tests.
 #![allow(clippy::unwrap_used)]
 

@@ -40,6 +40,11 @@ fn every_invalid_fixture_fails_with_its_expected_message() {
         files.len()
     );
     for file in files {
+        // The 15-byte process-name limit is Linux's (`/proc/PID/comm`): elsewhere the name
+        // is valid (tests/policy_match.rs checks both).
+        if !cfg!(target_os = "linux") && file.ends_with("process-too-long.toml") {
+            continue;
+        }
         let expected_path = file.with_extension("expected");
         let expected = std::fs::read_to_string(&expected_path)
             .unwrap_or_else(|e| panic!("{} needs {}: {e}", file.display(), expected_path.display()));

@@ -53,7 +53,13 @@ impl Platform {
             Platform::Windows => &["c:/windows/temp/"],
             // /tmp and /var are symbolic links into /private: an executable's path shows
             // the real one.
-            Platform::Macos => &["/tmp/", "/var/tmp/", "/private/tmp/", "/private/var/tmp/", "/private/var/folders/"],
+            Platform::Macos => &[
+                "/tmp/",
+                "/var/tmp/",
+                "/private/tmp/",
+                "/private/var/tmp/",
+                "/private/var/folders/",
+            ],
             Platform::Other => &["/tmp/", "/var/tmp/"],
         }
     }
@@ -179,8 +185,14 @@ mod tests {
 
     #[test]
     fn windows_paths_normalise_separators_and_drive_case() {
-        assert_eq!(normalize_exe(r"C:\Program Files\nginx\nginx.exe"), "c:/Program Files/nginx/nginx.exe");
-        assert_eq!(normalize_exe("C:/Program Files/nginx/nginx.exe"), "c:/Program Files/nginx/nginx.exe");
+        assert_eq!(
+            normalize_exe(r"C:\Program Files\nginx\nginx.exe"),
+            "c:/Program Files/nginx/nginx.exe"
+        );
+        assert_eq!(
+            normalize_exe("C:/Program Files/nginx/nginx.exe"),
+            "c:/Program Files/nginx/nginx.exe"
+        );
         assert_eq!(normalize_exe(r"\\?\D:\svc\a.exe"), "d:/svc/a.exe");
         // Unix paths, and things that only look a little like drives, are left alone.
         assert_eq!(normalize_exe(r"/usr/sbin/back\slash"), r"/usr/sbin/back\slash");
@@ -191,7 +203,10 @@ mod tests {
 
     #[test]
     fn exe_globs_read_backslashes_as_separators_only_after_a_drive_and_backslash() {
-        assert_eq!(normalize_exe_glob(r"C:\Program Files\*\nginx.exe"), "c:/Program Files/*/nginx.exe");
+        assert_eq!(
+            normalize_exe_glob(r"C:\Program Files\*\nginx.exe"),
+            "c:/Program Files/*/nginx.exe"
+        );
         // After `C:/` a backslash stays the glob escape (baseline writes these).
         assert_eq!(normalize_exe_glob(r"C:/a\[1\]/x.exe"), r"c:/a\[1\]/x.exe");
         assert_eq!(normalize_exe_glob(r"/opt/a\*b"), r"/opt/a\*b");
@@ -212,8 +227,14 @@ mod tests {
     #[test]
     fn temp_directories_by_platform() {
         let none: &[String] = &[];
-        assert_eq!(temp_dir_of("/tmp/x", Platform::Linux, none), Some(("/tmp/".into(), false)));
-        assert_eq!(temp_dir_of("/dev/shm/x", Platform::Linux, none), Some(("/dev/shm/".into(), false)));
+        assert_eq!(
+            temp_dir_of("/tmp/x", Platform::Linux, none),
+            Some(("/tmp/".into(), false))
+        );
+        assert_eq!(
+            temp_dir_of("/dev/shm/x", Platform::Linux, none),
+            Some(("/dev/shm/".into(), false))
+        );
         assert_eq!(temp_dir_of("/private/tmp/x", Platform::Linux, none), None);
         assert_eq!(
             temp_dir_of("/private/tmp/x", Platform::Macos, none),
@@ -246,7 +267,10 @@ mod tests {
             None
         );
         // The environment's directories are Windows's only.
-        assert_eq!(temp_dir_of("/home/bob/tmp/x", Platform::Linux, &["/home/bob/tmp".to_owned()]), None);
+        assert_eq!(
+            temp_dir_of("/home/bob/tmp/x", Platform::Linux, &["/home/bob/tmp".to_owned()]),
+            None
+        );
     }
 
     #[test]

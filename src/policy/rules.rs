@@ -393,7 +393,10 @@ pub fn describe(l: &Listener) -> String {
 /// "; run as root".
 fn unknown_owners(l: &Listener) -> (&'static str, &'static str) {
     match l.owner_status {
-        OwnerStatus::Permission => ("owners hidden (permission)", crate::model::Platform::current().privilege_suffix()),
+        OwnerStatus::Permission => (
+            "owners hidden (permission)",
+            crate::model::Platform::current().privilege_suffix(),
+        ),
         OwnerStatus::Unavailable => ("owners hidden (no process table)", ""),
         OwnerStatus::NotLooked => ("owners not looked up", "; scan without --no-owners"),
         OwnerStatus::NoProcess => ("no process holds the socket", ""),
