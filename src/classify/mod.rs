@@ -310,6 +310,46 @@ mod tests {
     use proptest::prelude::*;
     use std::sync::Arc;
 
+    fn running(exe: &str) -> Owner {
+        Owner {
+            pid: 41,
+            name: "svc".into(),
+            exe: Some(exe.into()),
+            cmdline: None,
+            uid: None,
+            user: None,
+            unit: None,
+            user_unit_uid: None,
+            exe_deleted: false,
+            container: None,
+        }
+    }
+
+    #[test]
+    fn temporary_directories_are_the_platforms() {
+        let temp = vec![r"C:\Users\bob\AppData\Local\Temp".to_owned()];
+        let win = |exe: &str| suspicious_executable_on(&running(exe), Platform::Windows, &temp);
+        assert_eq!(
+            win(r"C:\Users\Bob\AppData\Local\Temp\7z\svc.exe"),
+            vec![
+                r"svc(41) runs C:\Users\Bob\AppData\Local\Temp\7z\svc.exe from c:/users/bob/appdata/local/temp/, a temporary directory (%TEMP% or %TMP%)"
+                    .to_owned()
+            ]
+        );
+        assert_eq!(win(r"C:\Windows\Temp\svc.exe").len(), 1);
+        assert!(win(r"C:\Program Files\svc\svc.exe").is_empty());
+        assert!(win("/tmp/svc").is_empty(), "no /tmp on Windows");
+        let mac = |exe: &str| suspicious_executable_on(&running(exe), Platform::Macos, &[]);
+        assert_eq!(mac("/private/var/folders/x/T/svc").len(), 1);
+        assert!(mac("/usr/local/bin/svc").is_empty());
+        let linux = |exe: &str| suspicious_executable_on(&running(exe), Platform::Linux, &temp);
+        assert_eq!(
+            linux("/dev/shm/svc"),
+            vec!["svc(41) runs /dev/shm/svc from /dev/shm/, a world-writable temporary directory".to_owned()]
+        );
+        assert!(linux("/private/tmp/svc").is_empty());
+    }
+
     fn classified(
         netns: Option<(bool, u64)>,
         verdict: u8,
