@@ -7,6 +7,9 @@
 //! layout) or `/sys/fs/cgroup/unified` (hybrid layout); otherwise each test says why and
 //! passes. Every cgroup created is removed when the test ends, pass or fail.
 
+// Unix file modes, processes and sockets held by Python: Linux and other Unix systems only.
+#![cfg(unix)]
+
 mod common;
 
 use common::Lab;

@@ -115,6 +115,7 @@ fn has(c: &Classified, kind: EvidenceKind, strength: Option<Strength>, detail: &
 // R1
 
 #[test]
+#[cfg_attr(windows, ignore = "/tmp is a temporary directory on Unix only")]
 fn r1_ircd_from_tmp_on_6666_is_unexpected_high() {
     let l = listener(Protocol::Tcp, "0.0.0.0", 6666, vec![owner(900, "ircd", "/tmp/ircd")]);
     let c = judge(l, provenance(&[(900, file("/tmp/ircd", None, false), None)]));
@@ -132,6 +133,7 @@ fn r1_ircd_from_tmp_on_6666_is_unexpected_high() {
 }
 
 #[test]
+#[cfg_attr(windows, ignore = "/tmp is a temporary directory on Unix only")]
 fn r1_nothing_clears_a_suspicious_executable() {
     // Packaged, known file name, loopback only: still high, because it runs from /tmp.
     let l = listener(

@@ -3,6 +3,9 @@
 //! and against the host now must show exactly those changes. Plus the exit codes and the
 //! errors for malformed files.
 
+// Unix file modes, processes and sockets held by Python: Linux and other Unix systems only.
+#![cfg(unix)]
+
 mod common;
 
 use common::{Lab, comm_of, python};

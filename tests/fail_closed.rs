@@ -4,6 +4,9 @@
 //! `diff` refuses inputs it cannot read in bounded time and memory; attacker-chosen text
 //! (process names, file names, namespace names) reaches no terminal and no XML raw.
 
+// Linux resource limits (libc), Unix file modes and sockets held by Python: Linux only.
+#![cfg(target_os = "linux")]
+
 mod common;
 
 use common::Lab;

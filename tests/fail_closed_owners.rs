@@ -9,6 +9,9 @@
 //! Tests that need root print why and pass when not root, except when `CI=true`, where
 //! they must run. Every process and namespace they start is removed, by PID.
 
+// Unix file modes, processes and sockets held by Python: Linux and other Unix systems only.
+#![cfg(unix)]
+
 mod common;
 
 use common::{Lab, python};

@@ -4,6 +4,8 @@
 //! Every assertion looks only at the test's own ports, never at whatever else listens on
 //! the machine, so the tests hold on any host (and in parallel with each other).
 
+// Unix file modes, processes and sockets held by Python: Linux and other Unix systems only.
+#![cfg(unix)]
 // Test helpers outside #[test] fns are not covered by clippy.toml's allow-unwrap-in-tests.
 #![allow(clippy::unwrap_used)]
 

@@ -5,6 +5,9 @@
 //! changes the registry and a broken one exits 2; `registry list`, `registry check` and
 //! `policy check` exit as documented.
 
+// Unix file modes, processes and sockets held by Python: Linux and other Unix systems only.
+#![cfg(unix)]
+
 mod common;
 
 use common::Lab;

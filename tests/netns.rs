@@ -6,6 +6,9 @@
 //! Every test needs root and `ip` (to create namespaces and mounts); without them each one
 //! says why and passes. Mounts happen only in a private mount namespace made by `unshare`.
 
+// Unix file modes, processes and sockets held by Python: Linux and other Unix systems only.
+#![cfg(unix)]
+
 mod common;
 
 use common::{Lab, comm_of, python};

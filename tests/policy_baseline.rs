@@ -46,6 +46,14 @@ fn listener(proto: Protocol, addr: &str, port: u16, owners: Vec<Arc<Owner>>) -> 
     }
 }
 
+/// An executable in a temporary directory of the platform the tests run on, and that
+/// directory as findings name it.
+const DROPPER: (&str, &str) = if cfg!(windows) {
+    (r"C:\Windows\Temp\dropper.exe", "c:/windows/temp/")
+} else {
+    ("/tmp/dropper", "/tmp/")
+};
+
 fn inventory() -> Inventory {
     let sshd = owner(1, "sshd", "/usr/sbin/sshd", "root", 0);
     let master = owner(900, "nginx", "/usr/sbin/nginx", "root", 0);
@@ -53,7 +61,7 @@ fn inventory() -> Inventory {
     let pg = owner(40, "postgres", "/usr/lib/postgresql/16/bin/postgres", "postgres", 111);
     let weird = owner(66, "we\"ird\nname", "/opt/a*b/[srv]", "app", 1001);
     let ghost = owner(77, "python3", "/usr/bin/python3.11", "root", 0);
-    let tmp = owner(78, "dropper", "/tmp/dropper", "root", 0);
+    let tmp = owner(78, "dropper", DROPPER.0, "root", 0);
     Inventory {
         host: "web-01\u{1b}[31m".to_string(),
         scanned_at: "2026-06-01T08:00:00Z".to_string(),
@@ -111,9 +119,10 @@ fn baseline_allows_what_listens_and_holds_back_the_rest() {
     );
     assert!(text.contains("# port = 3237\n"), "{text}");
     assert!(
-        text.contains(
-            "# portghost: not allowed, decide: suspicious-executable: dropper(78) runs /tmp/dropper from /tmp/"
-        ),
+        text.contains(&format!(
+            "# portghost: not allowed, decide: suspicious-executable: dropper(78) runs {} from {}",
+            DROPPER.0, DROPPER.1
+        )),
         "{text}"
     );
     assert!(
@@ -200,4 +209,27 @@ fn uncommenting_a_held_back_ghost_rule_allows_it_by_its_port() {
     let r = classify_with(inventory(), Registry::builtin().expect("registry"), Some(ctx));
     let ghost = r.listeners.iter().find(|c| c.listener.port == 3237).expect("3237");
     assert_eq!(ghost.verdict, Verdict::Expected, "{:?}", ghost.findings);
+}
+
+#[test]
+fn a_windows_executable_is_kept_in_the_baseline_and_matches_again() {
+    let exe = r"C:\Program Files (x86)\App [1]\svc.exe";
+    let mut inv = inventory();
+    inv.listeners = vec![listener(
+        Protocol::Tcp,
+        "127.0.0.1",
+        8086,
+        vec![owner(6, "svc.exe", exe, "SYSTEM", 0)],
+    )];
+    let report = classify(inv.clone(), Registry::builtin().expect("registry"));
+    let b = baseline::generate(&report, Mode::Allowlist);
+    let policy = parse::parse("b.toml", &b.text).unwrap_or_else(|e| panic!("{e}\n{}", b.text));
+    let globs: Vec<&str> = policy.allow[0].exe.iter().map(|p| p.text.as_str()).collect();
+    assert_eq!(globs, vec![r"c:/Program Files (x86)/App \[1\]/svc.exe"], "{}", b.text);
+    let ctx = PolicyContext {
+        policy: &policy,
+        today: "2026-06-01".parse::<NaiveDate>().expect("date"),
+    };
+    let judged = classify_with(inv, Registry::builtin().expect("registry"), Some(ctx));
+    assert_eq!(judged.listeners[0].verdict, Verdict::Expected, "{}", b.text);
 }

@@ -12,22 +12,33 @@ use portghost::model::{Inventory, Listener, Owner, OwnerStatus, Protocol};
 use portghost::policy::{PolicyContext, parse};
 use portghost::{Registry, classify_with};
 use proptest::prelude::*;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// A private directory for policy files: mode 0700, owned by the test's user.
 fn private_dir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    chmod(dir.path(), 0o700);
     dir
 }
 
 fn write_policy(dir: &Path, name: &str, text: &[u8]) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, text).expect("write policy");
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    chmod(&path, 0o600);
     path
+}
+
+/// Sets Unix permission bits; Windows has none (policy files are trusted there by the
+/// file system's ACLs, which portghost does not check).
+fn chmod(path: &Path, mode: u32) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    }
+    #[cfg(not(unix))]
+    let _ = (path, mode);
 }
 
 fn portghost(args: &[&str]) -> std::process::Output {

@@ -208,7 +208,10 @@ fn hidden_owners_fail_closed() {
     assert_eq!(c.verdict, Verdict::Unexpected);
     assert_eq!(
         first(&c).2,
-        "tcp/22 (owner hidden) is not allowed by policy.toml: owners hidden (permission): rule at policy.toml:3 names a process, so it cannot vouch for this listener; run as root"
+        format!(
+            "tcp/22 (owner hidden) is not allowed by policy.toml: owners hidden (permission): rule at policy.toml:3 names a process, so it cannot vouch for this listener{}",
+            portghost::model::Platform::current().privilege_suffix()
+        )
     );
     // A rule that names no identity needs no owner.
     assert_eq!(judge(&p, tcp("0.0.0.0", 80, Vec::new())).verdict, Verdict::Expected);
@@ -296,7 +299,13 @@ fn a_ghost_port_needs_a_rule_naming_it() {
 #[test]
 fn suspicious_executables_are_never_allowed() {
     let p = policy("version = 1\n[[allow]]\nport = 8080\n");
-    let c = judge(&p, tcp("127.0.0.1", 8080, vec![owner(3, "x", "/tmp/x", "root")]));
+    // A temporary directory of the platform the tests run on.
+    let tmp = if cfg!(windows) {
+        r"C:\Windows\Temp\x.exe"
+    } else {
+        "/tmp/x"
+    };
+    let c = judge(&p, tcp("127.0.0.1", 8080, vec![owner(3, "x", tmp, "root")]));
     assert_eq!(c.verdict, Verdict::Unexpected);
     assert!(
         first(&c).2.contains("suspicious executable, which no rule can allow"),
@@ -912,4 +921,51 @@ proptest! {
 
 fn base_rule() -> Rule {
     Rule::new(RuleKind::Allow, 1)
+}
+
+#[test]
+fn windows_exe_globs_match_windows_paths_however_written() {
+    let nginx = r"C:\Program Files\nginx\nginx.exe";
+    for (glob, matches) in [
+        // As Windows users write it, in a TOML literal string; and with `/`; any drive case.
+        (r"'C:\Program Files\nginx\nginx.exe'", true),
+        (r#""c:/Program Files/nginx/nginx.exe""#, true),
+        (r"'C:\Program Files\*\nginx.exe'", true),
+        (r#""**/nginx.exe""#, true),
+        (r"'D:\Program Files\nginx\nginx.exe'", false),
+        (r"'C:\Program Files\nginx\other.exe'", false),
+    ] {
+        let p = policy(&format!("version = 1\n[[allow]]\nport = 8080\nexe = {glob}\n"));
+        for exe in [
+            nginx,
+            "c:/Program Files/nginx/nginx.exe",
+            r"\\?\C:\Program Files\nginx\nginx.exe",
+        ] {
+            let c = judge(&p, tcp("127.0.0.1", 8080, vec![owner(7, "nginx.exe", exe, "root")]));
+            let want = if matches {
+                Verdict::Expected
+            } else {
+                Verdict::Unexpected
+            };
+            assert_eq!(c.verdict, want, "{glob} against {exe}: {:#?}", c.findings);
+        }
+    }
+    // A Linux path never matches a Windows glob, nor the reverse.
+    let p = policy("version = 1\n[[allow]]\nport = 8080\nexe = 'C:\\usr\\sbin\\nginx'\n");
+    let c = judge(
+        &p,
+        tcp("127.0.0.1", 8080, vec![owner(7, "nginx", "/usr/sbin/nginx", "root")]),
+    );
+    assert_eq!(c.verdict, Verdict::Unexpected);
+}
+
+#[test]
+fn the_process_name_limit_is_linux_only() {
+    let text = "version = 1\n[[allow]]\nport = 8080\nprocess = \"MicrosoftEdgeUpdate.exe\"\n";
+    let err = parse::parse_for("p.toml", text, portghost::model::Platform::Linux).expect_err("too long for comm");
+    assert!(err.message.contains("longer than 15 bytes"), "{err}");
+    for platform in [portghost::model::Platform::Windows, portghost::model::Platform::Macos] {
+        let p = parse::parse_for("p.toml", text, platform).unwrap_or_else(|e| panic!("{platform:?}: {e}"));
+        assert_eq!(p.allow[0].process, vec!["MicrosoftEdgeUpdate.exe"]);
+    }
 }

@@ -3,6 +3,9 @@
 //! exit 2 naming the file and the fix, whether given with `--policy` or discovered in the
 //! working directory; a sticky directory such as `/tmp` is accepted when the file passes.
 
+// Unix file modes, processes and sockets held by Python: Linux and other Unix systems only.
+#![cfg(unix)]
+
 mod common;
 
 use common::Lab;

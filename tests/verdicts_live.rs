@@ -25,6 +25,9 @@
 //! `rpc.statd`'s state in a private mount namespace (tmpfs on `/run` and `/var/lib/nfs`,
 //! gone with the last process in it), so the host's files are not touched.
 
+// Unix file modes, processes and sockets held by Python: Linux and other Unix systems only.
+#![cfg(unix)]
+
 mod common;
 
 use common::{Lab, Started, in_ci, require, tool};

@@ -155,8 +155,11 @@ pub(super) fn diff_scans(args: &DiffConfig, style: &Style) -> anyhow::Result<Exi
     let written = file_written.and(written);
     if args.fail_on_change && d.summary.not_compared > 0 {
         eprintln!(
-            "portghost: cannot tell whether the owners of {} listener(s) changed: their owners are hidden in one of the scans (see the notes); scan as root",
-            d.summary.not_compared
+            "portghost: cannot tell whether the owners of {} listener(s) changed: their owners are hidden in one of the scans (see the notes); {}",
+            d.summary.not_compared,
+            crate::model::Platform::current()
+                .privilege_remedy()
+                .replacen("run", "scan", 1)
         );
         return Ok(Exit::Error);
     }

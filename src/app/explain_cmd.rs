@@ -15,6 +15,7 @@ pub(super) fn explain_pid(pid: u32, args: &ExplainConfig, style: &Style, trust: 
     let ctx = policy.as_ref().map(|policy| PolicyContext { policy, today });
     let mut scan = default_scan();
     scan.options.inventory = args.inventory;
+    scan.options.temp_dirs.clone_from(&args.temp_dirs);
     let (mut report, _, _) = scan_report(&scan, ctx)?;
     let holds = |owners: &[std::sync::Arc<crate::model::Owner>]| owners.iter().any(|o| o.pid == pid);
     report.retain(|c| holds(&c.listener.owners));
@@ -85,6 +86,7 @@ pub(super) fn explain_port(args: &ExplainConfig, style: &Style, trust: &Trust) -
             ports: targets.iter().map(|t| t.0).collect(),
             portless: false,
             inventory: args.inventory,
+            temp_dirs: args.temp_dirs.clone(),
         };
         let (mut inventory, _) = inventory::scan(&opts).context("enumerating listening sockets")?;
         inventory.listeners.retain(|l| targets.iter().any(|t| t.0 == l.port));

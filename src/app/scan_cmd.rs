@@ -203,9 +203,9 @@ pub(super) fn scan(args: &ScanConfig, style: &Style, trust: &Trust) -> anyhow::R
     }
     if report.summary.owners_hidden > 0 && !report.privileged && !quiet {
         eprintln!(
-            "portghost: {} listener(s) have hidden owners; run as root, or grant CAP_SYS_PTRACE and \
-             CAP_DAC_READ_SEARCH (setcap cap_sys_ptrace,cap_dac_read_search+ep $(command -v portghost)), to see every process",
-            report.summary.owners_hidden
+            "portghost: {} listener(s) have hidden owners; {}, to see every process",
+            report.summary.owners_hidden,
+            crate::model::Platform::current().privilege_hint()
         );
     }
     if args.timings {
@@ -312,7 +312,7 @@ pub(super) fn completeness_remedy(report: &Report) -> &'static str {
     if not_looked {
         "--no-owners was given, so no owner was looked up; scan without --no-owners"
     } else if !report.privileged {
-        "run as root, or grant CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH"
+        crate::model::Platform::current().privilege_remedy()
     } else {
         "portghost already runs with privilege, so more will not help: the problems above say what hid the owners"
     }

@@ -70,7 +70,7 @@ impl<'a> Facts<'a> {
                         owner: o,
                         exe: p.and_then(|p| p.exe.as_ref()),
                         files,
-                        suspicious: suspicious_executable(o),
+                        suspicious: suspicious_executable(o, provenance),
                     }
                 })
                 .collect()

@@ -15,7 +15,7 @@ pub(crate) mod portless;
 use crate::model::IanaRecord;
 use crate::model::{Classified, Finding, FindingKind, PolicyInfo, Report, Severity, Summary, Verdict};
 use crate::model::{GhostEntry, UnofficialUse, UseKind};
-use crate::model::{Inventory, Listener, Owner, OwnerStatus, Protocol, Provenance};
+use crate::model::{Inventory, Listener, Owner, OwnerStatus, Platform, Protocol, Provenance};
 use crate::policy::{PolicyContext, rules};
 use crate::registry::Registry;
 use std::net::IpAddr;
@@ -157,7 +157,7 @@ pub fn classify_listener(
         None => {}
     }
     for o in &listener.owners {
-        for message in suspicious_executable(o) {
+        for message in suspicious_executable(o, provenance) {
             findings.push(Finding::new(FindingKind::SuspiciousExecutable, Severity::High, message));
             unexpected = true;
         }
@@ -213,15 +213,20 @@ fn local_sources(f: &mut Finding, g: &GhostEntry, matched: Option<&UnofficialUse
     }
 }
 
-/// World-writable directories that programs should not be installed in.
-const TEMP_DIRS: [&str; 3] = ["/tmp/", "/var/tmp/", "/dev/shm/"];
+/// Every reason an owner's executable is suspicious; empty when there is none. The
+/// temporary directories are those of the platform portghost was built for, plus the
+/// user's own that `provenance` names.
+pub fn suspicious_executable(o: &Owner, provenance: &Provenance) -> Vec<String> {
+    suspicious_executable_on(o, Platform::current(), &provenance.temp_dirs)
+}
 
-/// Every reason an owner's executable is suspicious; empty when there is none.
-pub fn suspicious_executable(o: &Owner) -> Vec<String> {
+/// [`suspicious_executable`] with the conventions of `platform`, and `extra` as the
+/// user's temporary directories (see [`crate::model::platform::temp_dir_of`]).
+pub fn suspicious_executable_on(o: &Owner, platform: Platform, extra: &[String]) -> Vec<String> {
     let Some(exe) = o.exe.as_deref() else {
         return Vec::new();
     };
-    let in_temp_dir = TEMP_DIRS.iter().find(|d| exe.starts_with(**d));
+    let in_temp_dir = crate::model::platform::temp_dir_of(exe, platform, extra);
     let memfd = exe.starts_with("/memfd:");
     if !memfd && in_temp_dir.is_none() && !o.exe_deleted {
         return Vec::new();
@@ -233,10 +238,12 @@ pub fn suspicious_executable(o: &Owner) -> Vec<String> {
         )];
     }
     let mut reasons = Vec::new();
-    if let Some(dir) = in_temp_dir {
-        reasons.push(format!(
-            "{who} runs {exe} from {dir}, a world-writable temporary directory"
-        ));
+    if let Some((dir, users_own)) = in_temp_dir {
+        reasons.push(if users_own {
+            format!("{who} runs {exe} from {dir}, a temporary directory (%TEMP% or %TMP%)")
+        } else {
+            format!("{who} runs {exe} from {dir}, a world-writable temporary directory")
+        });
     }
     if o.exe_deleted {
         reasons.push(format!(
@@ -303,6 +310,46 @@ mod tests {
     use crate::model::{Netns, Protocol};
     use proptest::prelude::*;
     use std::sync::Arc;
+
+    fn running(exe: &str) -> Owner {
+        Owner {
+            pid: 41,
+            name: "svc".into(),
+            exe: Some(exe.into()),
+            cmdline: None,
+            uid: None,
+            user: None,
+            unit: None,
+            user_unit_uid: None,
+            exe_deleted: false,
+            container: None,
+        }
+    }
+
+    #[test]
+    fn temporary_directories_are_the_platforms() {
+        let temp = vec![r"C:\Users\bob\AppData\Local\Temp".to_owned()];
+        let win = |exe: &str| suspicious_executable_on(&running(exe), Platform::Windows, &temp);
+        assert_eq!(
+            win(r"C:\Users\Bob\AppData\Local\Temp\7z\svc.exe"),
+            vec![
+                r"svc(41) runs C:\Users\Bob\AppData\Local\Temp\7z\svc.exe from c:/users/bob/appdata/local/temp/, a temporary directory (%TEMP% or %TMP%)"
+                    .to_owned()
+            ]
+        );
+        assert_eq!(win(r"C:\Windows\Temp\svc.exe").len(), 1);
+        assert!(win(r"C:\Program Files\svc\svc.exe").is_empty());
+        assert!(win("/tmp/svc").is_empty(), "no /tmp on Windows");
+        let mac = |exe: &str| suspicious_executable_on(&running(exe), Platform::Macos, &[]);
+        assert_eq!(mac("/private/var/folders/x/T/svc").len(), 1);
+        assert!(mac("/usr/local/bin/svc").is_empty());
+        let linux = |exe: &str| suspicious_executable_on(&running(exe), Platform::Linux, &temp);
+        assert_eq!(
+            linux("/dev/shm/svc"),
+            vec!["svc(41) runs /dev/shm/svc from /dev/shm/, a world-writable temporary directory".to_owned()]
+        );
+        assert!(linux("/private/tmp/svc").is_empty());
+    }
 
     fn classified(
         netns: Option<(bool, u64)>,

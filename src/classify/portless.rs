@@ -117,7 +117,7 @@ pub fn classify_portless(p: PortlessListener, sees_all: bool, provenance: &Prove
     let mut high = false;
 
     for o in &p.owners {
-        for message in suspicious_executable(o) {
+        for message in suspicious_executable(o, provenance) {
             evidence.push(Evidence::new(
                 EvidenceKind::SuspiciousExecutable,
                 Some(Strength::Weak),

@@ -167,6 +167,8 @@ pub(crate) struct ExplainConfig {
     pub pid: Option<u32>,
     /// The inventory the live scan uses (`PORTGHOST_INVENTORY`).
     pub inventory: InventoryKind,
+    /// The user's temporary directories, for the live scan (see [`ScanOptions::temp_dirs`]).
+    pub temp_dirs: Vec<String>,
 }
 
 /// A resolved `portghost diff`.
@@ -290,6 +292,7 @@ fn inventory_kind(value: Option<&std::ffi::OsStr>) -> anyhow::Result<InventoryKi
 
 /// Root, the effective user, and under `sudo` (effective UID 0) the user in `SUDO_UID`.
 fn resolve_trust() -> Trust {
+    #[cfg_attr(not(target_os = "linux"), allow(unused_mut))]
     let mut uids = Vec::new();
     #[cfg(target_os = "linux")]
     {
@@ -345,7 +348,25 @@ fn scan_options(select: &SelectArgs, no_owners: bool, netns: NetnsScope, invento
         ports: Vec::new(),
         portless: !(select.no_portless || select.tcp || select.udp || !select.port.is_empty()),
         inventory,
+        temp_dirs: temp_dirs(),
     }
+}
+
+/// The user's temporary directories the classifier adds to the platform's fixed ones: on
+/// Windows the values of `%TEMP%`, `%TMP%` and `%SystemRoot%\Temp` (empty or unset ones
+/// left out); nothing elsewhere, where the fixed `/tmp` and friends are the whole list.
+pub(crate) fn temp_dirs() -> Vec<String> {
+    if !cfg!(windows) {
+        return Vec::new();
+    }
+    let mut dirs: Vec<String> = ["TEMP", "TMP"]
+        .iter()
+        .filter_map(|v| std::env::var(v).ok())
+        .chain(std::env::var("SystemRoot").ok().map(|root| format!("{root}\\Temp")))
+        .filter(|d| !d.is_empty())
+        .collect();
+    dirs.dedup();
+    dirs
 }
 
 fn scan_config(args: ScanArgs, inventory: InventoryKind) -> ScanConfig {
@@ -422,6 +443,7 @@ fn explain_config(args: ExplainArgs, inventory: InventoryKind) -> ExplainConfig 
         policy: if args.no_live { None } else { policy_path(&args.policy) },
         pid: args.pid,
         inventory,
+        temp_dirs: temp_dirs(),
     }
 }
 

@@ -7,11 +7,18 @@
 //! [`Inventory`] data and makes no judgement about what it finds; a scan that fails says
 //! why with a typed [`Error`].
 
+// Pure parsing of cgroup paths: only Linux has cgroups, but its tests run everywhere.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 pub mod cgroup;
 mod error;
 #[cfg(target_os = "linux")]
 mod linux;
+// The launchd parser is pure and tested everywhere; only macOS runs `launchctl`.
+#[cfg_attr(not(target_os = "macos"), allow(dead_code))]
+mod macos;
 mod portable;
+#[cfg(windows)]
+mod windows;
 
 pub use crate::model::InventoryKind;
 pub use error::Error;
@@ -57,6 +64,11 @@ pub struct ScanOptions {
     /// [`InventoryKind::Linux`] only on Linux. The `portghost` binary sets it from
     /// `PORTGHOST_INVENTORY`.
     pub inventory: InventoryKind,
+    /// The user's own temporary directories, for the classifier (on Windows the values of
+    /// `%TEMP%`, `%TMP%` and `%SystemRoot%\Temp`, which the command line resolves from its
+    /// environment; empty elsewhere). The scan copies them into
+    /// [`Provenance::temp_dirs`](crate::model::Provenance::temp_dirs) unread.
+    pub temp_dirs: Vec<String>,
 }
 
 impl Default for ScanOptions {
@@ -69,6 +81,7 @@ impl Default for ScanOptions {
             ports: Vec::new(),
             portless: true,
             inventory: InventoryKind::native(),
+            temp_dirs: Vec::new(),
         }
     }
 }
@@ -110,11 +123,13 @@ pub struct ScanTimings {
 
 /// Most threads a scan uses for its parallel phases: the `/proc` walk, classification and
 /// rendering.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 pub const MAX_THREADS: usize = 4;
 
 /// How many threads portghost's parallel phases use: one per CPU this process may run on,
 /// at least 1 and at most [`MAX_THREADS`]. On Linux this is the CPU affinity mask; a CPU
 /// quota does not count, since most of a scan is kernel work on behalf of the process.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 pub fn parallelism() -> usize {
     #[cfg(target_os = "linux")]
     let cpus = linux::cpus();
@@ -162,12 +177,59 @@ pub(crate) fn cut_cmdline(mut cmdline: String, longer: bool) -> String {
 /// [`Error`] for the rest.
 /// Problems with individual processes are never errors.
 pub fn scan(opts: &ScanOptions) -> Result<(Inventory, ScanTimings), Error> {
-    match opts.inventory {
+    let scanned = match opts.inventory {
         #[cfg(target_os = "linux")]
         InventoryKind::Linux => linux::scan(opts),
         #[cfg(not(target_os = "linux"))]
         InventoryKind::Linux => Err(Error::InventoryUnavailable(InventoryKind::Linux)),
         InventoryKind::Portable => portable::scan(opts),
+    };
+    scanned.map(|(mut inventory, timings)| {
+        inventory.provenance.temp_dirs.clone_from(&opts.temp_dirs);
+        #[cfg(any(windows, target_os = "macos"))]
+        if opts.owners {
+            add_service_names(&mut inventory);
+        }
+        (inventory, timings)
+    })
+}
+
+/// Fills [`Owner::unit`](crate::model::Owner::unit) where the OS names the service a
+/// process runs as: on Windows the services it hosts (from the service control manager),
+/// on macOS its launchd label (best effort, from `launchctl list`). An owner shared by
+/// several listeners stays shared.
+#[cfg(any(windows, target_os = "macos"))]
+fn add_service_names(inventory: &mut Inventory) {
+    use crate::model::Owner;
+    use std::collections::HashMap;
+    use std::sync::Arc;
+    if inventory.listeners.iter().all(|l| l.owners.is_empty()) {
+        return;
+    }
+    #[cfg(windows)]
+    let label = {
+        let services = windows::services_by_pid();
+        move |pid: u32| windows::service_label(&services, pid)
+    };
+    #[cfg(target_os = "macos")]
+    let label = {
+        let labels = macos::launchd_labels();
+        move |pid: u32| labels.get(&pid).cloned()
+    };
+    let mut described: HashMap<u32, Arc<Owner>> = HashMap::new();
+    for owner in inventory.listeners.iter_mut().flat_map(|l| l.owners.iter_mut()) {
+        if owner.unit.is_some() {
+            continue;
+        }
+        let done = described.entry(owner.pid).or_insert_with(|| match label(owner.pid) {
+            Some(unit) => {
+                let mut named = Owner::clone(owner);
+                named.unit = Some(unit);
+                Arc::new(named)
+            }
+            None => Arc::clone(owner),
+        });
+        *owner = Arc::clone(done);
     }
 }
 

@@ -304,7 +304,7 @@ impl Unseen {
             }
             if !privileged {
                 text.push_str("; ");
-                text.push_str(privilege_hint());
+                text.push_str(&privilege_hint());
             }
             out.push(text);
         }
@@ -541,24 +541,28 @@ fn privileged() -> bool {
         == Some(0)
 }
 
-/// Whether portghost runs with the privilege to see every process's sockets. Windows has
-/// no effective UID; until elevation is read from the process token this says false, the
-/// conservative answer: an ownerless socket is then a hidden owner, never "no process".
-#[cfg(not(unix))]
+/// Whether portghost runs with the privilege to see every process's sockets: on Windows,
+/// the process token's elevation (run as administrator).
+#[cfg(windows)]
+fn privileged() -> bool {
+    super::windows::elevated()
+}
+
+/// Whether portghost runs with the privilege to see every process's sockets. An OS with
+/// neither an effective UID nor a token says false, the conservative answer: an ownerless
+/// socket is then a hidden owner, never "no process".
+#[cfg(not(any(unix, windows)))]
 fn privileged() -> bool {
     false
 }
 
-/// What an unprivileged user can do to see the owners hidden from them.
-#[cfg(unix)]
-fn privilege_hint() -> &'static str {
-    "run as root to see other users' processes"
-}
-
-/// What an unprivileged user can do to see the owners hidden from them.
-#[cfg(not(unix))]
-fn privilege_hint() -> &'static str {
-    "run from an elevated prompt to see other users' processes"
+/// What an unprivileged user can do to see the owners hidden from them, this platform's
+/// remedy ("run from an elevated prompt" on Windows) and its reason.
+fn privilege_hint() -> String {
+    format!(
+        "{} to see other users' processes",
+        crate::model::Platform::current().privilege_remedy()
+    )
 }
 
 /// The user an owner runs as: on Unix its effective UID, the identity the kernel checks

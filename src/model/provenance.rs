@@ -46,6 +46,13 @@ pub struct Provenance {
     /// could not be read").
     #[serde(default)]
     pub notes: Vec<String>,
+    /// The user's own temporary directories, which the caller names (on Windows the values
+    /// of `%TEMP%`, `%TMP%` and `%SystemRoot%\Temp`, resolved from portghost's environment;
+    /// copied here from [`ScanOptions::temp_dirs`](crate::inventory::ScanOptions::temp_dirs)
+    /// by the scan): an owner whose executable lies in one is suspicious, as in the
+    /// platform's fixed ones ([`Platform::fixed_temp_dirs`](super::Platform::fixed_temp_dirs)).
+    #[serde(default)]
+    pub temp_dirs: Vec<String>,
 }
 
 /// The facts about one owning process's files.

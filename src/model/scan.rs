@@ -106,9 +106,14 @@ pub struct Owner {
     pub uid: Option<u32>,
     /// User name for `uid`, when the user database has one.
     pub user: Option<String>,
-    /// The innermost systemd unit the process runs in (`ssh.service`, `session-3.scope`),
-    /// from its cgroup; `None` when unknown or when it runs in none. Cgroup names can be
-    /// chosen by unprivileged users, so this is untrusted like `name`.
+    /// The service the process runs as. On Linux the innermost systemd unit it runs in
+    /// (`ssh.service`, `session-3.scope`), from its cgroup. On Windows the Win32 services
+    /// it hosts, from the service control manager (`Dnscache`; a `svchost.exe` hosting
+    /// several gives their names joined by `, ` in sorted order: `BITS, Schedule`). On
+    /// macOS, best effort, the label of the launchd job it is (`com.openssh.sshd`), from
+    /// `launchctl list`, which names the system daemons only when run as root. `None` when
+    /// unknown or when it runs as none. Cgroup names can be chosen by unprivileged users,
+    /// so this is untrusted like `name`.
     #[serde(default)]
     pub unit: Option<String>,
     /// When `unit` runs under a user's own service manager (inside `user@UID.service`, as

@@ -12,6 +12,8 @@
 
 use super::Mode;
 use super::rules::{describe, owners_known};
+use crate::model::Platform;
+use crate::model::platform::{is_drive_path, normalize_exe};
 use crate::model::{Classified, Report, Severity, Verdict};
 use crate::model::{Listener, OwnerStatus, Protocol};
 use crate::sanitize::{is_dangerous, terminal_safe};
@@ -89,6 +91,9 @@ fn hold_reasons(c: &Classified) -> Vec<String> {
     }
     if !owners_known(&c.listener) {
         let why = match c.listener.owner_status {
+            OwnerStatus::Permission if Platform::current() == Platform::Windows => {
+                "owners hidden (permission): the rule cannot name the program; run baseline from an elevated prompt"
+            }
             OwnerStatus::Permission => {
                 "owners hidden (permission): the rule cannot name the program; run baseline as root"
             }
@@ -129,10 +134,13 @@ fn key(c: &Classified, held: bool, several_netns: bool) -> Key {
     let nonempty = |s: Option<String>| s.filter(|s| !s.is_empty());
     let (process, exe, user) = if known {
         let process = set(l.owners.iter().map(|o| nonempty(Some(o.name.clone()))));
-        let exe = set(l
-            .owners
-            .iter()
-            .map(|o| o.exe.as_deref().filter(|e| e.starts_with('/')).map(escape_glob)));
+        let exe = set(l.owners.iter().map(|o| {
+            o.exe
+                .as_deref()
+                .map(normalize_exe)
+                .filter(|e| e.starts_with('/') || is_drive_path(e))
+                .map(|e| escape_glob(&e))
+        }));
         let user = set(l
             .owners
             .iter()
@@ -176,10 +184,13 @@ fn portless_rules(report: &Report, warnings: &mut Vec<String>) -> Vec<(bool, Str
             reasons.push(format!("{}: the rule cannot name the program", l.owner_status.reason()));
         }
         let held = !reasons.is_empty();
-        let exe = set(l
-            .owners
-            .iter()
-            .map(|o| o.exe.as_deref().filter(|e| e.starts_with('/')).map(escape_glob)))
+        let exe = set(l.owners.iter().map(|o| {
+            o.exe
+                .as_deref()
+                .map(normalize_exe)
+                .filter(|e| e.starts_with('/') || is_drive_path(e))
+                .map(|e| escape_glob(&e))
+        }))
         .unwrap_or_default();
         let user = set(l
             .owners

@@ -8,6 +8,7 @@
 use super::{AddressMatch, Mode, Pattern, Policy, PortMatch, Rule, RuleKind, VERSION, parse_date, usable};
 use crate::diag::{FileError, LineIndex};
 use crate::model::Protocol;
+use crate::model::platform::{self, Platform};
 use crate::sanitize::terminal_safe;
 use chrono::NaiveDate;
 use ipnet::IpNet;
@@ -86,6 +87,15 @@ fn backticked(keys: &[&str]) -> String {
 /// does not exist, `expires` on a deny rule, both `port` and `ports`, or a rule without any
 /// key that selects listeners.
 pub fn parse(file: &str, text: &str) -> Result<Policy, FileError> {
+    parse_for(file, text, Platform::current())
+}
+
+/// [`parse`] with the rules of `platform`, where they differ: the 15-byte limit on
+/// `process` names holds on Linux only.
+///
+/// # Errors
+/// As [`parse`].
+pub fn parse_for(file: &str, text: &str, platform: Platform) -> Result<Policy, FileError> {
     let doc = DeTable::parse(text).map_err(|e| {
         let mut err = FileError::from_toml(file, text, &e);
         if err.message == "duplicate key" {
@@ -104,7 +114,7 @@ pub fn parse(file: &str, text: &str) -> Result<Policy, FileError> {
         err
     })?;
     let lines = LineIndex::new(text);
-    parse_document(file, &lines, doc.get_ref()).map_err(|p| {
+    parse_document(file, &lines, doc.get_ref(), platform).map_err(|p| {
         let (line, column) = lines.line_col(p.span.start);
         FileError {
             file: file.to_string(),
@@ -122,7 +132,7 @@ fn in_order<'t, 'i>(table: &'t DeTable<'i>) -> Vec<(&'t Spanned<std::borrow::Cow
     entries
 }
 
-fn parse_document(file: &str, lines: &LineIndex<'_>, doc: &DeTable<'_>) -> Check<Policy> {
+fn parse_document(file: &str, lines: &LineIndex<'_>, doc: &DeTable<'_>, platform: Platform) -> Check<Policy> {
     let mut version = None;
     let mut mode = None;
     let mut allow = Vec::new();
@@ -167,7 +177,7 @@ fn parse_document(file: &str, lines: &LineIndex<'_>, doc: &DeTable<'_>) -> Check
                         ));
                     };
                     let line = lines.line_col(item.span().start).0;
-                    let rule = parse_rule(kind, line, item.span(), t, &mut patterns)?;
+                    let rule = parse_rule(kind, line, item.span(), t, &mut patterns, platform)?;
                     if kind == RuleKind::Allow {
                         allow.push(rule);
                     } else {
@@ -257,6 +267,7 @@ fn parse_rule(
     span: Range<usize>,
     t: &DeTable<'_>,
     patterns: &mut Patterns,
+    platform: Platform,
 ) -> Check<Rule> {
     let header = format!("[[{}]]", kind.as_str());
     let mut rule = Rule::new(kind, line);
@@ -302,7 +313,7 @@ fn parse_rule(
             }
             "process" => {
                 for (name, s) in strings(k, value)? {
-                    if name.len() > COMM_MAX {
+                    if platform.limits_process_names() && name.len() > COMM_MAX {
                         let cut: String = truncate_bytes(&name, COMM_MAX);
                         return Err(problem(
                             s,
@@ -316,14 +327,15 @@ fn parse_rule(
             }
             "exe" => {
                 for (glob, s) in strings(k, value)? {
-                    if !(glob.starts_with('/') || glob.starts_with('*')) {
+                    if !(glob.starts_with('/') || glob.starts_with('*') || platform::is_drive_path(&glob)) {
                         return Err(problem(
                             s,
                             format!(
-                                "`exe`: {glob:?} can never match an executable path, which is absolute; write the full path, a glob such as \"**/{glob}\", or use `process`"
+                                "`exe`: {glob:?} can never match an executable path, which is absolute; write the full path (/usr/sbin/x, or C:\\x\\x.exe on Windows), a glob such as \"**/{glob}\", or use `process`"
                             ),
                         ));
                     }
+                    let glob = platform::normalize_exe_glob(&glob);
                     rule.exe.push(patterns.get(k, &glob, s)?);
                 }
             }

@@ -125,7 +125,14 @@ pub fn address_matches(m: &AddressMatch, l: &Listener) -> bool {
 pub fn owner_satisfies(rule: &Rule, field: Field, o: &Owner) -> bool {
     match field {
         Field::Process => rule.process.is_empty() || rule.process.contains(&o.name),
-        Field::Exe => rule.exe.is_empty() || o.exe.as_deref().is_some_and(|e| rule.exe.iter().any(|p| p.is_match(e))),
+        // Windows paths are matched with `/` separators and a lower-case drive letter.
+        Field::Exe => {
+            rule.exe.is_empty()
+                || o.exe.as_deref().is_some_and(|e| {
+                    let e = crate::model::platform::normalize_exe(e);
+                    rule.exe.iter().any(|p| p.is_match(&e))
+                })
+        }
         Field::User => {
             rule.user.is_empty()
                 || rule.user.iter().any(|u| {
@@ -386,7 +393,10 @@ pub fn describe(l: &Listener) -> String {
 /// "; run as root".
 fn unknown_owners(l: &Listener) -> (&'static str, &'static str) {
     match l.owner_status {
-        OwnerStatus::Permission => ("owners hidden (permission)", "; run as root"),
+        OwnerStatus::Permission => (
+            "owners hidden (permission)",
+            crate::model::Platform::current().privilege_suffix(),
+        ),
         OwnerStatus::Unavailable => ("owners hidden (no process table)", ""),
         OwnerStatus::NotLooked => ("owners not looked up", "; scan without --no-owners"),
         OwnerStatus::NoProcess => ("no process holds the socket", ""),

@@ -8,7 +8,9 @@
 //! `/tmp`), which is accepted when the file itself passes. It reads file metadata only; the
 //! trusted UIDs arrive from the command line's resolution (it reads no environment).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+#[cfg(unix)]
+use std::path::PathBuf;
 
 /// Who may own a policy file and the directories above it, besides root (UID 0).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -25,6 +27,7 @@ impl Trust {
     }
 
     /// `root` or `root or uid 1000`, for messages.
+    #[cfg(unix)]
     fn owners(&self) -> String {
         let mut names = vec!["root".to_string()];
         names.extend(self.uids.iter().filter(|&&u| u != 0).map(|u| format!("uid {u}")));
@@ -123,7 +126,8 @@ mod tests {
         let file = dir.path().join("portghost.toml");
         std::fs::write(&file, "version = 1\n").expect("write");
         set_mode(&file, 0o644);
-        let me = rustix::process::geteuid().as_raw();
+        // The directory this test just made is the effective user's.
+        let me = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(dir.path()).expect("stat"));
         let trust = Trust { uids: vec![me] };
         assert_eq!(check(&file, &trust), Ok(()));
         set_mode(&file, 0o664);

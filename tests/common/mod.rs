@@ -124,7 +124,9 @@ impl Lab {
         self.netns.as_deref()
     }
 
-    /// The inode of this lab's network namespace, when it has one of its own.
+    /// The inode of this lab's network namespace, when it has one of its own (only on
+    /// Linux, the one system with network namespaces).
+    #[cfg(unix)]
     pub fn netns_inode(&self) -> Option<u64> {
         use std::os::unix::fs::MetadataExt;
         let name = self.netns.as_ref()?;
