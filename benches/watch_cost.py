@@ -6,9 +6,10 @@
   cpu      CPU time of `portghost watch --interval 1` over --duration seconds (default 60)
            in a throw-away network namespace holding --sockets listening sockets (default
            10,000: half TCP, half UDP, on 127.0.0.1, in --procs processes, default 100),
-           from /proc/PID/stat utime+stime before and after; twice, once writing only the
-           events (to /dev/null) and once also rewriting a --textfile, both with
-           --quiet-start and --no-policy. Reference, in the same namespace and the same run:
+           from /proc/PID/stat utime+stime before and after (after a 5 s warm-up); three
+           times, all with --quiet-start and --no-policy: writing only the events (to
+           /dev/null); the same with --owner-interval 1000000 (the socket dump alone, as
+           nothing changes); and also rewriting a --textfile. Reference, in the same namespace and the same run:
            `ss -tuln` started once a second for as long, its CPU time from wait4's rusage.
            Target: the watch under 1 % of one core.
   latency  --trials listeners (default 100) each living 2 intervals, then as many living
@@ -185,9 +186,14 @@ def inner_cpu(a):
         base = ["--interval", "1", "--quiet-start", "--no-policy"]
         rows = []
         # ss first and last, so that drift in the machine's load shows
+        # the second watch row is the dump alone (owners never refreshed without a change): the
+        # first minus it is the periodic owner walk
         for name, fn in (
             ("ss -tuln once a second", lambda: measure_ss_cpu(a.duration)),
             ("portghost watch --interval 1", lambda: measure_watch_cpu(a.portghost, base, a.duration)),
+            ("portghost watch --interval 1 --owner-interval 1000000",
+             lambda: measure_watch_cpu(a.portghost, base + ["--owner-interval", "1000000"],
+                                       a.duration)),
             ("portghost watch --interval 1 --textfile",
              lambda: measure_watch_cpu(a.portghost, base + ["--textfile", os.path.join(tmp, "pg.prom")],
                                        a.duration)),
@@ -197,7 +203,7 @@ def inner_cpu(a):
             r = fn()
             r["name"], r["load"] = name, "%s -> %s" % (before, loadavg())
             rows.append(r)
-            say("  %-42s %7.3f s CPU in %5.1f s = %6.3f %% of one core%s  (loadavg %s)"
+            say("  %-56s %7.3f s CPU in %5.1f s = %6.3f %% of one core%s  (loadavg %s)"
                 % (name, r["cpu_s"], r["wall_s"], r["pct"],
                    ", VmRSS %.1f MiB" % (r["rss_kib"] / 1024.0) if "rss_kib" in r else
                    ", %d runs" % r["runs"], r["load"]))
