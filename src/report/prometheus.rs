@@ -13,6 +13,7 @@
 
 use crate::model::{Classified, ClassifiedPortless, Finding, Owner, Report, Verdict};
 use crate::sanitize::terminal_safe;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::sync::Arc;
@@ -50,7 +51,7 @@ pub fn render(out: &mut impl Write, report: &Report, clock: ScanClock) -> io::Re
         .map(|v| (v.as_str(), 0))
         .collect();
     let mut findings: BTreeMap<(&str, &str), u64> = BTreeMap::new();
-    let mut info: BTreeMap<[String; 9], u64> = BTreeMap::new();
+    let mut info: BTreeMap<Labels<'_>, u64> = BTreeMap::new();
     let mut count_findings = |list: &[Finding]| {
         for f in list {
             *findings.entry((f.kind.as_str(), f.severity.as_str())).or_default() += 1;
@@ -99,7 +100,10 @@ pub fn render(out: &mut impl Write, report: &Report, clock: ScanClock) -> io::Re
             if i > 0 {
                 out.write_all(b",")?;
             }
-            write!(out, "{name}=\"{}\"", escape(value))?;
+            out.write_all(name.as_bytes())?;
+            out.write_all(b"=\"")?;
+            write_escaped(out, value)?;
+            out.write_all(b"\"")?;
         }
         writeln!(out, "}} {n}")?;
     }
@@ -139,6 +143,19 @@ fn number(x: f64) -> String {
     }
 }
 
+/// Writes `value` as [`escape`] does, without allocating when it is printable ASCII with
+/// neither `\` nor `"` (the usual case: names, paths, ports).
+fn write_escaped(out: &mut impl Write, value: &str) -> io::Result<()> {
+    if value
+        .bytes()
+        .all(|b| (0x20..0x7f).contains(&b) && b != b'\\' && b != b'"')
+    {
+        out.write_all(value.as_bytes())
+    } else {
+        out.write_all(escape(value).as_bytes())
+    }
+}
+
 /// `value` made safe for a terminal, then escaped for a label value: `\` `"` and newline.
 pub fn escape(value: &str) -> String {
     let safe = terminal_safe(value);
@@ -154,52 +171,60 @@ pub fn escape(value: &str) -> String {
     out
 }
 
-/// The distinct values of `f` over `owners`, sorted, joined with `,`.
-fn joined(owners: &[Arc<Owner>], f: impl Fn(&Owner) -> Option<String>) -> String {
-    let mut values: Vec<String> = owners.iter().filter_map(|o| f(o)).collect();
+/// The values of one `portghost_listener_info` series, in [`INFO_LABELS`] order; borrowed
+/// from the report where they can be. Ordered as the strings are.
+type Labels<'a> = [Cow<'a, str>; 9];
+
+/// The distinct values of `f` over `owners`, sorted, joined with `,` (borrowed when there is
+/// one owner, as there usually is).
+fn joined<'a>(owners: &'a [Arc<Owner>], f: impl Fn(&'a Owner) -> Option<Cow<'a, str>>) -> Cow<'a, str> {
+    if let [owner] = owners {
+        return f(owner).unwrap_or_default();
+    }
+    let mut values: Vec<Cow<'a, str>> = owners.iter().filter_map(|o| f(o)).collect();
     values.sort();
     values.dedup();
-    values.join(",")
+    Cow::Owned(values.join(","))
 }
 
 /// process, exe, unit and container labels of `owners` (container from the namespace when
 /// no owner names one).
-fn owner_labels(owners: &[Arc<Owner>], netns: Option<&crate::model::Netns>) -> [String; 4] {
-    let mut container = joined(owners, |o| o.container.as_ref().map(|c| c.label()));
+fn owner_labels<'a>(owners: &'a [Arc<Owner>], netns: Option<&crate::model::Netns>) -> [Cow<'a, str>; 4] {
+    let mut container = joined(owners, |o| o.container.as_ref().map(|c| Cow::Owned(c.label())));
     if container.is_empty()
         && let Some(c) = netns.and_then(|n| n.container.as_ref())
     {
-        container = c.label();
+        container = Cow::Owned(c.label());
     }
     [
-        joined(owners, |o| Some(o.name.clone())),
-        joined(owners, |o| o.exe.clone()),
-        joined(owners, |o| o.unit_label()),
+        joined(owners, |o| Some(Cow::Borrowed(o.name.as_str()))),
+        joined(owners, |o| o.exe.as_deref().map(Cow::Borrowed)),
+        joined(owners, |o| o.unit_label().map(Cow::Owned)),
         container,
     ]
 }
 
 /// The `portghost_listener_info` labels of a port listener.
-fn listener_labels(c: &Classified) -> [String; 9] {
+fn listener_labels(c: &Classified) -> Labels<'_> {
     let l = &c.listener;
     let [process, exe, unit, container] = owner_labels(&l.owners, l.netns.as_deref());
     [
-        l.protocol.as_str().to_owned(),
-        l.port.to_string(),
-        l.exposure().as_str().to_owned(),
+        Cow::Borrowed(l.protocol.as_str()),
+        Cow::Owned(l.port.to_string()),
+        Cow::Borrowed(l.exposure().as_str()),
         process,
         exe,
         unit,
         container,
-        l.netns.as_ref().map(|n| n.label()).unwrap_or_default(),
-        c.verdict.as_str().to_owned(),
+        l.netns.as_ref().map(|n| Cow::Owned(n.label())).unwrap_or_default(),
+        Cow::Borrowed(c.verdict.as_str()),
     ]
 }
 
 /// The `portghost_listener_info` labels of a portless listener: protocol `packet` or `raw`,
 /// port empty; the scope of its bound address, else `wildcard` when it takes every
 /// interface and `interface` when bound to one.
-fn portless_labels(c: &ClassifiedPortless) -> [String; 9] {
+fn portless_labels(c: &ClassifiedPortless) -> Labels<'_> {
     let l = &c.listener;
     let [process, exe, unit, container] = owner_labels(&l.owners, l.netns.as_deref());
     let scope = match (l.local_address, l.ifindex) {
@@ -208,15 +233,15 @@ fn portless_labels(c: &ClassifiedPortless) -> [String; 9] {
         (None, _) => "interface",
     };
     [
-        l.kind.as_str().to_owned(),
-        String::new(),
-        scope.to_owned(),
+        Cow::Borrowed(l.kind.as_str()),
+        Cow::Borrowed(""),
+        Cow::Borrowed(scope),
         process,
         exe,
         unit,
         container,
-        l.netns.as_ref().map(|n| n.label()).unwrap_or_default(),
-        c.verdict.as_str().to_owned(),
+        l.netns.as_ref().map(|n| Cow::Owned(n.label())).unwrap_or_default(),
+        Cow::Borrowed(c.verdict.as_str()),
     ]
 }
 
@@ -229,6 +254,29 @@ mod tests {
         assert_eq!(escape(r#"a\b"c"#), r#"a\\b\"c"#);
         assert!(!escape("x\u{1b}[31my").contains('\u{1b}'));
         assert!(!escape("a\nb").contains('\n'));
+    }
+
+    #[test]
+    fn the_fast_path_writes_what_escape_gives() {
+        let check = |value: &str| {
+            let mut out = Vec::new();
+            write_escaped(&mut out, value).expect("write");
+            assert_eq!(String::from_utf8(out).expect("utf-8"), escape(value), "{value:?}");
+        };
+        for value in [
+            "",
+            "sshd",
+            "/usr/sbin/sshd",
+            r#"ev"il\x"#,
+            "a\nb",
+            "x\u{1b}[31m",
+            "caf\u{e9}",
+            "\u{202e}",
+            "del\u{7f}",
+        ] {
+            check(value);
+        }
+        proptest::proptest!(|(value in "\\PC*|[ -~]*|.*")| check(&value));
     }
 
     #[test]
