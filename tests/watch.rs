@@ -4,7 +4,9 @@
 //! is picked up (`policy-reloaded`, then `verdict-changed`), a broken one is an `error`
 //! naming file, line and column while the old verdicts stay; `--all-netns` sees a
 //! namespace created after start; `--journal` writes structured entries to a real
-//! systemd-journald started for the test in a private mount namespace. The flag checks
+//! systemd-journald started for the test in a private mount namespace; a packet socket
+//! (no port) is added and removed like a port listener; a namespace that vanishes under
+//! `--netns` makes each cycle an `error` event and `--max-failures` in a row exit 2. The flag checks
 //! need nothing; the live tests need root and `ip` (and the journal test systemd-journald,
 //! journalctl, unshare and nsenter), and skip with a note otherwise, except under CI=true.
 //! The event diffing itself is unit-tested in `src/watch.rs`, the state's size under churn
@@ -548,4 +550,86 @@ wait"#,
         }
     }
     drop(started);
+}
+
+/// Waits up to `within` for the watch to exit and returns its status.
+fn exit_within(watcher: &mut Watcher, within: Duration) -> ExitStatus {
+    let child = watcher.child.as_mut().expect("child");
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "portghost watch still running after {within:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_packet_socket_is_added_and_removed_like_a_port_listener() {
+    let mut lab = Lab::new();
+    let Some(netns) = lab.netns_name().map(str::to_owned) else {
+        require("root and `ip` (a private network namespace)", false);
+        return;
+    };
+    let watcher = watch_in(&netns, &["--interval", "0.2", "--no-policy"]);
+    std::thread::sleep(Duration::from_millis(500));
+    // An AF_PACKET socket bound to every protocol, as a sniffer or a BPFDoor-class implant
+    // opens it: no port, yet a listener.
+    let (pid, _) = lab.hold_script(
+        "import socket, sys\n\
+         s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))\n\
+         print('READY', flush=True)\n\
+         sys.stdin.read()\n",
+    );
+    let packet = |v: &Value, event: &str| v["event"] == event && v["listener"]["socket"] == "packet";
+    let within = Duration::from_secs(3);
+    let (added, _) = watcher.wait_for("listener-added of the packet socket", within, |v| {
+        packet(v, "listener-added")
+    });
+    assert!(added["listener"].get("port").is_none(), "{added}");
+    assert_eq!(added["listener"]["verdict"], "unexpected", "{added}");
+    assert_added_by(&watcher, &added, pid, |v| packet(v, "owner-changed"));
+    lab.stop(pid);
+    let (removed, _) = watcher.wait_for("listener-removed of the packet socket", within, |v| {
+        packet(v, "listener-removed")
+    });
+    assert_eq!(removed["listener"]["inode"], added["listener"]["inode"], "{removed}");
+    assert_eq!(watcher.terminate().code(), Some(0));
+}
+
+#[test]
+fn failed_cycles_are_error_events_and_too_many_in_a_row_exit_2() {
+    if !require("root and `ip` (network namespaces)", Lab::can_isolate()) {
+        return;
+    }
+    let mut lab = Lab::new();
+    let netns = lab.netns_name().expect("netns").to_owned();
+    let holder = lab.hold(&["tcp:127.0.0.1:3237"]);
+    let mut watcher = Watcher::start(Command::new(bin()).args([
+        "watch",
+        "--netns",
+        &netns,
+        "--interval",
+        "0.2",
+        "--max-failures",
+        "3",
+        "--no-policy",
+    ]));
+    let within = Duration::from_secs(5);
+    let (snapshot, _) = watcher.wait_for("snapshot", within, |v| about(v, "snapshot", 3237));
+    assert_eq!(snapshot["listener"]["owners"][0]["pid"], holder, "{snapshot}");
+    // The namespace goes away under the watch: every cycle now fails.
+    drop(lab);
+    let (first, _) = watcher.wait_for("an error event", within, |v| v["event"] == "error");
+    assert!(first["message"].as_str().is_some_and(|m| m.contains(&netns)), "{first}");
+    let status = exit_within(&mut watcher, within);
+    assert_eq!(status.code(), Some(2), "{status}");
+    let errors = std::iter::from_fn(|| watcher.events.recv_timeout(Duration::from_secs(1)).ok())
+        .filter(|v| v["event"] == "error")
+        .count();
+    assert_eq!(errors + 1, 3, "three failed cycles in a row, each an error event");
 }
