@@ -72,6 +72,7 @@ type Stamp = (u64, u64, u64, i128, i128);
 
 /// The stamp of the file at `path` (following symbolic links); `None` when it cannot be
 /// read.
+#[cfg(unix)]
 fn stamp(path: &Path) -> Option<Stamp> {
     use std::os::unix::fs::MetadataExt as _;
     let m = std::fs::metadata(path).ok()?;
@@ -83,6 +84,20 @@ fn stamp(path: &Path) -> Option<Stamp> {
         ns(m.mtime(), m.mtime_nsec()),
         ns(m.ctime(), m.ctime_nsec()),
     ))
+}
+
+/// The stamp of the file at `path` off Unix, where there is no inode or status-change
+/// time: its size and modification time (nanoseconds since the epoch); `None` when it
+/// cannot be read.
+#[cfg(not(unix))]
+fn stamp(path: &Path) -> Option<Stamp> {
+    let m = std::fs::metadata(path).ok()?;
+    let modified = m
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| i128::try_from(d.as_nanos()).unwrap_or(i128::MAX));
+    Some((0, 0, m.len(), modified, 0))
 }
 
 /// The policy file in use, re-read when its [`Stamp`] changes.
@@ -116,7 +131,8 @@ impl PolicyFile {
 struct Emitted {
     /// The JSON line.
     line: Vec<u8>,
-    /// The journal entry, only for [`Sink::Journal`].
+    /// The journal entry, only for [`Sink::Journal`] (which exists only on Linux).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     journal: Option<JournalEntry>,
 }
 
@@ -529,6 +545,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(unix)]
     fn the_policy_file_is_read_again_only_when_it_changes() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("policy.toml");
