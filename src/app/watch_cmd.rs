@@ -545,7 +545,7 @@ mod tests {
     }
 
     #[test]
-    #[cfg(unix)]
+    #[cfg(target_os = "linux")]
     fn the_policy_file_is_read_again_only_when_it_changes() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("policy.toml");
