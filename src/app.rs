@@ -282,11 +282,30 @@ fn scan_report(
     args: &ScanConfig,
     policy: Option<PolicyContext<'_>>,
 ) -> anyhow::Result<(Report, ScanTimings, AfterScan)> {
+    scan_report_with(args, policy, None, &mut |_| {})
+}
+
+/// [`scan_report`], the owner walk reusing and updating `cache` when given (a watch), and
+/// `inspect` shown the inventory as scanned, before any filter.
+///
+/// # Errors
+/// As [`scan_report`].
+fn scan_report_with(
+    args: &ScanConfig,
+    policy: Option<PolicyContext<'_>>,
+    cache: Option<&mut inventory::OwnerCache>,
+    inspect: &mut dyn FnMut(&crate::model::Inventory),
+) -> anyhow::Result<(Report, ScanTimings, AfterScan)> {
     let registry = registry()?;
     let mut options = args.options.clone();
     options.ports = resolve_ports(&args.ports, registry)?;
     let users = resolve_users(&args.owners.users)?;
-    let (mut inventory, timings) = inventory::scan(&options).context("enumerating listening sockets")?;
+    let scanned = match cache {
+        Some(cache) => inventory::scan_with_cache(&options, cache),
+        None => inventory::scan(&options),
+    };
+    let (mut inventory, timings) = scanned.context("enumerating listening sockets")?;
+    inspect(&inventory);
     let mut after = AfterScan::default();
     let started = Instant::now();
     if !options.ports.is_empty() {

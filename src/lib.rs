@@ -80,7 +80,9 @@ pub use diag::FileError;
 pub use drift::{
     AddressChanged, Change, Changed, Diff, DiffListener, DiffSummary, ExposureChange, ScanSource, compare,
 };
-pub use inventory::{Error, NetnsScope, ScanOptions, ScanTimings, gather_provenance, scan};
+pub use inventory::{
+    Error, NetnsScope, OwnerCache, ScanOptions, ScanTimings, gather_provenance, scan, scan_with_cache,
+};
 pub use registry::Registry;
 
 /// Renderers: each writes a [`model::Report`] (or a [`Diff`], or `explain`'s facts) to any

@@ -8,7 +8,7 @@
 
 use crate::model::{Classified, ClassifiedPortless, Owner, Report};
 use crate::schema::watch::{AnyListenerJson, EventJson};
-use std::collections::BTreeMap;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -217,11 +217,27 @@ fn json(item: Item<'_>) -> AnyListenerJson<'_> {
 /// Identity of a listener across scans: namespace inode, kind, address, port, inode.
 type Key = (u64, &'static str, Option<IpAddr>, u16, u64);
 
-/// The verdict and owners compared across scans.
-type State = (crate::model::Verdict, Vec<(u32, String, Option<String>)>);
+/// A [`Key`] in a hash table: hashed by namespace and socket inode only (which nearly
+/// always tell listeners apart), compared by all of it.
+#[derive(PartialEq, Eq)]
+struct Hashed(Key);
 
-fn owners(list: &[Arc<Owner>]) -> Vec<(u32, String, Option<String>)> {
-    list.iter().map(|o| (o.pid, o.name.clone(), o.exe.clone())).collect()
+impl std::hash::Hash for Hashed {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.0.0);
+        state.write_u64(self.0.4);
+    }
+}
+
+/// The verdict and owners compared across scans.
+type State<'a> = (crate::model::Verdict, &'a [Arc<Owner>]);
+
+/// Whether two owner lists are the same by PID, name and executable, in order.
+fn same_owners(a: &[Arc<Owner>], b: &[Arc<Owner>]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(a, b)| a.pid == b.pid && a.name == b.name && a.exe == b.exe)
 }
 
 fn item_key(item: Item<'_>) -> Key {
@@ -249,10 +265,10 @@ fn item_key(item: Item<'_>) -> Key {
     }
 }
 
-fn item_state(item: Item<'_>) -> State {
+fn item_state(item: Item<'_>) -> State<'_> {
     match item {
-        Item::Port(c) => (c.verdict, owners(&c.listener.owners)),
-        Item::Portless(c) => (c.verdict, owners(&c.listener.owners)),
+        Item::Port(c) => (c.verdict, &c.listener.owners),
+        Item::Portless(c) => (c.verdict, &c.listener.owners),
     }
 }
 
@@ -280,10 +296,10 @@ pub fn snapshot(report: &Report) -> Vec<Event<'_>> {
 /// then additions, verdict changes and owner changes (in the current report's order; a
 /// listener whose verdict and owners both changed has both events, verdict first).
 pub fn changes<'a>(previous: &'a Report, current: &'a Report) -> Vec<Event<'a>> {
-    let before: BTreeMap<Key, Item<'a>> = items(previous).map(|i| (item_key(i), i)).collect();
-    let now: BTreeMap<Key, Item<'a>> = items(current).map(|i| (item_key(i), i)).collect();
+    let before: HashMap<Hashed, Item<'a>> = items(previous).map(|i| (Hashed(item_key(i)), i)).collect();
+    let now: HashSet<Hashed> = items(current).map(|i| Hashed(item_key(i))).collect();
     let mut events: Vec<Event<'a>> = items(previous)
-        .filter(|i| !now.contains_key(&item_key(*i)))
+        .filter(|i| !now.contains(&Hashed(item_key(*i))))
         .map(|listener| Event {
             kind: EventKind::ListenerRemoved,
             listener,
@@ -291,7 +307,7 @@ pub fn changes<'a>(previous: &'a Report, current: &'a Report) -> Vec<Event<'a>> 
         })
         .collect();
     for listener in items(current) {
-        let Some(&was) = before.get(&item_key(listener)) else {
+        let Some(&was) = before.get(&Hashed(item_key(listener))) else {
             events.push(Event {
                 kind: EventKind::ListenerAdded,
                 listener,
@@ -308,7 +324,7 @@ pub fn changes<'a>(previous: &'a Report, current: &'a Report) -> Vec<Event<'a>> 
                 previous: Some(was),
             });
         }
-        if old_owners != owners {
+        if !same_owners(old_owners, owners) {
             events.push(Event {
                 kind: EventKind::OwnerChanged,
                 listener,

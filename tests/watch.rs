@@ -17,7 +17,7 @@
 mod common;
 
 use common::{Lab, Started, require, tool};
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::io::{BufRead as _, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -160,6 +160,135 @@ fn watch_reports_a_ghost_listener_added_and_removed_then_stops_on_sigterm() {
     lab.stop(holder);
     let (removed, _) = watcher.wait_for("listener-removed 3237", within, |v| about(v, "listener-removed", 3237));
     assert_eq!(removed["listener"]["inode"], added["listener"]["inode"], "{removed}");
+    let status = watcher.terminate();
+    assert_eq!(status.code(), Some(0), "{status}");
+}
+
+/// A listener on 127.0.0.1:3237 whose owners change on signals while the socket stays the
+/// same: SIGUSR1 forks a child that holds it too (and obeys the same signals), SIGUSR2
+/// kills and reaps that child, SIGWINCH closes this process's copy (the process lives on),
+/// SIGHUP execs `sleep` with the listener kept open.
+const SHAPESHIFTER: &str = r#"
+import os, shutil, signal, socket
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 3237))
+s.listen(16)
+os.set_inheritable(s.fileno(), True)
+sleep = shutil.which("sleep")
+wanted = {signal.SIGUSR1, signal.SIGUSR2, signal.SIGWINCH, signal.SIGHUP}
+signal.pthread_sigmask(signal.SIG_BLOCK, wanted)
+print("READY", flush=True)
+child = 0
+while True:
+    sig = signal.sigwait(wanted)
+    if sig == signal.SIGUSR1:
+        child = os.fork()
+    elif sig == signal.SIGUSR2 and child > 0:
+        os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)
+        child = 0
+    elif sig == signal.SIGWINCH:
+        s.close()
+    elif sig == signal.SIGHUP:
+        os.execv(sleep, ["sleep", "3600"])
+"#;
+
+/// Sends `signal` (`USR1`, `HUP`, …) to `pid`.
+fn signal(pid: u32, signal: &str) {
+    let sent = Command::new("kill")
+        .args([&format!("-{signal}"), &pid.to_string()])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(sent, "kill -{signal} {pid}");
+}
+
+/// The owners of the listener in event `v`, as (PID, name) pairs in PID order.
+fn owners_of(v: &Value) -> Vec<(u64, String)> {
+    let mut owners: Vec<(u64, String)> = v["listener"]["owners"]
+        .as_array()
+        .expect("owners")
+        .iter()
+        .map(|o| {
+            (
+                o["pid"].as_u64().expect("pid"),
+                o["name"].as_str().expect("name").to_owned(),
+            )
+        })
+        .collect();
+    owners.sort();
+    owners
+}
+
+/// With the socket table unchanged, owner changes are seen only by the periodic owner
+/// walk, which reads again only the descriptors of processes that ran since the last
+/// one: a fork, a child's exit, a process closing its copy while it lives on, and an exec
+/// must each still be an `owner-changed` event within `--owner-interval` (here 5 cycles of
+/// 0.2 s; the wait allows 3 s, far less than the walk's forced re-read of every process
+/// after 30 reuses), and none of them a listener added or removed.
+#[test]
+fn owner_changes_without_socket_changes_are_reported_within_the_owner_interval() {
+    let mut lab = Lab::new();
+    let Some(netns) = lab.netns_name().map(str::to_owned) else {
+        require("root and `ip` (a private network namespace)", false);
+        return;
+    };
+    let (parent, _) = lab.hold_script(SHAPESHIFTER);
+    let parent_u = u64::from(parent);
+    let watcher = watch_in(&netns, &["--interval", "0.2", "--owner-interval", "5", "--no-policy"]);
+    let within = Duration::from_secs(3);
+    let (snapshot, _) = watcher.wait_for("snapshot 3237", within, |v| about(v, "snapshot", 3237));
+    let python = owners_of(&snapshot);
+    assert_eq!(python.len(), 1, "{snapshot}");
+    assert_eq!(python[0].0, parent_u, "{snapshot}");
+    let name = python[0].1.clone();
+    let inode = snapshot["listener"]["inode"].clone();
+    let next_change = |what: &str| {
+        let (changed, before) = watcher.wait_for(what, within, |v| about(v, "owner-changed", 3237));
+        assert_eq!(changed["listener"]["inode"], inode, "the same socket: {changed}");
+        let churn: Vec<&Value> = before
+            .iter()
+            .filter(|v| v["event"] != "owner-changed" && v["listener"]["port"] == 3237)
+            .collect();
+        assert!(churn.is_empty(), "the socket did not change, yet: {churn:#?}");
+        (owners_of(&changed), changed)
+    };
+
+    // A fork: the child holds the listener too.
+    signal(parent, "USR1");
+    let (owners, changed) = next_change("owner-changed after a fork");
+    assert_eq!(owners.len(), 2, "{changed}");
+    assert_eq!(
+        owners_of(&json!({"listener": changed["previous"]})),
+        [(parent_u, name.clone())]
+    );
+    let child = owners.iter().find(|o| o.0 != parent_u).expect("the child").0;
+    lab.adopt(u32::try_from(child).expect("pid"));
+    assert_eq!(owners, [(parent_u, name.clone()), (child, name.clone())]);
+
+    // The child exits.
+    signal(parent, "USR2");
+    let (owners, changed) = next_change("owner-changed after the child exited");
+    assert_eq!(owners, [(parent_u, name.clone())], "{changed}");
+
+    // Another fork, then the parent closes its copy and lives on: only the child holds it.
+    signal(parent, "USR1");
+    let (owners, changed) = next_change("owner-changed after a second fork");
+    let child = owners.iter().find(|o| o.0 != parent_u).expect("the child").0;
+    lab.adopt(u32::try_from(child).expect("pid"));
+    assert_eq!(owners.len(), 2, "{changed}");
+    signal(parent, "WINCH");
+    let (owners, changed) = next_change("owner-changed after the parent closed its copy");
+    assert_eq!(owners, [(child, name.clone())], "{changed}");
+    assert!(Path::new(&format!("/proc/{parent}")).exists(), "the parent lives on");
+
+    // The child execs: same PID, another program, the listener kept.
+    signal(u32::try_from(child).expect("pid"), "HUP");
+    let (owners, changed) = next_change("owner-changed after an exec");
+    assert_eq!(owners, [(child, "sleep".to_owned())], "{changed}");
+    let exe = changed["listener"]["owners"][0]["exe"].as_str().unwrap_or_default();
+    assert!(exe.ends_with("/sleep"), "{changed}");
+
     let status = watcher.terminate();
     assert_eq!(status.code(), Some(0), "{status}");
 }

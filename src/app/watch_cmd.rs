@@ -41,12 +41,15 @@ fn socket_set(inventory: &crate::model::Inventory) -> SocketSet {
 trait Source {
     /// The sockets listening now (no owners).
     fn sockets(&mut self) -> anyhow::Result<SocketSet>;
-    /// A full scan, judged with `policy` when given.
-    fn scan(&mut self, policy: Option<&Policy>) -> anyhow::Result<Report>;
+    /// A full scan, judged with `policy` when given, and the sockets its dump saw (all of
+    /// them, whatever the report's filters keep).
+    fn scan(&mut self, policy: Option<&Policy>) -> anyhow::Result<(Report, SocketSet)>;
 }
 
-/// The live system, scanned as `scan` would with these options.
-struct Live<'a>(&'a ScanConfig);
+/// The live system, scanned as `scan` would with these options; the owner walk keeps an
+/// [`inventory::OwnerCache`] from scan to scan, so a periodic scan of an idle host reads
+/// again only the descriptors of the processes that ran since the last one.
+struct Live<'a>(&'a ScanConfig, inventory::OwnerCache);
 
 impl Source for Live<'_> {
     fn sockets(&mut self) -> anyhow::Result<SocketSet> {
@@ -58,10 +61,15 @@ impl Source for Live<'_> {
         Ok(socket_set(&dump))
     }
 
-    fn scan(&mut self, policy: Option<&Policy>) -> anyhow::Result<Report> {
+    fn scan(&mut self, policy: Option<&Policy>) -> anyhow::Result<(Report, SocketSet)> {
         let today = today()?;
         let ctx = policy.map(|policy| PolicyContext { policy, today });
-        Ok(scan_report(self.0, ctx)?.0)
+        let mut sockets = SocketSet::new();
+        let report = scan_report_with(self.0, ctx, Some(&mut self.1), &mut |inventory| {
+            sockets = socket_set(inventory);
+        })?
+        .0;
+        Ok((report, sockets))
     }
 }
 
@@ -248,6 +256,41 @@ struct Watch<'a, S> {
     since_full: u32,
     /// Where events go.
     sink: Sink,
+    /// The `--textfile` text of the last report without its clock lines (the first
+    /// `len` bytes), and room for them after it; emptied when the report changes.
+    text: TextCache,
+}
+
+/// The Prometheus text of the last report, kept from one cycle to the next: every cycle
+/// writes it again with a fresh timestamp, and only a new report renders it again.
+#[derive(Default)]
+struct TextCache {
+    /// The rendered report, then the clock lines of the last write.
+    bytes: Vec<u8>,
+    /// How many bytes of `bytes` the report is; `None` when it must be rendered.
+    len: Option<usize>,
+}
+
+impl TextCache {
+    /// The text of `report` with `clock`, rendering the report only when it is not cached.
+    fn text(&mut self, report: &Report, clock: prometheus::ScanClock) -> io::Result<&[u8]> {
+        let len = match self.len {
+            Some(len) => len,
+            None => {
+                self.bytes.clear();
+                prometheus::render_report(&mut self.bytes, report)?;
+                *self.len.insert(self.bytes.len())
+            }
+        };
+        self.bytes.truncate(len);
+        prometheus::render_clock(&mut self.bytes, clock)?;
+        Ok(&self.bytes)
+    }
+
+    /// Forgets the rendered report (the report changed).
+    fn clear(&mut self) {
+        self.len = None;
+    }
 }
 
 impl<S: Source> Watch<'_, S> {
@@ -308,17 +351,24 @@ impl<S: Source> Watch<'_, S> {
     }
 
     /// One cycle: reload the policy if it changed, dump, and scan in full when needed;
-    /// write the events and the textfile.
+    /// write the events and the textfile. When a full scan is due anyway (the first, after
+    /// a policy change, every `--owner-interval` cycles) the cheap dump is skipped: the
+    /// full scan dumps the sockets too.
     fn cycle(&mut self) -> anyhow::Result<()> {
         let rejudge = self.reload_policy().context("writing the events")?;
-        let sockets = self.source.sockets()?;
         self.since_full += 1;
-        let changed = self.sockets.as_ref() != Some(&sockets);
-        self.sockets = Some(sockets);
-        if self.report.is_none() || changed || rejudge || self.since_full >= self.args.owner_interval {
+        let due = self.report.is_none() || rejudge || self.since_full >= self.args.owner_interval;
+        let full = due || {
+            let sockets = self.source.sockets()?;
+            let changed = self.sockets.as_ref() != Some(&sockets);
+            self.sockets = Some(sockets);
+            changed
+        };
+        if full {
             let started = Instant::now();
-            let report = self.source.scan(self.policy.as_ref())?;
+            let (report, sockets) = self.source.scan(self.policy.as_ref())?;
             self.duration = started.elapsed();
+            self.sockets = Some(sockets);
             self.since_full = 0;
             let events = match &self.report {
                 None if self.args.quiet_start => Vec::new(),
@@ -338,11 +388,11 @@ impl<S: Source> Watch<'_, S> {
                 self.sink.send(&batch).context("writing the events")?;
             }
             self.report = Some(report);
+            self.text.clear();
         }
         if let (Some(path), Some(report)) = (&self.args.textfile, &self.report) {
-            let mut text = Vec::new();
-            prometheus::render(&mut text, report, scan_clock(SystemTime::now(), self.duration))?;
-            replace_file(path, &text)?;
+            let text = self.text.text(report, scan_clock(SystemTime::now(), self.duration))?;
+            replace_file(path, text)?;
         }
         Ok(())
     }
@@ -356,6 +406,24 @@ impl<S: Source> Watch<'_, S> {
         })?;
         self.sink.send(&[event])
     }
+}
+
+/// The longest the loop sleeps before it looks at the stop flag again, should the signal
+/// not interrupt the sleep itself.
+const NAP_MAX: Duration = Duration::from_millis(500);
+
+/// Sleeps for `duration`, or on Linux until a signal is handled (SIGINT or SIGTERM wake the
+/// loop at once instead of at its next look at the flag, and an idle watch is not woken
+/// 20 times a second for nothing).
+fn nap(duration: Duration) {
+    #[cfg(target_os = "linux")]
+    match rustix::thread::Timespec::try_from(duration) {
+        // Interrupted or not, the caller looks at the clock and the flag again.
+        Ok(request) => drop(rustix::thread::nanosleep(&request)),
+        Err(_) => std::thread::sleep(duration),
+    }
+    #[cfg(not(target_os = "linux"))]
+    std::thread::sleep(duration);
 }
 
 /// `portghost watch`.
@@ -373,7 +441,7 @@ pub(super) fn watch(args: &WatchConfig, trust: &Trust) -> anyhow::Result<Exit> {
     let sink = Sink::open(args)?;
     let mut state = Watch {
         args,
-        source: Live(&args.scan),
+        source: Live(&args.scan, inventory::OwnerCache::default()),
         policy,
         policy_file,
         report: None,
@@ -381,6 +449,7 @@ pub(super) fn watch(args: &WatchConfig, trust: &Trust) -> anyhow::Result<Exit> {
         sockets: None,
         since_full: 0,
         sink,
+        text: TextCache::default(),
     };
     let mut failures = 0u32;
     while !stop.load(Ordering::Relaxed) {
@@ -405,7 +474,7 @@ pub(super) fn watch(args: &WatchConfig, trust: &Trust) -> anyhow::Result<Exit> {
             if left.is_zero() {
                 break;
             }
-            std::thread::sleep(left.min(Duration::from_millis(50)));
+            nap(left.min(NAP_MAX));
         }
     }
     Ok(Exit::Clean)
@@ -422,6 +491,8 @@ mod tests {
     /// PID), and sshd's worker PID changes: the churn the loop must not accumulate.
     struct Churn {
         cycle: u64,
+        /// Whether `sockets` moved to the next cycle since the last scan.
+        dumped: bool,
     }
 
     fn owner(pid: u64, name: &str) -> Arc<Owner> {
@@ -456,10 +527,15 @@ mod tests {
     impl Source for Churn {
         fn sockets(&mut self) -> anyhow::Result<SocketSet> {
             self.cycle += 1;
-            Ok([(0, 1), (0, 1_000_000 + self.cycle)].into())
+            self.dumped = true;
+            Ok(self.set())
         }
 
-        fn scan(&mut self, _policy: Option<&Policy>) -> anyhow::Result<Report> {
+        fn scan(&mut self, _policy: Option<&Policy>) -> anyhow::Result<(Report, SocketSet)> {
+            // A cycle that scans without the cheap dump is a new cycle too.
+            if !std::mem::take(&mut self.dumped) {
+                self.cycle += 1;
+            }
             let inventory = Inventory {
                 kind: crate::model::InventoryKind::Linux,
                 host: "h".to_owned(),
@@ -476,7 +552,14 @@ mod tests {
                 provenance: Provenance::default(),
                 portless: Vec::new(),
             };
-            Ok(crate::classify::classify(inventory, registry()?))
+            Ok((crate::classify::classify(inventory, registry()?), self.set()))
+        }
+    }
+
+    impl Churn {
+        /// The sockets of this cycle.
+        fn set(&self) -> SocketSet {
+            [(0, 1), (0, 1_000_000 + self.cycle)].into()
         }
     }
 
@@ -508,7 +591,10 @@ mod tests {
         let lines = Rc::new(Cell::new(0));
         let mut state = Watch {
             args: &args,
-            source: Churn { cycle: 0 },
+            source: Churn {
+                cycle: 0,
+                dumped: false,
+            },
             policy: None,
             policy_file: None,
             report: None,
@@ -516,6 +602,7 @@ mod tests {
             sockets: None,
             since_full: 0,
             sink: Sink::Lines(Box::new(Lines(Rc::clone(&lines)))),
+            text: TextCache::default(),
         };
         // Warm up: the registry, the glob cache and the first report are built here.
         for _ in 0..50 {
@@ -542,6 +629,36 @@ mod tests {
         let report = state.report.as_ref().expect("report");
         assert_eq!(report.listeners.len(), 2);
         assert_eq!(state.sockets.as_ref().map(BTreeSet::len), Some(2));
+    }
+
+    #[test]
+    fn the_cached_textfile_is_what_render_writes_with_a_fresh_clock() {
+        let mut churn = Churn {
+            cycle: 0,
+            dumped: false,
+        };
+        let (first, _) = churn.scan(None).expect("scan");
+        let (mut second, _) = churn.scan(None).expect("scan");
+        // The ghost is gone in the second.
+        second.listeners.truncate(1);
+        let clock = |timestamp: f64| prometheus::ScanClock {
+            timestamp,
+            duration: 0.25,
+        };
+        let rendered = |report: &Report, at: f64| {
+            let mut text = Vec::new();
+            prometheus::render(&mut text, report, clock(at)).expect("render");
+            text
+        };
+        let mut cache = TextCache::default();
+        assert_eq!(cache.text(&first, clock(1.0)).expect("text"), rendered(&first, 1.0));
+        // The same report later: the cached part and a new clock.
+        assert_eq!(cache.text(&first, clock(2.5)).expect("text"), rendered(&first, 2.5));
+        // Until cleared, the report is not rendered again.
+        assert_ne!(rendered(&first, 3.0), rendered(&second, 3.0));
+        assert_eq!(cache.text(&second, clock(3.0)).expect("text"), rendered(&first, 3.0));
+        cache.clear();
+        assert_eq!(cache.text(&second, clock(3.0)).expect("text"), rendered(&second, 3.0));
     }
 
     #[test]

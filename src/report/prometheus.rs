@@ -46,6 +46,18 @@ const INFO_LABELS: [&str; 9] = [
 /// # Errors
 /// Errors from writing to `out`.
 pub fn render(out: &mut impl Write, report: &Report, clock: ScanClock) -> io::Result<()> {
+    render_report(out, report)?;
+    render_clock(out, clock)
+}
+
+/// The part of [`render`] that depends on the report only: every metric but the last
+/// two, which [`render_clock`] writes. A caller that writes the same report again at a
+/// later time (`watch --textfile`, every interval) can keep these bytes and append a
+/// fresh clock.
+///
+/// # Errors
+/// Errors from writing to `out`.
+pub fn render_report(out: &mut impl Write, report: &Report) -> io::Result<()> {
     let mut verdicts: BTreeMap<&str, u64> = [Verdict::Unexpected, Verdict::Unreviewed, Verdict::Expected]
         .into_iter()
         .map(|v| (v.as_str(), 0))
@@ -112,7 +124,15 @@ pub fn render(out: &mut impl Write, report: &Report, clock: ScanClock) -> io::Re
         "portghost_scan_complete",
         "1 when the last scan saw every owner and every part of the host, else 0.",
     )?;
-    writeln!(out, "portghost_scan_complete {}", u8::from(report.complete))?;
+    writeln!(out, "portghost_scan_complete {}", u8::from(report.complete))
+}
+
+/// The last part of [`render`]: `portghost_last_scan_timestamp_seconds` and
+/// `portghost_scan_duration_seconds`, from `clock`.
+///
+/// # Errors
+/// Errors from writing to `out`.
+pub fn render_clock(out: &mut impl Write, clock: ScanClock) -> io::Result<()> {
     header(
         out,
         "portghost_last_scan_timestamp_seconds",

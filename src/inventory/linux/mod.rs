@@ -44,17 +44,19 @@ use view::ProcHiding;
 use walk::{Walk, list_pids, walk_processes};
 
 pub(super) use provenance::gather as gather_provenance;
-pub(super) use walk::cpus;
+pub(super) use walk::{WalkCache, cpus};
 
 /// Most processes of one namespace whose cgroup is read to find its container.
 const MAX_CGROUPS_PER_NETNS: usize = 8;
 
 /// Enumerates the listeners of the network namespaces `opts` selects and their owners.
+/// With `cache`, the owner walk reuses what it read last time of the processes that have
+/// not run since (see [`walk`]) and leaves what it read now in it.
 ///
 /// # Errors
 /// Fails when a socket table cannot be dumped, when a namespace other than portghost's
 /// own is asked for without `CAP_SYS_ADMIN`, or when `--netns` names no namespace.
-pub(super) fn scan(opts: &ScanOptions) -> Result<(Inventory, ScanTimings), Error> {
+pub(super) fn scan(opts: &ScanOptions, cache: Option<&mut WalkCache>) -> Result<(Inventory, ScanTimings), Error> {
     let mut timings = ScanTimings::default();
     let status = procfs::own_status();
     let host_pid_namespace = procfs::in_host_pid_namespace();
@@ -93,6 +95,7 @@ pub(super) fn scan(opts: &ScanOptions) -> Result<(Inventory, ScanTimings), Error
                 let ports = dumped.sockets.iter().map(|s| s.inode);
                 ports.chain(dumped.portless.iter().map(|p| p.inode)).collect()
             },
+            cache,
         );
         let (dumped, placement) = dumped?;
         (
@@ -110,6 +113,7 @@ pub(super) fn scan(opts: &ScanOptions) -> Result<(Inventory, ScanTimings), Error
     let details = match &mut lookup {
         Lookup::Walked(walk) => {
             timings.owners = walk.details_time;
+            timings.reused = walk.reused;
             timings.walk = started.elapsed();
             procfs::name_owners(std::mem::take(&mut walk.details))
         }

@@ -7,9 +7,13 @@
 //! names of UIDs (NSS, once per UID) and the host name. [`Status`] is the only parser of
 //! `/proc/PID/status`.
 //!
+//! It also owns [`run_stamp`], the fingerprint of what a process has run (`/proc/PID/task`
+//! and the `schedstat` of each thread) by which the walk knows a process's descriptors
+//! cannot have changed since it last read them.
+//!
 //! It must not: list `/proc` or read `/proc/PID/fd` (that is the walk's), read the files of
 //! any process but the owners the walk found, the few whose cgroup names a namespace's
-//! container, and portghost itself, judge what it reads, or fail: a file that cannot be
+//! container, and portghost itself (and the run stamps the walk asks for), judge what it reads, or fail: a file that cannot be
 //! read (the process exited, or permission) is a missing detail, and only a process gone
 //! before its name could be read is no owner at all.
 
@@ -272,6 +276,58 @@ fn parse_state(stat: &[u8]) -> Option<u8> {
     stat.get(close + 2).copied().filter(u8::is_ascii_alphabetic)
 }
 
+/// A fingerprint of what process `pid` has run since it started, or `None` when part of
+/// it cannot be read (the process is gone, permission, or a kernel without
+/// `CONFIG_SCHED_INFO`). It covers the inode number and link count of `/proc/PID/task`
+/// (procfs makes a new inode for a new process, so a reused PID has another number; the
+/// link count is 2 plus the number of threads) and, for each thread, its ID and its
+/// `schedstat` line: the CPU time it has run, in nanoseconds, how long it waited to run and
+/// how many times it was put on a CPU. A thread that was not put on a CPU made no system
+/// call, so two equal stamps, the second read after the first, mean that no thread of the
+/// process ran in between: it cannot have opened, closed, received or passed on a
+/// descriptor, nor forked or exec'd. The walk reads it before a process's descriptors and
+/// reuses what it read last time when the stamp has not changed.
+pub(super) fn run_stamp(pid: u32, scratch: &mut OwnerScratch) -> Option<u64> {
+    use std::hash::Hasher as _;
+    // SipHash with fixed keys: the same input always gives the same stamp.
+    let mut hash = std::hash::DefaultHasher::new();
+    set_proc_path(&mut scratch.path, pid, "task");
+    let task = rustix::fs::statat(rustix::fs::CWD, scratch.path.as_path(), rustix::fs::AtFlags::empty()).ok()?;
+    hash.write_u64(task.st_ino);
+    hash.write_u64(task.st_nlink);
+    if task.st_nlink == 3 {
+        // One thread, the leader: its line is /proc/PID/schedstat. A thread started after
+        // the link count was read was started by the leader, whose line then changed.
+        read_proc_file(pid, "schedstat", scratch, usize::MAX).ok()?;
+        hash.write(&scratch.buf);
+        return (!scratch.buf.is_empty()).then(|| hash.finish());
+    }
+    let mut tids: Vec<u32> = std::fs::read_dir(&scratch.path)
+        .ok()?
+        .filter_map(|entry| parse_decimal(entry.ok()?.file_name().as_bytes()))
+        .collect();
+    if tids.is_empty() {
+        return None;
+    }
+    tids.sort_unstable();
+    let mut path = std::mem::take(&mut scratch.path);
+    let mut complete = true;
+    for tid in tids {
+        hash.write_u32(tid);
+        let buf: &mut OsString = path.as_mut_os_string();
+        buf.clear();
+        let _ = write!(buf, "/proc/{pid}/task/{tid}/schedstat");
+        scratch.buf.clear();
+        if read_path(&path, &mut scratch.buf).is_err() || scratch.buf.is_empty() {
+            complete = false;
+            break;
+        }
+        hash.write(&scratch.buf);
+    }
+    scratch.path = path;
+    complete.then(|| hash.finish())
+}
+
 /// Whether `/proc/PID` still exists: false once the process is reaped.
 pub(super) fn process_exists(pid: u32) -> bool {
     let mut path = PathBuf::new();
@@ -315,15 +371,25 @@ pub(super) fn host_name() -> String {
 fn read_proc_file(pid: u32, file: &str, scratch: &mut OwnerScratch, limit: usize) -> Result<(), Errno> {
     set_proc_path(&mut scratch.path, pid, file);
     scratch.buf.clear();
+    read_path_to(&scratch.path, &mut scratch.buf, limit)
+}
+
+/// Appends the whole file at `path` to `buf`.
+fn read_path(path: &std::path::Path, buf: &mut Vec<u8>) -> Result<(), Errno> {
+    read_path_to(path, buf, usize::MAX)
+}
+
+/// Appends the file at `path` to `buf`, stopping once `buf` holds at least `limit` bytes.
+fn read_path_to(path: &std::path::Path, buf: &mut Vec<u8>, limit: usize) -> Result<(), Errno> {
     let flags = OFlags::RDONLY | OFlags::CLOEXEC;
-    let fd = rustix::fs::openat(rustix::fs::CWD, scratch.path.as_path(), flags, Mode::empty())?;
+    let fd = rustix::fs::openat(rustix::fs::CWD, path, flags, Mode::empty())?;
     // Plain reads until end of file: no fstat or seek first, which tell nothing about a
     // /proc file (its size is always 0).
-    while scratch.buf.len() < limit {
-        if scratch.buf.capacity() - scratch.buf.len() < 512 {
-            scratch.buf.reserve(4096);
+    while buf.len() < limit {
+        if buf.capacity() - buf.len() < 512 {
+            buf.reserve(4096);
         }
-        match rustix::io::read(&fd, rustix::buffer::spare_capacity(&mut scratch.buf)) {
+        match rustix::io::read(&fd, rustix::buffer::spare_capacity(buf)) {
             Ok(0) => return Ok(()),
             Ok(_) | Err(Errno::INTR) => {}
             Err(errno) => return Err(errno),

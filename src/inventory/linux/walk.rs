@@ -15,9 +15,18 @@
 //! `ESRCH` mean a process is gone: any other error (`EMFILE`, `ENOMEM`, …) is recorded in
 //! [`Walk::failed`], never taken for a vanished process.
 //!
+//! Given a [`WalkCache`] (a watch keeps one from scan to scan), the walk asks
+//! [`procfs::run_stamp`] for each process's stamp before reading its descriptors, and
+//! reuses the socket inodes it read last time when the stamp is the same: no thread of the
+//! process ran since, so its descriptor table cannot have changed. A process that forked,
+//! exec'd, exited, opened, closed or received a descriptor has run, and is read again; a
+//! new PID has no entry. Each entry is reused at most [`MAX_REUSES`] times in a row, so
+//! every descriptor table is read afresh at least every `MAX_REUSES + 1` walks whatever
+//! the stamps say. The owners' details are always read afresh.
+//!
 //! It must not: walk `/proc` more than once per scan, read any `/proc/PID` file but `fd`,
-//! `task` and `task/TID/fd` itself (owner details and the state in `stat` are
-//! [`procfs`]'s), dump sockets or enter namespaces, judge or filter what it finds beyond
+//! `task` and `task/TID/fd` itself (owner details, the state in `stat` and the run stamp
+//! are [`procfs`]'s), dump sockets or enter namespaces, judge or filter what it finds beyond
 //! "is a wanted socket", or fail because of one process (a process that exits, hides its
 //! descriptors or cannot be read mid-walk is skipped or counted, never an error).
 
@@ -27,14 +36,14 @@ use crate::inventory::parallelism;
 use crate::model::Owner;
 use rustix::fs::{AtFlags, Mode, OFlags, RawDir};
 use rustix::io::Errno;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::io;
 use std::mem::MaybeUninit;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 /// What the walk of every process's descriptors found.
@@ -55,6 +64,36 @@ pub(super) struct Walk {
     /// How the `/proc` mount hides other users' processes from this one (`hidepid`): the
     /// walk did not even see them. The walk leaves it `None`; the scan fills it in.
     pub hiding: Option<ProcHiding>,
+    /// Processes whose descriptors were not read again: their run stamp was unchanged and
+    /// the [`WalkCache`] held what they had.
+    pub reused: usize,
+    /// What this walk read or reused, for the next walk's cache.
+    seen: Vec<(u32, Seen)>,
+}
+
+/// How many walks in a row may reuse one process's descriptors on the strength of its
+/// run stamp before they are read again anyway.
+pub(super) const MAX_REUSES: u8 = 30;
+
+/// What a walk read of one process's descriptors.
+#[derive(Debug, Clone)]
+struct Seen {
+    /// The process's [`procfs::run_stamp`], read before its descriptors.
+    stamp: u64,
+    /// The inode of every socket it held (wanted or not).
+    sockets: Arc<[u32]>,
+    /// How many walks in a row reused this instead of reading the descriptors.
+    reuses: u8,
+}
+
+/// The descriptors each process held at the last walk, with its run stamp then: what a
+/// watch keeps from one scan to the next so that the walk reads again only the processes
+/// that ran since. Its size follows the processes alive at the last walk; entries of
+/// processes gone are dropped at the next.
+#[derive(Debug, Default)]
+pub(in crate::inventory) struct WalkCache {
+    /// By PID.
+    seen: HashMap<u32, Seen>,
 }
 
 /// Walks every process's descriptors once, on [`walk_helpers`] threads, while this thread
@@ -67,6 +106,7 @@ pub(super) struct Walk {
 pub(super) fn walk_processes<D, E>(
     dump: impl FnOnce() -> Result<D, E>,
     wanted: impl FnOnce(&D) -> HashSet<u32>,
+    cache: Option<&mut WalkCache>,
 ) -> (Result<D, E>, io::Result<Walk>) {
     let pids = match list_pids() {
         Ok(pids) => pids,
@@ -76,9 +116,10 @@ pub(super) fn walk_processes<D, E>(
         pids,
         next: AtomicUsize::new(0),
         wanted: WantedInodes::default(),
+        previous: cache.as_deref().map(|cache| &cache.seen),
     };
     let helpers = walk_helpers(shared.pids.len());
-    std::thread::scope(|scope| {
+    let walked = std::thread::scope(|scope| {
         let helpers: Vec<_> = (0..helpers)
             .filter_map(|_| {
                 std::thread::Builder::new()
@@ -109,17 +150,25 @@ pub(super) fn walk_processes<D, E>(
             Ok(merge_parts(parts))
         };
         (dumped, walk)
-    })
+    });
+    let (dumped, mut walk) = walked;
+    if let (Some(cache), Ok(walk)) = (cache, walk.as_mut()) {
+        cache.seen = std::mem::take(&mut walk.seen).into_iter().collect();
+    }
+    (dumped, walk)
 }
 
 /// What the walk threads share.
-struct WalkShared {
+struct WalkShared<'a> {
     /// Every process, in `/proc` order.
     pids: Vec<u32>,
     /// Index of the next process to walk: dynamic scheduling.
     next: AtomicUsize,
     /// The dumped socket inodes, once the dump is done.
     wanted: WantedInodes,
+    /// What the last walk saw, when the caller keeps a cache; `None` reads every process
+    /// and reads no run stamp.
+    previous: Option<&'a HashMap<u32, Seen>>,
 }
 
 /// The dumped socket inodes, published once by the dumping thread for the walk threads
@@ -217,6 +266,10 @@ struct WalkPart {
     failed: Vec<(u32, Errno)>,
     /// Time this thread spent reading owner details.
     details_time: Duration,
+    /// Processes whose descriptors this thread reused instead of reading them.
+    reused: usize,
+    /// What this thread read or reused, for the cache.
+    seen: Vec<(u32, Seen)>,
 }
 
 /// Size of each walk thread's directory-entry buffer: one `getdents64` call fills it with
@@ -225,7 +278,7 @@ const DIRENT_BUFFER_LEN: usize = 32 * 1024;
 
 /// Pulls PIDs from the shared index until none is left. The socket inodes of a process
 /// walked before the dump was done are kept, and judged once it is.
-fn walk_worker(shared: &WalkShared) -> WalkPart {
+fn walk_worker(shared: &WalkShared<'_>) -> WalkPart {
     let mut part = WalkPart::default();
     let mut path = PathBuf::with_capacity(64);
     let mut dirents = vec![MaybeUninit::<u8>::uninit(); DIRENT_BUFFER_LEN];
@@ -236,10 +289,41 @@ fn walk_worker(shared: &WalkShared) -> WalkPart {
     let mut early: Vec<u32> = Vec::new();
     while let Some(&pid) = shared.pids.get(shared.next.fetch_add(1, Ordering::Relaxed)) {
         sockets.clear();
-        match scan_process(pid, &mut path, &mut dirents, &mut sockets) {
-            Inspected::Read | Inspected::Gone => {}
-            Inspected::Denied => part.uninspectable += 1,
-            Inspected::Failed(errno) => part.failed.push((pid, errno)),
+        // The stamp first: a thread that runs after it changes the next one.
+        let stamp = shared.previous.and_then(|_| procfs::run_stamp(pid, &mut scratch));
+        let reusable = stamp.and_then(|stamp| {
+            let seen = shared.previous?.get(&pid)?;
+            (seen.stamp == stamp && seen.reuses < MAX_REUSES).then_some(seen)
+        });
+        if let Some(seen) = reusable {
+            sockets.extend_from_slice(&seen.sockets);
+            part.reused += 1;
+            part.seen.push((
+                pid,
+                Seen {
+                    reuses: seen.reuses + 1,
+                    ..seen.clone()
+                },
+            ));
+        } else {
+            match scan_process(pid, &mut path, &mut dirents, &mut sockets) {
+                Inspected::Read => {
+                    if let Some(stamp) = stamp {
+                        let sockets = Arc::from(sockets.as_slice());
+                        part.seen.push((
+                            pid,
+                            Seen {
+                                stamp,
+                                sockets,
+                                reuses: 0,
+                            },
+                        ));
+                    }
+                }
+                Inspected::Gone => {}
+                Inspected::Denied => part.uninspectable += 1,
+                Inspected::Failed(errno) => part.failed.push((pid, errno)),
+            }
         }
         if sockets.is_empty() {
             continue;
@@ -446,6 +530,8 @@ fn merge_parts(parts: Vec<WalkPart>) -> Walk {
         walk.uninspectable += part.uninspectable;
         walk.failed.extend(part.failed);
         walk.details_time += part.details_time;
+        walk.reused += part.reused;
+        walk.seen.extend(part.seen);
     }
     walk.owners.sort_unstable();
     walk.owners.dedup();
@@ -509,6 +595,139 @@ mod tests {
         }
     }
 
+    /// A `sleep` child, killed and reaped on drop.
+    struct Sleeper(std::process::Child);
+
+    impl Sleeper {
+        fn start() -> Sleeper {
+            let child = std::process::Command::new("sleep")
+                .arg("60")
+                .spawn()
+                .expect("spawn sleep");
+            let sleeper = Sleeper(child);
+            // Asleep in nanosleep once its state is S: it runs no more until signalled.
+            sleeper.wait_for_state(b'S');
+            sleeper
+        }
+
+        fn pid(&self) -> u32 {
+            self.0.id()
+        }
+
+        fn wait_for_state(&self, state: u8) {
+            for _ in 0..500 {
+                if procfs::process_state(self.pid()) == Ok(state) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            panic!("sleep {} never reached state {}", self.pid(), char::from(state));
+        }
+    }
+
+    impl Drop for Sleeper {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    #[test]
+    fn the_run_stamp_changes_only_when_the_process_runs() {
+        let sleeper = Sleeper::start();
+        let mut scratch = OwnerScratch::default();
+        let stamp = procfs::run_stamp(sleeper.pid(), &mut scratch).expect("a stamp of an idle process");
+        assert_eq!(
+            procfs::run_stamp(sleeper.pid(), &mut scratch),
+            Some(stamp),
+            "it did not run"
+        );
+        // Stopping takes a run of its own: the signal is handled in the process.
+        rustix::process::kill_process(
+            rustix::process::Pid::from_raw(sleeper.pid().try_into().expect("pid")).expect("pid"),
+            rustix::process::Signal::STOP,
+        )
+        .expect("SIGSTOP");
+        sleeper.wait_for_state(b'T');
+        let stopped = procfs::run_stamp(sleeper.pid(), &mut scratch).expect("a stamp of a stopped process");
+        assert_ne!(stopped, stamp, "it ran to stop");
+        let pid = sleeper.pid();
+        drop(sleeper);
+        assert_eq!(procfs::run_stamp(pid, &mut scratch), None, "gone");
+    }
+
+    /// The inode of the socket behind `fd`.
+    fn socket_inode_of(fd: &impl std::os::fd::AsFd) -> u32 {
+        u32::try_from(rustix::fs::fstat(fd).expect("fstat").st_ino).expect("a 32-bit inode")
+    }
+
+    #[test]
+    fn a_cached_walk_finds_the_same_owners_and_reads_again_what_ran() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let inode = socket_inode_of(&listener);
+        let sleeper = Sleeper::start();
+        let me = std::process::id();
+        let mut cache = WalkCache::default();
+        let walk = |cache: &mut WalkCache| {
+            let (_, walk) = walk_processes(|| Ok::<(), ()>(()), |_| HashSet::from([inode]), Some(cache));
+            walk.expect("walk")
+        };
+        let first = walk(&mut cache);
+        assert_eq!(first.owners_of(inode).collect::<Vec<_>>(), [me]);
+        assert_eq!(
+            cache.seen.get(&sleeper.pid()).map(|s| s.reuses),
+            Some(0),
+            "read and kept"
+        );
+        let second = walk(&mut cache);
+        assert_eq!(
+            second.owners_of(inode).collect::<Vec<_>>(),
+            [me],
+            "this process runs: read again"
+        );
+        assert!(second.reused >= 1, "{second:?}");
+        assert_eq!(
+            cache.seen.get(&sleeper.pid()).map(|s| s.reuses),
+            Some(1),
+            "idle: reused"
+        );
+        // A listener opened since: this process ran, so it is found.
+        let other = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let other_inode = socket_inode_of(&other);
+        let (_, third) = walk_processes(
+            || Ok::<(), ()>(()),
+            |_| HashSet::from([inode, other_inode]),
+            Some(&mut cache),
+        );
+        let third = third.expect("walk");
+        assert_eq!(third.owners_of(other_inode).collect::<Vec<_>>(), [me]);
+        rustix::process::kill_process(
+            rustix::process::Pid::from_raw(sleeper.pid().try_into().expect("pid")).expect("pid"),
+            rustix::process::Signal::STOP,
+        )
+        .expect("SIGSTOP");
+        sleeper.wait_for_state(b'T');
+        walk(&mut cache);
+        assert_eq!(
+            cache.seen.get(&sleeper.pid()).map(|s| s.reuses),
+            Some(0),
+            "it ran: read again"
+        );
+        // However idle, no entry is reused more than MAX_REUSES times in a row.
+        let reuses: Vec<Option<u8>> = (0..=MAX_REUSES)
+            .map(|_| {
+                walk(&mut cache);
+                cache.seen.get(&sleeper.pid()).map(|s| s.reuses)
+            })
+            .collect();
+        let expected: Vec<Option<u8>> = (1..=MAX_REUSES).chain([0]).map(Some).collect();
+        assert_eq!(reuses, expected);
+        let pid = sleeper.pid();
+        drop(sleeper);
+        walk(&mut cache);
+        assert!(!cache.seen.contains_key(&pid), "gone: dropped from the cache");
+    }
+
     #[test]
     fn merge_sorts_and_dedups_owners() {
         let a = WalkPart {
@@ -517,6 +736,7 @@ mod tests {
             uninspectable: 1,
             failed: vec![(9, Errno::MFILE)],
             details_time: Duration::from_millis(2),
+            ..WalkPart::default()
         };
         let b = WalkPart {
             pairs: vec![(7, 20), (7, 10)],
@@ -524,6 +744,7 @@ mod tests {
             uninspectable: 2,
             failed: Vec::new(),
             details_time: Duration::from_millis(3),
+            ..WalkPart::default()
         };
         let walk = merge_parts(vec![a, b]);
         assert_eq!(walk.owners_of(7).collect::<Vec<_>>(), [10, 20, 30]);
