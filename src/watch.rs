@@ -353,12 +353,14 @@ pub fn added_without_owner(events: &[Event<'_>]) -> bool {
     })
 }
 
+/// Listeners and owners for the unit tests of the watch and its loop.
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::{Inventory, Listener, OwnerStatus, Protocol, Provenance, Verdict};
+pub(crate) mod fixtures {
+    use crate::model::{Listener, Owner, OwnerStatus, Protocol};
+    use std::sync::Arc;
 
-    fn owner(pid: u32, name: &str) -> Arc<Owner> {
+    /// An owner `name` with PID `pid`, running `/usr/bin/NAME` as root.
+    pub(crate) fn owner(pid: u32, name: &str) -> Arc<Owner> {
         Arc::new(Owner {
             pid,
             name: name.to_owned(),
@@ -373,7 +375,8 @@ mod tests {
         })
     }
 
-    fn listener(port: u16, inode: u64, owners: Vec<Arc<Owner>>) -> Listener {
+    /// A TCP listener on 127.0.0.1:`port` with socket inode `inode`, held by `owners`.
+    pub(crate) fn listener(port: u16, inode: u64, owners: Vec<Arc<Owner>>) -> Listener {
         Listener {
             protocol: Protocol::Tcp,
             local_address: "127.0.0.1".parse().expect("address"),
@@ -386,6 +389,13 @@ mod tests {
             netns: None,
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::{listener, owner};
+    use super::*;
+    use crate::model::{Inventory, Listener, Provenance, Verdict};
 
     fn report(listeners: Vec<Listener>) -> Report {
         let inventory = Inventory {

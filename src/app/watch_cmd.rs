@@ -483,7 +483,8 @@ pub(super) fn watch(args: &WatchConfig, trust: &Trust) -> anyhow::Result<Exit> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Inventory, Listener, Owner, OwnerStatus, Protocol, Provenance};
+    use crate::model::{Inventory, Owner, Provenance};
+    use crate::watch::fixtures::listener;
     use std::cell::Cell;
     use std::rc::Rc;
 
@@ -496,32 +497,7 @@ mod tests {
     }
 
     fn owner(pid: u64, name: &str) -> Arc<Owner> {
-        Arc::new(Owner {
-            pid: u32::try_from(pid).expect("pid"),
-            name: name.to_owned(),
-            exe: Some(format!("/usr/bin/{name}")),
-            cmdline: None,
-            uid: Some(0),
-            user: Some("root".to_owned()),
-            unit: None,
-            user_unit_uid: None,
-            exe_deleted: false,
-            container: None,
-        })
-    }
-
-    fn listener(port: u16, inode: u64, owners: Vec<Arc<Owner>>) -> Listener {
-        Listener {
-            protocol: Protocol::Tcp,
-            local_address: "127.0.0.1".parse().expect("address"),
-            port,
-            inode: Some(inode),
-            uid: Some(0),
-            owners,
-            owner_status: OwnerStatus::Known,
-            v6only: None,
-            netns: None,
-        }
+        crate::watch::fixtures::owner(u32::try_from(pid).expect("pid"), name)
     }
 
     impl Source for Churn {
