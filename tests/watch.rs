@@ -77,27 +77,31 @@ impl Watcher {
         }
     }
 
-    /// Sends SIGTERM and waits up to 5 s for the exit status.
+    /// Waits up to `within` for the watch to exit; its status, or `None` if it still runs.
+    fn exited_within(&mut self, within: Duration) -> Option<ExitStatus> {
+        let child = self.child.as_mut().expect("child");
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Sends SIGTERM and waits up to 5 s for the exit status (killed by the drop if not).
     fn terminate(mut self) -> ExitStatus {
-        let mut child = self.child.take().expect("child");
-        let pid = child.id();
+        let pid = self.child.as_ref().expect("child").id();
         let killed = Command::new("kill")
             .args(["-TERM", &pid.to_string()])
             .status()
             .is_ok_and(|s| s.success());
         assert!(killed, "kill -TERM {pid}");
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            if let Some(status) = child.try_wait().expect("wait") {
-                return status;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("portghost watch did not stop within 5 s of SIGTERM");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        self.exited_within(Duration::from_secs(5))
+            .expect("portghost watch did not stop within 5 s of SIGTERM")
     }
 }
 
@@ -140,17 +144,35 @@ fn watch_in(netns: &str, args: &[&str]) -> Watcher {
     )
 }
 
+/// The name of the lab's private network namespace; `None`, with the skip printed (or a
+/// failure under CI=true), when there is none (no root or no `ip`).
+fn netns_or_skip(lab: &Lab) -> Option<String> {
+    let netns = lab.netns_name().map(str::to_owned);
+    if netns.is_none() {
+        require("root and `ip` (a private network namespace)", false);
+    }
+    netns
+}
+
+/// `portghost watch ARGS` in the lab's namespace, returned once its first cycle has run:
+/// a sentinel listener (127.0.0.1:47001) held before the start has come as a snapshot.
+/// A listener opened after this is a `listener-added`, never part of the snapshot.
+fn watch_after_first_cycle(lab: &mut Lab, netns: &str, args: &[&str]) -> Watcher {
+    lab.hold(&["tcp:127.0.0.1:47001"]);
+    let watcher = watch_in(netns, args);
+    watcher.wait_for("the sentinel's snapshot", Duration::from_secs(5), |v| {
+        about(v, "snapshot", 47_001)
+    });
+    watcher
+}
+
 #[test]
 fn watch_reports_a_ghost_listener_added_and_removed_then_stops_on_sigterm() {
     let mut lab = Lab::new();
-    let Some(netns) = lab.netns_name().map(str::to_owned) else {
-        require("root and `ip` (a private network namespace)", false);
+    let Some(netns) = netns_or_skip(&lab) else {
         return;
     };
-    let watcher = watch_in(&netns, &["--interval", "0.2", "--no-policy"]);
-    // Let the first cycle pass (an empty namespace: no snapshot events), then open a ghost.
-    // Opened before the first cycle, it would be a snapshot and the wait below would fail.
-    std::thread::sleep(Duration::from_millis(500));
+    let watcher = watch_after_first_cycle(&mut lab, &netns, &["--interval", "0.2", "--no-policy"]);
     let holder = lab.hold(&["tcp:0.0.0.0:3237"]);
     let within = Duration::from_secs(2);
     let (added, _) = watcher.wait_for("listener-added 3237", within, |v| about(v, "listener-added", 3237));
@@ -229,8 +251,7 @@ fn owners_of(v: &Value) -> Vec<(u64, String)> {
 #[test]
 fn owner_changes_without_socket_changes_are_reported_within_the_owner_interval() {
     let mut lab = Lab::new();
-    let Some(netns) = lab.netns_name().map(str::to_owned) else {
-        require("root and `ip` (a private network namespace)", false);
+    let Some(netns) = netns_or_skip(&lab) else {
         return;
     };
     let (parent, _) = lab.hold_script(SHAPESHIFTER);
@@ -304,8 +325,7 @@ fn replace(path: &Path, text: &str) {
 #[test]
 fn a_changed_policy_is_reloaded_and_a_broken_one_keeps_the_old_verdicts() {
     let mut lab = Lab::new();
-    let Some(netns) = lab.netns_name().map(str::to_owned) else {
-        require("root and `ip` (a private network namespace)", false);
+    let Some(netns) = netns_or_skip(&lab) else {
         return;
     };
     let dir = tempfile::tempdir().expect("tempdir");
@@ -510,8 +530,7 @@ fn journal_entries_carry_the_structured_fields() {
         );
         return;
     };
-    let Some(netns) = lab.netns_name().map(str::to_owned) else {
-        require("root and `ip` (a private network namespace)", false);
+    let Some(netns) = netns_or_skip(&lab) else {
         return;
     };
     // A journald of the test's own: /run and /var/log are private tmpfs mounts, so the
@@ -626,31 +645,13 @@ wait"#,
     drop(started);
 }
 
-/// Waits up to `within` for the watch to exit and returns its status.
-fn exit_within(watcher: &mut Watcher, within: Duration) -> ExitStatus {
-    let child = watcher.child.as_mut().expect("child");
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            return status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "portghost watch still running after {within:?}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[test]
 fn a_packet_socket_is_added_and_removed_like_a_port_listener() {
     let mut lab = Lab::new();
-    let Some(netns) = lab.netns_name().map(str::to_owned) else {
-        require("root and `ip` (a private network namespace)", false);
+    let Some(netns) = netns_or_skip(&lab) else {
         return;
     };
-    let watcher = watch_in(&netns, &["--interval", "0.2", "--no-policy"]);
-    std::thread::sleep(Duration::from_millis(500));
+    let watcher = watch_after_first_cycle(&mut lab, &netns, &["--interval", "0.2", "--no-policy"]);
     // An AF_PACKET socket bound to every protocol, as a sniffer or a BPFDoor-class implant
     // opens it: no port, yet a listener.
     let (pid, _) = lab.hold_script(
@@ -700,7 +701,9 @@ fn failed_cycles_are_error_events_and_too_many_in_a_row_exit_2() {
     drop(lab);
     let (first, _) = watcher.wait_for("an error event", within, |v| v["event"] == "error");
     assert!(first["message"].as_str().is_some_and(|m| m.contains(&netns)), "{first}");
-    let status = exit_within(&mut watcher, within);
+    let status = watcher
+        .exited_within(within)
+        .expect("the watch exits after --max-failures failed cycles");
     assert_eq!(status.code(), Some(2), "{status}");
     let errors = std::iter::from_fn(|| watcher.events.recv_timeout(Duration::from_secs(1)).ok())
         .filter(|v| v["event"] == "error")
