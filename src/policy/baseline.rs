@@ -15,10 +15,11 @@ use super::rules::{describe, owners_known};
 use crate::model::Platform;
 use crate::model::platform::{is_drive_path, normalize_exe};
 use crate::model::{Classified, Report, Severity, Verdict};
-use crate::model::{Listener, OwnerStatus, Protocol};
+use crate::model::{Listener, Owner, OwnerStatus, Protocol};
 use crate::sanitize::{is_dangerous, terminal_safe};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 /// A generated policy and what it left for a person to decide.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,6 +79,19 @@ fn set(values: impl Iterator<Item = Option<String>>) -> Option<Vec<String>> {
     Some(v)
 }
 
+/// The `exe` values that match exactly the executables of `owners`: each path normalised
+/// (Windows separators and drive letter) and glob-escaped, sorted and deduplicated; `None`
+/// when an owner has no absolute executable path (Unix `/…` or a Windows drive path).
+fn exe_matchers(owners: &[Arc<Owner>]) -> Option<Vec<String>> {
+    set(owners.iter().map(|o| {
+        o.exe
+            .as_deref()
+            .map(normalize_exe)
+            .filter(|e| e.starts_with('/') || is_drive_path(e))
+            .map(|e| escape_glob(&e))
+    }))
+}
+
 /// Why `c` must not be allowed without a person deciding; empty when it may be.
 fn hold_reasons(c: &Classified) -> Vec<String> {
     let mut reasons: Vec<String> = Vec::new();
@@ -134,13 +148,7 @@ fn key(c: &Classified, held: bool, several_netns: bool) -> Key {
     let nonempty = |s: Option<String>| s.filter(|s| !s.is_empty());
     let (process, exe, user) = if known {
         let process = set(l.owners.iter().map(|o| nonempty(Some(o.name.clone()))));
-        let exe = set(l.owners.iter().map(|o| {
-            o.exe
-                .as_deref()
-                .map(normalize_exe)
-                .filter(|e| e.starts_with('/') || is_drive_path(e))
-                .map(|e| escape_glob(&e))
-        }));
+        let exe = exe_matchers(&l.owners);
         let user = set(l
             .owners
             .iter()
@@ -184,14 +192,7 @@ fn portless_rules(report: &Report, warnings: &mut Vec<String>) -> Vec<(bool, Str
             reasons.push(format!("{}: the rule cannot name the program", l.owner_status.reason()));
         }
         let held = !reasons.is_empty();
-        let exe = set(l.owners.iter().map(|o| {
-            o.exe
-                .as_deref()
-                .map(normalize_exe)
-                .filter(|e| e.starts_with('/') || is_drive_path(e))
-                .map(|e| escape_glob(&e))
-        }))
-        .unwrap_or_default();
+        let exe = exe_matchers(&l.owners).unwrap_or_default();
         let user = set(l
             .owners
             .iter()
