@@ -353,48 +353,10 @@ pub fn added_without_owner(events: &[Event<'_>]) -> bool {
     })
 }
 
-/// Listeners and owners for the unit tests of the watch and its loop.
-#[cfg(test)]
-pub(crate) mod fixtures {
-    use crate::model::{Listener, Owner, OwnerStatus, Protocol};
-    use std::sync::Arc;
-
-    /// An owner `name` with PID `pid`, running `/usr/bin/NAME` as root.
-    pub(crate) fn owner(pid: u32, name: &str) -> Arc<Owner> {
-        Arc::new(Owner {
-            pid,
-            name: name.to_owned(),
-            exe: Some(format!("/usr/bin/{name}")),
-            cmdline: None,
-            uid: Some(0),
-            user: Some("root".to_owned()),
-            unit: None,
-            user_unit_uid: None,
-            exe_deleted: false,
-            container: None,
-        })
-    }
-
-    /// A TCP listener on 127.0.0.1:`port` with socket inode `inode`, held by `owners`.
-    pub(crate) fn listener(port: u16, inode: u64, owners: Vec<Arc<Owner>>) -> Listener {
-        Listener {
-            protocol: Protocol::Tcp,
-            local_address: "127.0.0.1".parse().expect("address"),
-            port,
-            inode: Some(inode),
-            uid: Some(0),
-            owners,
-            owner_status: OwnerStatus::Known,
-            v6only: None,
-            netns: None,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::fixtures::{listener, owner};
     use super::*;
+    use crate::model::fixtures::{listener, owner};
     use crate::model::{Inventory, Listener, Provenance, Verdict};
 
     fn report(listeners: Vec<Listener>) -> Report {

@@ -483,8 +483,8 @@ pub(super) fn watch(args: &WatchConfig, trust: &Trust) -> anyhow::Result<Exit> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::fixtures::listener;
     use crate::model::{Inventory, Owner, Provenance};
-    use crate::watch::fixtures::listener;
     use std::cell::Cell;
     use std::rc::Rc;
 
@@ -497,7 +497,7 @@ mod tests {
     }
 
     fn owner(pid: u64, name: &str) -> Arc<Owner> {
-        crate::watch::fixtures::owner(u32::try_from(pid).expect("pid"), name)
+        crate::model::fixtures::owner(u32::try_from(pid).expect("pid"), name)
     }
 
     impl Source for Churn {

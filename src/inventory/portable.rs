@@ -617,18 +617,7 @@ mod tests {
     }
 
     fn owner(pid: u32) -> Arc<Owner> {
-        Arc::new(Owner {
-            pid,
-            name: "x".into(),
-            exe: None,
-            cmdline: None,
-            uid: Some(0),
-            user: None,
-            unit: None,
-            user_unit_uid: None,
-            exe_deleted: false,
-            container: None,
-        })
+        crate::model::fixtures::owner(pid, "x")
     }
 
     #[test]

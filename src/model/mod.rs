@@ -15,6 +15,8 @@
 //! `Serialize` keep it so tests can hold `as_str` to the serde name.
 
 mod entry;
+#[cfg(test)]
+pub(crate) mod fixtures;
 mod judgement;
 pub mod platform;
 mod portless;
