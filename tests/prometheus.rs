@@ -6,9 +6,8 @@
 mod common;
 
 use common::Lab;
-use std::io::Write as _;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 /// True when `promtool` runs; panics in CI (`CI` set) when it does not.
 pub fn have_promtool() -> bool {
@@ -28,26 +27,7 @@ pub fn have_promtool() -> bool {
 
 /// `promtool check metrics` on `text`: panics with its output when it complains.
 fn check_metrics(text: &str) {
-    let mut child = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run promtool");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(text.as_bytes())
-        .expect("write to promtool");
-    let out = child.wait_with_output().expect("promtool");
-    assert!(
-        out.status.success(),
-        "promtool check metrics failed:\n{}{}\n--- input:\n{text}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::promtool(&["check", "metrics"], text.as_bytes());
 }
 
 /// Binds 3237/tcp (apparenet-tps, a ghost port) with the process name `ev"il\x`.

@@ -20,9 +20,8 @@
 
 mod common;
 
-use common::{Lab, Started, require, tool};
+use common::{Lab, Started, promtool, require, tool};
 use serde_json::Value;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -151,31 +150,6 @@ impl Fleet<'_> {
         }
         out
     }
-}
-
-/// `promtool ARGS…` with `stdin`; panics with its output unless it succeeds.
-fn promtool(args: &[&str], stdin: &[u8]) {
-    let mut child = Command::new("promtool")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run promtool");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin)
-        .expect("write to promtool");
-    let out = child.wait_with_output().expect("promtool");
-    assert!(
-        out.status.success(),
-        "promtool {args:?} failed:\n{}{}\n--- input:\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-        String::from_utf8_lossy(stdin)
-    );
 }
 
 /// The value of the one sample of `samples`, or `None` when there is not exactly one.

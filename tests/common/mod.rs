@@ -465,3 +465,29 @@ wait"#
     assert!(rpcbind > 0 && statd > 0, "rpcbind and rpc.statd did not start");
     (started, rpcbind, statd)
 }
+
+/// `promtool ARGS…` with `stdin`; panics with its output unless it succeeds.
+pub fn promtool(args: &[&str], stdin: &[u8]) {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new("promtool")
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run promtool");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin)
+        .expect("write to promtool");
+    let out = child.wait_with_output().expect("promtool");
+    assert!(
+        out.status.success(),
+        "promtool {args:?} failed:\n{}{}\n--- input:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(stdin)
+    );
+}
